@@ -1,0 +1,3 @@
+module github.com/voxgate/voxgate
+
+go 1.26
