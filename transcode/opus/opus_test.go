@@ -1,0 +1,129 @@
+//go:build cgo
+
+package opus
+
+import (
+	"testing"
+
+	"github.com/voxgate/voxgate/media/mediatest"
+)
+
+// encodeTone returns n 20 ms Opus packets of a tone encoded at rate Hz.
+func encodeTone(t testing.TB, cfg EncoderConfig, freq, level float64, n int) [][]byte {
+	enc, err := NewEncoder(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := mediatest.NewSine(enc.SampleRate(), freq, level)
+	pcm := make([]int16, enc.SampleRate()/50)
+	var pkts [][]byte
+	for range n {
+		src.Read(pcm)
+		buf := make([]byte, MaxPacketSize)
+		k, err := enc.Encode(pcm, buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkts = append(pkts, buf[:k])
+	}
+	return pkts
+}
+
+func TestToneThrough(t *testing.T) {
+	tests := []struct {
+		name             string
+		cfg              EncoderConfig
+		decodeRate       int
+		freq, level, snr float64 // the issue asks for an SNR of 20 dB; libopus 1.3 gives 44
+	}{
+		{"48k->48k", EncoderConfig{}, 48000, 1020, -10, 25},
+		{"48k->16k", EncoderConfig{}, 16000, 1020, -10, 25},
+		{"16k->8k", EncoderConfig{SampleRate: 16000}, 8000, 700, -6, 25},
+		{"48k->48k 64kbit/s", EncoderConfig{Bitrate: 64000}, 48000, 5000, -12, 25},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pkts := encodeTone(t, tt.cfg, tt.freq, tt.level, 25)
+			dec, err := NewDecoder(tt.decodeRate)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pcm := make([]int16, tt.decodeRate/10*12/10) // 120 ms
+			var out []int16
+			for _, p := range pkts {
+				n, err := dec.Decode(p, pcm)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n != tt.decodeRate/50 {
+					t.Fatalf("decoded %d samples, want %d", n, tt.decodeRate/50)
+				}
+				out = append(out, pcm[:n]...)
+			}
+			// Skip the first 100 ms: codec delay and encoder warm-up.
+			m := mediatest.CheckTone(t, out[tt.decodeRate/10:], tt.decodeRate,
+				mediatest.ToneWant{Freq: tt.freq, Level: tt.level, MinSNR: tt.snr})
+			t.Logf("%+v", m)
+		})
+	}
+}
+
+// TestConceal drops packets from a tone and checks that Opus's PLC keeps the
+// tone going for the first lost frame instead of going silent.
+func TestConceal(t *testing.T) {
+	pkts := encodeTone(t, EncoderConfig{}, 440, -10, 12)
+	dec, err := NewDecoder(16000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm := make([]int16, 320)
+	for _, p := range pkts[:10] {
+		if _, err := dec.Decode(p, pcm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := dec.Conceal(pcm)
+	if err != nil || n != 320 {
+		t.Fatalf("Conceal = %d, %v", n, err)
+	}
+	if l := mediatest.Level(pcm, 16000, 440); l < -16 {
+		t.Errorf("concealed frame carries the tone at %.1f dBFS, want near -10", l)
+	}
+	// Decoding resumes after the loss.
+	if _, err := dec.Decode(pkts[11], pcm); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := dec.Conceal(pcm[:39]); err == nil {
+		t.Errorf("Conceal of less than 2.5 ms = %d, want an error", n)
+	}
+}
+
+func TestConfig(t *testing.T) {
+	bad := []EncoderConfig{
+		{SampleRate: 44100},
+		{Bitrate: 1000},
+		{Complexity: 11},
+		{PacketLossPercent: -1},
+	}
+	for _, cfg := range bad {
+		if cfg.Validate() == nil {
+			t.Errorf("%+v validated", cfg)
+		}
+		if _, err := NewEncoder(cfg); err == nil {
+			t.Errorf("NewEncoder(%+v) succeeded", cfg)
+		}
+	}
+	if err := (EncoderConfig{FEC: true, PacketLossPercent: 10}).Validate(); err != nil {
+		t.Error(err)
+	}
+	if _, err := NewDecoder(44100); err == nil {
+		t.Error("NewDecoder(44100) succeeded")
+	}
+	dec, _ := NewDecoder(48000)
+	if _, err := dec.Decode(nil, make([]int16, 960)); err == nil {
+		t.Error("decoded an empty packet")
+	}
+	if dec.String() != "Opus(48000)" {
+		t.Errorf("String = %q", dec.String())
+	}
+}
