@@ -1,0 +1,38 @@
+# voxgate: two commands do everything on a fresh Debian machine.
+#   make run    install what is missing, build, start the gateway (dev key printed once)
+#   make test   install what the tests need, run vet, staticcheck, every test, the fuzzers
+
+GO          ?= go
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2026.2.2
+# Packages to build and run: cgo toolchain and the Opus library.
+RUN_PACKAGES  := gcc libc6-dev pkg-config libopus-dev libopusfile-dev curl jq ca-certificates
+# Packages the tests add: PostgreSQL server, audio tools for codec and recording checks.
+TEST_PACKAGES := $(RUN_PACKAGES) postgresql sox libsox-fmt-all opus-tools mpg123
+
+.PHONY: run build test deps deps-test fuzz bench clean
+
+run: deps build
+	./bin/voxgate serve --dev-key $(ARGS)
+
+build:
+	@command -v $(GO) >/dev/null || { echo "Go 1.26 is needed (https://go.dev/dl): not found in PATH" >&2; exit 1; }
+	$(GO) build -o bin/voxgate ./cmd/voxgate
+
+deps:
+	@scripts/apt-ensure.sh $(RUN_PACKAGES)
+
+deps-test:
+	@scripts/apt-ensure.sh $(TEST_PACKAGES)
+	@command -v staticcheck >/dev/null || test -x "$$($(GO) env GOPATH)/bin/staticcheck" || $(GO) install $(STATICCHECK)
+
+test: deps-test
+	scripts/test.sh
+
+fuzz: deps-test
+	scripts/fuzz.sh $(or $(FUZZTIME),2m)
+
+bench: deps
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,63 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+func (s *Server) routes(reg *prometheus.Registry) http.Handler {
+	rt := newRouter(s.middleware)
+	// read: authenticated GET or DELETE; write: a body is read first; idem:
+	// also replayable under an Idempotency-Key.
+	read := func(scope string, h apiHandler) http.Handler { return s.authorized(scope, h) }
+	write := func(scope string, h apiHandler) http.Handler { return s.authorized(scope, s.withBody(h)) }
+	idem := func(scope string, h apiHandler) http.Handler {
+		return s.authorized(scope, s.withBody(s.idempotent(h)))
+	}
+
+	rt.handle("GET /healthz", apiHandler(s.healthz))
+	rt.handle("GET /readyz", apiHandler(s.readyz))
+	rt.handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+
+	rt.handle("GET /v1/api_keys", read("admin", s.listAPIKeys))
+	rt.handle("POST /v1/api_keys", write("admin", s.createAPIKey))
+	rt.handle("DELETE /v1/api_keys/{id}", read("admin", s.revokeAPIKey))
+
+	rt.handle("GET /v1/agents", read("agents:read", s.listAgents))
+	rt.handle("POST /v1/agents", idem("agents:write", s.createAgent))
+	rt.handle("GET /v1/agents/{id}", read("agents:read", s.getAgent))
+	rt.handle("PATCH /v1/agents/{id}", write("agents:write", s.updateAgent))
+	rt.handle("DELETE /v1/agents/{id}", read("agents:write", s.deleteAgent))
+
+	rt.handle("POST /v1/sessions", idem("sessions:write", s.createSession))
+	rt.handle("GET /v1/sessions/{id}", read("sessions:read", s.getSession))
+	rt.handle("POST /v1/sessions/{id}/end", idem("sessions:write", s.endSession))
+	rt.handle("POST /v1/sessions/{id}/stream_tokens", write("sessions:write", s.createStreamToken))
+
+	rt.handle("GET /v1/phone_numbers", read("admin", s.listPhoneNumbers))
+	rt.handle("POST /v1/phone_numbers", write("admin", s.createPhoneNumber))
+	rt.handle("GET /v1/phone_numbers/{id}", read("admin", s.getPhoneNumber))
+	rt.handle("DELETE /v1/phone_numbers/{id}", read("admin", s.deletePhoneNumber))
+	return rt.finish()
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	if !s.ready() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "draining", "ready": false})
+		return nil
+	}
+	if err := s.store.Ping(r.Context()); err != nil {
+		info(r).logger.Warn("readiness: database unreachable")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "database_unavailable", "ready": false})
+		return nil
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "ready": true})
+	return nil
+}

@@ -1,0 +1,39 @@
+// Command voxgate is the voxgate media gateway.
+//
+//	voxgate [serve] [flags]          run the gateway (the default)
+//	voxgate keys create --org NAME --scopes a,b [--test]
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+// run dispatches a subcommand and returns the exit code.
+func run(args []string) int {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(args, os.Getenv)
+	case "keys":
+		return keys(args, os.Getenv)
+	case "help":
+		fmt.Print(usage)
+		return 0
+	}
+	fmt.Fprintf(os.Stderr, "voxgate: unknown command %q\n%s", cmd, usage)
+	return 2
+}
+
+const usage = `usage:
+  voxgate [serve] [flags]        run the gateway (voxgate serve -h lists every setting)
+  voxgate keys create --org NAME --scopes a,b [--test] [--name NAME]
+                                 mint an API key; it is printed alone on the last line
+`

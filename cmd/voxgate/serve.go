@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/voxgate/voxgate/api"
+	"github.com/voxgate/voxgate/session"
+	"github.com/voxgate/voxgate/store"
+)
+
+// serve runs the gateway until SIGTERM or SIGINT, then drains: new work is
+// refused (/readyz false), in-flight requests finish, and the process exits.
+// A second signal stops at once.
+func serve(args []string, env func(string) string) int {
+	cfg, _, err := loadConfig("serve", args, env)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "voxgate: invalid config:", err)
+		return 2
+	}
+	if err := cfg.resolve(); err != nil {
+		fmt.Fprintln(os.Stderr, "voxgate: invalid config:", err)
+		return 2
+	}
+	log, err := newLogger(cfg.LogLevel, cfg.LogFormat)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "voxgate: invalid config: log_level:", err)
+		return 2
+	}
+	defer func() { _ = log.Sync() }()
+
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+
+	g, err := start(ctx, cfg, log)
+	if err != nil {
+		log.Error("start failed", zap.Error(err))
+		fmt.Fprintln(os.Stderr, "voxgate:", err)
+		return 1
+	}
+	select {
+	case sig := <-signals:
+		log.Info("draining", zap.String("signal", sig.String()), zap.Duration("drain_timeout", cfg.DrainTimeout))
+	case err := <-g.failed:
+		log.Error("server failed", zap.Error(err))
+		g.close()
+		return 1
+	}
+	go func() {
+		<-signals
+		log.Warn("second signal: stopping now")
+		os.Exit(1)
+	}()
+	g.drain(cfg.DrainTimeout)
+	log.Info("stopped")
+	return 0
+}
+
+// gateway is a running voxgate: its store, manager and listeners.
+type gateway struct {
+	log      *zap.Logger
+	store    *store.Store
+	sessions *session.Manager
+	http     *http.Server
+	admin    *http.Server
+	cancel   context.CancelFunc
+	ready    atomic.Bool
+	failed   chan error
+	httpAddr net.Addr
+}
+
+// start opens the store, builds the services and starts listening.
+func start(ctx context.Context, cfg Config, log *zap.Logger) (*gateway, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	g := &gateway{log: log, cancel: cancel, failed: make(chan error, 2)}
+	openCtx, openCancel := context.WithTimeout(ctx, 30*time.Second)
+	defer openCancel()
+	st, err := store.Open(openCtx, cfg.storeConfig())
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	g.store = st
+	log.Info("store open", zap.String("engine", st.Engine()))
+
+	if cfg.DevKey {
+		if err := bootstrapDevKey(openCtx, st, cfg); err != nil {
+			g.close()
+			return nil, err
+		}
+	}
+
+	g.sessions, err = session.NewManager(cfg.sessionConfig(), st, log.Named("session"))
+	if err != nil {
+		g.close()
+		return nil, err
+	}
+	go g.sessions.Run(ctx)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	g.ready.Store(true)
+	srv, err := api.New(api.Options{
+		Config: cfg.apiConfig(), Store: st, Sessions: g.sessions, Logger: log.Named("api"),
+		Registry: reg, Ready: g.ready.Load,
+	})
+	if err != nil {
+		g.close()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		g.close()
+		return nil, fmt.Errorf("http_addr: %w", err)
+	}
+	g.httpAddr = ln.Addr()
+	g.http = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: zap.NewStdLog(log.Named("http"))}
+	go g.serveOn(g.http, ln)
+	log.Info("http listening", zap.String("addr", ln.Addr().String()), zap.String("public_url", cfg.PublicURL))
+
+	if cfg.AdminAddr != "" {
+		aln, err := net.Listen("tcp", cfg.AdminAddr)
+		if err != nil {
+			g.close()
+			return nil, fmt.Errorf("admin_addr: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		g.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go g.serveOn(g.admin, aln)
+		log.Info("admin (pprof) listening", zap.String("addr", aln.Addr().String()))
+	}
+	fmt.Printf("voxgate is up: API %s/v1 (store: %s)\n", cfg.PublicURL, st.Engine())
+	return g, nil
+}
+
+func (g *gateway) serveOn(s *http.Server, ln net.Listener) {
+	if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		g.failed <- err
+	}
+}
+
+// drain stops taking work, lets in-flight requests finish within timeout,
+// then closes everything.
+func (g *gateway) drain(timeout time.Duration) {
+	g.ready.Store(false)
+	g.sessions.Drain()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := g.http.Shutdown(ctx); err != nil {
+		g.log.Warn("http shutdown", zap.Error(err))
+	}
+	g.close()
+}
+
+func (g *gateway) close() {
+	g.cancel()
+	for _, s := range []*http.Server{g.http, g.admin} {
+		if s != nil {
+			_ = s.Close()
+		}
+	}
+	if g.store != nil {
+		_ = g.store.Close()
+	}
+}
+
+// bootstrapDevKey mints a key with every scope when the database has none,
+// and prints it once.
+func bootstrapDevKey(ctx context.Context, st *store.Store, cfg Config) error {
+	n, err := st.CountAPIKeys(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	secret, err := mintKey(ctx, st, "dev", api.NewKeyParams{Name: "development", Scopes: api.Scopes})
+	if err != nil {
+		return err
+	}
+	fmt.Printf(`
+  Development API key (every scope; shown once, only its hash is stored):
+
+      %s
+
+  Try it:  curl -s %s/v1/agents -H "Authorization: Bearer %s"
+
+`, secret, cfg.PublicURL, secret)
+	return nil
+}
+
+func newLogger(level, format string) (*zap.Logger, error) {
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		return nil, err
+	}
+	zc := zap.NewProductionConfig()
+	if format == "console" {
+		zc = zap.NewDevelopmentConfig()
+	}
+	zc.Level = zap.NewAtomicLevelAt(lvl)
+	zc.DisableStacktrace = true
+	return zc.Build()
+}
