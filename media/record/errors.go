@@ -12,9 +12,11 @@ var (
 	// MP3 and Ogg.
 	ErrUnsupportedFormat = errors.New("unsupported export format")
 
-	errSampleRate = errors.New("sample rate must be 8000 or 16000")
-	errChannels   = errors.New("channels must be 1 (mixed) or 2 (dual)")
-	errSide       = errors.New("unknown side")
-	errNotPCM     = errors.New("frame carries no pcm samples")
-	errTooLong    = errors.New("recording reached the 4 GiB wav limit")
+	errSampleRate  = errors.New("sample rate must be 8000 or 16000")
+	errChannels    = errors.New("channels must be 1 (mixed) or 2 (dual)")
+	errSide        = errors.New("unknown side")
+	errNotPCM      = errors.New("frame carries no pcm samples")
+	errLAME        = errors.New("lame")
+	errOpusFraming = errors.New("opus packet framing")
+	errTooLong     = errors.New("recording reached the 4 GiB wav limit")
 )

@@ -13,17 +13,24 @@
 // any player opens, missing at most about the last second; Repair, run at
 // start, recovers everything that reached the file.
 //
-// Export encodes a finished recording:
-//   - MP3 with LAME (libmp3lame, Debian's libmp3lame-dev, through cgo). LAME is
-//     the reference MP3 encoder and handles 8 and 16 kHz (MPEG 2.5 and 2)
-//     well; it is LGPL and linked dynamically from the system library. The
-//     only pure-Go encoder, a port of shine, is LGPL too (but would be linked
-//     statically into our binary) and is audibly worse at low bit rates.
-//   - Ogg/Opus (RFC 7845) with libopus through github.com/hraban/opus for the
-//     codec and a small Ogg page writer of our own (ogg.go): hraban/opus can
-//     read Ogg files (through libopusfile) but not write them, and the
-//     container is a hundred lines.
+// Export encodes a finished recording for download:
+//   - MP3 with LAME (Debian's libmp3lame-dev, through cgo), at a constant
+//     3 bits per sample (24 kbit/s for 8 kHz mono), dual files as plain
+//     stereo so no side leaks into the other channel. LAME is the reference
+//     MP3 encoder and handles 8 and 16 kHz (MPEG 2.5 and 2) well; it is LGPL
+//     and linked dynamically from the system library. The only pure-Go
+//     encoder, braheezy/shine-mp3 (a port of shine), is LGPL as well but
+//     would be linked statically into our binary, and by its own README
+//     gives larger files of lower quality than LAME.
+//   - Ogg/Opus (RFC 7845) with the encoder of transcode/opus (libopus) and
+//     a small Ogg page writer of our own (ogg.go): the container is a
+//     hundred lines, and the one Go writer at hand, pion/webrtc's oggwriter,
+//     takes RTP packets and belongs to the rtc package. transcode/opus encodes
+//     mono, so a dual file carries two uncoupled mono streams (channel
+//     mapping family 1), which also keeps the sides apart: no crosstalk from
+//     stereo coding.
 //
+// Built without cgo, Export returns an error: both encoders are C libraries.
 // The package never logs.
 package record
 
