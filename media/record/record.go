@@ -35,9 +35,11 @@
 package record
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/voxgate/voxgate/media"
@@ -107,15 +109,17 @@ type Recorder struct {
 	// once; out holds them encoded.
 	chunk int
 
-	mu       sync.Mutex
-	closed   bool
-	err      error // the first write error; later writes return it
-	closeErr error
-	written  int64 // frames in the file
-	synced   int64 // frames the header declares
-	sides    [2]side
-	out      []byte
-	silence  []int16
+	closeOnce sync.Once
+	closeErr  error
+
+	mu      sync.Mutex
+	closed  bool
+	err     error // the first write error; later writes return it
+	written int64 // frames in the file
+	synced  int64 // frames the header declares
+	sides   [2]side
+	out     []byte
+	silence []int16
 
 	done chan struct{}
 	wg   sync.WaitGroup
@@ -151,11 +155,20 @@ func New(path string, opts Options) (*Recorder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create recording: %w", err)
 	}
+	r, err := start(path, f, opts)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("create recording %s: %w", path, err)
+	}
+	return r, nil
+}
+
+// start writes the header to f, a new file, and starts recording into it.
+func start(path string, f *os.File, opts Options) (*Recorder, error) {
 	var hdr [headerSize]byte
 	putHeader(hdr[:], opts.SampleRate, opts.Channels, 0)
 	if _, err := f.Write(hdr[:]); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("create recording %s: %w", path, err)
+		return nil, err
 	}
 	lead := media.SamplesIn(opts.SampleRate, maxLead)
 	r := &Recorder{
@@ -306,7 +319,7 @@ func (r *Recorder) commitTo(t int64) {
 		}
 		r.render(r.out[:n*block], r.written)
 		if _, err := r.f.Write(r.out[:n*block]); err != nil {
-			r.err = fmt.Errorf("write %s: %w", r.path, err)
+			r.err = err // an *fs.PathError, naming the file
 			return
 		}
 		r.written += n
@@ -355,7 +368,7 @@ func (r *Recorder) run() {
 			changed := r.updateHeader()
 			r.mu.Unlock()
 			if changed {
-				r.sync()
+				_ = r.sync() // kept in r.err for the next write
 			}
 		}
 	}
@@ -369,7 +382,7 @@ func (r *Recorder) updateHeader() bool {
 	}
 	data := r.written * int64(r.opts.Channels) * 2
 	if err := writeSizes(r.f, headerSize, data); err != nil {
-		r.err = fmt.Errorf("write %s header: %w", r.path, err)
+		r.err = err
 		return false
 	}
 	r.synced = r.written
@@ -377,15 +390,19 @@ func (r *Recorder) updateHeader() bool {
 }
 
 // sync flushes the file to disk; it runs without r.mu so that writers do
-// not wait for the disk.
-func (r *Recorder) sync() {
-	if err := r.f.Sync(); err != nil {
-		r.mu.Lock()
-		if r.err == nil {
-			r.err = fmt.Errorf("sync %s: %w", r.path, err)
-		}
-		r.mu.Unlock()
+// not wait for the disk. A file that cannot be synced (EINVAL: not a
+// regular file) has nothing to flush.
+func (r *Recorder) sync() error {
+	err := r.f.Sync()
+	if err == nil || errors.Is(err, syscall.EINVAL) {
+		return nil
 	}
+	r.mu.Lock()
+	if r.err == nil {
+		r.err = err
+	}
+	r.mu.Unlock()
+	return err
 }
 
 // Duration returns how much audio is in the file so far.
@@ -399,27 +416,27 @@ func (r *Recorder) Duration() time.Duration {
 // closes the file. It is idempotent and returns the first error the
 // recording met.
 func (r *Recorder) Close() error {
+	r.closeOnce.Do(func() { r.closeErr = r.close() })
+	return r.closeErr
+}
+
+func (r *Recorder) close() error {
 	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
-		return r.closeErr
-	}
 	r.closed = true
 	r.mu.Unlock()
 	close(r.done)
 	r.wg.Wait()
 
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.commitTo(max(r.sides[Customer].end(), r.sides[Agent].end()))
 	r.updateHeader()
 	err := r.err
+	r.mu.Unlock()
 	if err == nil {
-		err = r.f.Sync()
+		err = r.sync()
 	}
 	if cerr := r.f.Close(); err == nil {
 		err = cerr
 	}
-	r.closeErr = err
 	return err
 }
