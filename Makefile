@@ -5,7 +5,7 @@
 GO          ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2026.2.2
 # Packages to build and run: cgo toolchain and the Opus library.
-RUN_PACKAGES  := gcc libc6-dev pkg-config libopus-dev libopusfile-dev curl jq ca-certificates
+RUN_PACKAGES  := gcc libc6-dev pkg-config libopus-dev libopusfile-dev libmp3lame-dev curl jq ca-certificates
 # Packages the tests add: PostgreSQL server, audio tools for codec and recording checks.
 TEST_PACKAGES := $(RUN_PACKAGES) postgresql sox libsox-fmt-all opus-tools mpg123
 

@@ -23,7 +23,7 @@ import (
 
 // gateway is a real API server on a loopback port over a real store.
 type gateway struct {
-	t        *testing.T
+	t        testing.TB
 	cfg      store.Config
 	store    *store.Store
 	sessions *session.Manager
@@ -37,7 +37,7 @@ type options struct {
 	session session.Config
 }
 
-func startGateway(t *testing.T, cfg store.Config, o options) *gateway {
+func startGateway(t testing.TB, cfg store.Config, o options) *gateway {
 	t.Helper()
 	g := &gateway{t: t, cfg: cfg, ready: true}
 	g.store = storetest.OpenConfig(t, cfg)
@@ -196,3 +196,12 @@ type atomicTime struct{ ns atomic.Int64 }
 
 func (a *atomicTime) set(t time.Time) { a.ns.Store(t.UnixNano()) }
 func (a *atomicTime) now() time.Time  { return time.Unix(0, a.ns.Load()) }
+
+// startBenchGateway is a gateway on a fresh database of the engine, with
+// limits out of the way of a benchmark.
+func startBenchGateway(b *testing.B, e storetest.Engine) *gateway {
+	return startGateway(b, e.Config(b), options{
+		api:     api.Config{RateLimitPerMinute: 1 << 30},
+		session: session.Config{MaxConcurrentSessions: 1 << 30},
+	})
+}
