@@ -146,7 +146,6 @@ type requestInfo struct {
 	scope  store.Scope
 	body   []byte
 	logger *zap.Logger
-	status int
 }
 
 func info(r *http.Request) *requestInfo {

@@ -242,13 +242,6 @@ func micros(t time.Time) int64 { return t.UnixMicro() }
 
 func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
 
-func nullMicros(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return t.UnixMicro()
-}
-
 func fromNullMicros(v sql.NullInt64) *time.Time {
 	if !v.Valid {
 		return nil
