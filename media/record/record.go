@@ -4,14 +4,17 @@
 //
 // A Recorder takes the audio of the two sides of a call, customer and agent,
 // and writes either one mixed mono file (the sum of both, clipped) or one
-// dual file (customer left, agent right). The sides are kept aligned on the
-// wall clock: a side that sends nothing for a while is filled with silence,
-// so the recording lasts as long as the call did. Samples reach the file
-// within about 200 ms (at most one second when one side runs ahead of the
-// other), and every second the header is rewritten to match the data and the
-// file is synced. A process killed with SIGKILL therefore leaves a file that
-// any player opens, missing at most about the last second; Repair, run at
-// start, recovers everything that reached the file.
+// dual file (customer left, agent right). The sides are kept aligned: a side
+// that sends nothing for 200 ms is filled with silence and, when it speaks
+// again, starts where the other side has got to, or where the wall clock is
+// when both were silent, so the recording lasts as long as the call.
+//
+// Samples reach the file within about 200 ms (at most one second when one
+// side runs ahead of the other), and every second the header is rewritten to
+// match the data and the file is synced, off the writers' path. A process
+// killed with SIGKILL therefore leaves a file that any player opens, missing
+// at most about the last second; Repair, run at start, recovers everything
+// that reached the file.
 //
 // Export encodes a finished recording for download:
 //   - MP3 with LAME (Debian's libmp3lame-dev, through cgo), at a constant
@@ -158,7 +161,7 @@ func New(path string, opts Options) (*Recorder, error) {
 	r, err := start(path, f, opts)
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("create recording %s: %w", path, err)
+		return nil, fmt.Errorf("create recording: %w", err)
 	}
 	return r, nil
 }
@@ -244,7 +247,7 @@ func (r *Recorder) write(s Side, samples []int16, zeros int) error {
 	}
 	sd := &r.sides[s]
 	if now.Sub(sd.last) > idleAfter { // it was silent: it speaks from now on
-		r.place(sd, r.clock(now))
+		r.place(sd, r.now(s, now))
 	}
 	sd.last = now
 	for len(samples) > 0 {
@@ -261,8 +264,13 @@ func (r *Recorder) write(s Side, samples []int16, zeros int) error {
 	return r.err
 }
 
-// clock returns the frame that the wall-clock time now falls on.
-func (r *Recorder) clock(now time.Time) int64 {
+// now returns the frame where side s, silent until now, starts again: where
+// the other side has got to if it is talking (its clock may drift from
+// ours, or it may have lost frames), else the frame the wall clock is at.
+func (r *Recorder) now(s Side, now time.Time) int64 {
+	if o := &r.sides[1-s]; now.Sub(o.last) <= idleAfter {
+		return o.end()
+	}
 	return int64(now.Sub(r.start)) * int64(r.opts.SampleRate) / int64(time.Second)
 }
 

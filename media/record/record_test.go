@@ -319,3 +319,60 @@ func TestSideString(t *testing.T) {
 		t.Error(got)
 	}
 }
+
+// TestResumeFollowsTheOtherSide: a side that resumes after a silence starts
+// where the other side has got to, even when that side's clock runs 2%
+// slow, and not where the wall clock is.
+func TestResumeFollowsTheOtherSide(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const rate, period, marked = 8000, 20400 * time.Microsecond, 196
+		r, path := newRecorder(t, rate, 2)
+		frame := func(v int16) []int16 {
+			x := make([]int16, rate/50)
+			for i := range x {
+				x[i] = v
+			}
+			return x
+		}
+		done := make(chan struct{})
+		go func() { // the customer, 2% slow
+			defer close(done)
+			for k := range 250 {
+				v := int16(1000)
+				if k == marked {
+					v = 2000
+				}
+				if err := r.Write(Customer, frame(v)); err != nil {
+					t.Error(err)
+				}
+				time.Sleep(period)
+			}
+		}()
+		for range 50 { // the agent talks for a second, then is silent
+			if err := r.Write(Agent, frame(1000)); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(media.FrameDuration)
+		}
+		time.Sleep(marked*period - time.Second)
+		for k := range 10 {
+			v := int16(1000)
+			if k == 0 {
+				v = 3000
+			}
+			if err := r.Write(Agent, frame(v)); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(media.FrameDuration)
+		}
+		<-done
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		_, d := readPCM(t, path)
+		c, a := slices.Index(d[Customer], 2000), slices.Index(d[Agent], 3000)
+		if c < 0 || a < 0 || a-c > rate/50 || a < c {
+			t.Errorf("customer marker at sample %d, agent's at %d: want the same frame", c, a)
+		}
+	})
+}
