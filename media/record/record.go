@@ -200,7 +200,8 @@ func (r *Recorder) Write(s Side, samples []int16) error {
 
 // Writer returns a media.Writer that records the frames it is given as the
 // audio of side s. Frames must be mono PCM16 at the recording's rate; a
-// Missing frame is recorded as silence.
+// Missing frame is recorded as silence. Timestamps are not used: a side's
+// frames follow each other, and silences are found by the time they arrive.
 func (r *Recorder) Writer(s Side) media.Writer { return sideWriter{r, s} }
 
 type sideWriter struct {
