@@ -68,7 +68,7 @@ func TestCrash(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s as the crash left it: %v", name, err)
 		}
-		if got := before.Duration(); got < want-time.Second-100*time.Millisecond || got > want+media.FrameDuration {
+		if got := before.Duration(); got < want-1500*time.Millisecond || got > want+media.FrameDuration { // 1 s, and slack for a loaded machine
 			t.Errorf("%s before repair declares %v, fed %v", name, got, want)
 		}
 		info, err := Repair(path)
