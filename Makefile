@@ -12,7 +12,7 @@ TEST_PACKAGES := $(RUN_PACKAGES) postgresql sox libsox-fmt-all opus-tools mpg123
 .PHONY: run build test deps deps-test fuzz bench clean
 
 run: deps build
-	./bin/voxgate serve --dev-key $(ARGS)
+	./bin/voxgate serve --dev-key --log-format console $(ARGS)
 
 build:
 	@command -v $(GO) >/dev/null || { echo "Go 1.26 is needed (https://go.dev/dl): not found in PATH" >&2; exit 1; }
