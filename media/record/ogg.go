@@ -44,7 +44,7 @@ func (o *oggWriter) add(packet []byte, granule int64) error {
 	return nil
 }
 
-// pending reports how many packets bytes wait for the next flush.
+// pending returns how many bytes of packets the next page holds so far.
 func (o *oggWriter) pending() int { return len(o.data) }
 
 // flush writes the gathered packets as one page with the given flags.
