@@ -1,0 +1,248 @@
+package transcode
+
+import (
+	"fmt"
+	"math"
+	"slices"
+)
+
+// ResampleRates lists the rates a Resampler converts between.
+var ResampleRates = []int{8000, 16000, 24000, 48000}
+
+// Filter design of the resampler: a Kaiser-windowed sinc spanning some
+// periods of the lower rate on each side, with a stopband of about 70 dB.
+// Upsampling cuts off at the input's Nyquist frequency: a Nyquist filter, so
+// the input samples pass through unchanged and every up-th output is free.
+// Downsampling cuts off a little below the output's Nyquist frequency, with a
+// longer filter, so that the passband stays flat to 0.43 of the output rate
+// (3.4 kHz at 8 kHz) and what aliases lands above 0.48 of it.
+const (
+	zeroCrossingsUp   = 12
+	zeroCrossingsDown = 24
+	kaiserBeta        = 6.8
+	downCutoff        = 0.95
+)
+
+// Resampler converts mono 16-bit PCM from one rate of ResampleRates to
+// another with a polyphase FIR filter. It keeps the filter history between
+// calls, so a stream cut into frames of any length comes out the same as
+// when converted in one piece. The delay is 12 (up) or 24 (down) samples at
+// the lower rate, 1.5 or 3 ms at 8 kHz. It never allocates once its buffer has
+// grown to the frame size. A Resampler is not safe for concurrent use.
+type Resampler struct {
+	from, to int
+	up, down int       // interpolate by up, then decimate by down
+	taps     int       // the filter length per phase, in input samples
+	phases   []phase   // one per up
+	buf      []float32 // taps-1 samples of history, then the current input
+	t        int       // next output's position, in 1/up input samples, in buf
+}
+
+// phase is one polyphase branch of the filter: taps in input order (oldest
+// first), trimmed of zeros, starting off samples into the filter's window.
+type phase struct {
+	taps []float32
+	off  int
+	pass bool // a single unit tap: the output is an input sample
+}
+
+// NewResampler returns a resampler from rate from to rate to (Hz), both in
+// ResampleRates.
+func NewResampler(from, to int) (*Resampler, error) {
+	if !resampleRate(from) || !resampleRate(to) {
+		return nil, fmt.Errorf("resample %d to %d Hz: %w", from, to, ErrUnsupported)
+	}
+	g := gcd(from, to)
+	r := &Resampler{from: from, to: to, up: to / g, down: from / g}
+	// The prototype filter runs at from*up Hz.
+	ratio := max(r.up, r.down)
+	cutoff := 0.5 / float64(ratio) // in cycles per prototype sample
+	zc := zeroCrossingsUp
+	if to < from {
+		cutoff *= downCutoff
+		zc = zeroCrossingsDown
+	}
+	centre := zc * ratio
+	r.taps = (2*centre + 1 + r.up - 1) / r.up
+	proto := make([]float64, r.taps*r.up)
+	for i := range 2*centre + 1 {
+		x := float64(i - centre)
+		proto[i] = 2 * cutoff * sinc(2*cutoff*x) * kaiser(x/float64(centre)) * float64(r.up)
+	}
+	// Phase p computes outputs at prototype time t ≡ p (mod up): it uses
+	// proto[p + k·up] against input sample t/up - k.
+	r.phases = make([]phase, r.up)
+	for p := range r.phases {
+		full := make([]float32, r.taps)
+		first, last := r.taps, -1
+		for k := range r.taps {
+			v := proto[p+k*r.up]
+			if math.Abs(v) < 1e-9 {
+				continue
+			}
+			i := r.taps - 1 - k
+			full[i] = float32(v)
+			first, last = min(first, i), max(last, i)
+		}
+		// Round the length up to a multiple of 4 for dot's unrolled loop.
+		first = max(0, last+1-(last-first+4)/4*4)
+		ph := full[first : last+1]
+		r.phases[p] = phase{taps: ph, off: first, pass: len(ph) == 1 && math.Abs(float64(ph[0])-1) < 1e-6}
+	}
+	r.Reset()
+	return r, nil
+}
+
+// Reset clears the history, as for a new stream.
+func (r *Resampler) Reset() {
+	h := r.taps - 1
+	if cap(r.buf) < h {
+		r.buf = make([]float32, h)
+	}
+	r.buf = r.buf[:h]
+	clear(r.buf)
+	r.t = h * r.up
+}
+
+// OutLen returns an upper bound on the samples produced by n input samples.
+func (r *Resampler) OutLen(n int) int { return (n*r.up+r.down-1)/r.down + 1 }
+
+// Resample converts src and appends the output to dst, returning the
+// extended slice, as strconv's Append functions do. Input of 20 ms yields
+// exactly 20 ms of output.
+func (r *Resampler) Resample(dst, src []int16) []int16 {
+	h := r.taps - 1
+	if cap(r.buf) < h+len(src) {
+		grown := make([]float32, h, h+len(src))
+		copy(grown, r.buf)
+		r.buf = grown
+	}
+	buf := r.buf[:h+len(src)]
+	for i, v := range src {
+		buf[h+i] = float32(v)
+	}
+	// Outputs are at prototype times t0, t0+down, ... before end. Those of
+	// one phase recur every up outputs, down input samples apart. When that
+	// is one sample (integer upsampling), compute them four at a time, so
+	// each tap is loaded once per four outputs.
+	t0, end := r.t, len(buf)*r.up
+	count := 0
+	if end > t0 {
+		count = (end - t0 + r.down - 1) / r.down
+	}
+	dst = slices.Grow(dst, count)
+	out := dst[len(dst) : len(dst)+count]
+	for first := range min(r.up, count) {
+		t := t0 + first*r.down
+		ph := &r.phases[t%r.up]
+		start := t/r.up - h + ph.off // input of the first output
+		j := first
+		if ph.pass {
+			for ; j < count; j, start = j+r.up, start+r.down {
+				out[j] = toInt16(buf[start])
+			}
+			continue
+		}
+		taps := len(ph.taps)
+		for ; r.down == 1 && j+3*r.up < count; j, start = j+4*r.up, start+4 {
+			y0, y1, y2, y3 := dot4(ph.taps, buf[start:start+taps+3])
+			out[j], out[j+r.up], out[j+2*r.up], out[j+3*r.up] = toInt16(y0), toInt16(y1), toInt16(y2), toInt16(y3)
+		}
+		for ; j < count; j, start = j+r.up, start+r.down {
+			out[j] = toInt16(dot(ph.taps, buf[start:start+taps]))
+		}
+	}
+	dst = dst[:len(dst)+count]
+	r.t = t0 + count*r.down
+	// Keep the last h samples and move t back by the consumed input.
+	r.t -= len(src) * r.up
+	copy(buf, buf[len(src):])
+	r.buf = buf[:h]
+	return dst
+}
+
+// String describes the conversion.
+func (r *Resampler) String() string { return fmt.Sprintf("Resample(%d->%d)", r.from, r.to) }
+
+// dot returns the inner product of h and x, which have the same length.
+func dot(h, x []float32) float32 {
+	x = x[:len(h)]
+	var s0, s1, s2, s3 float32
+	for len(h) >= 4 && len(x) >= 4 {
+		s0 += h[0] * x[0]
+		s1 += h[1] * x[1]
+		s2 += h[2] * x[2]
+		s3 += h[3] * x[3]
+		h, x = h[4:], x[4:]
+	}
+	for i := range h {
+		s0 += h[i] * x[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// dot4 returns the inner products of h with x, x[1:], x[2:] and x[3:]; x
+// holds len(h)+3 samples. Four outputs per tap load and four independent
+// sums keep the floating-point units busy.
+func dot4(h, x []float32) (y0, y1, y2, y3 float32) {
+	x = x[:len(h)+3]
+	for k, c := range h {
+		xx := x[k : k+4 : k+4]
+		y0 += c * xx[0]
+		y1 += c * xx[1]
+		y2 += c * xx[2]
+		y3 += c * xx[3]
+	}
+	return y0, y1, y2, y3
+}
+
+func toInt16(v float32) int16 {
+	switch {
+	case v >= 32767:
+		return 32767
+	case v <= -32768:
+		return -32768
+	case v >= 0:
+		return int16(v + 0.5)
+	default:
+		return int16(v - 0.5)
+	}
+}
+
+func sinc(x float64) float64 {
+	if x == 0 {
+		return 1
+	}
+	return math.Sin(math.Pi*x) / (math.Pi * x)
+}
+
+// kaiser is the Kaiser window at x in [-1, 1].
+func kaiser(x float64) float64 {
+	return besselI0(kaiserBeta*math.Sqrt(max(0, 1-x*x))) / besselI0(kaiserBeta)
+}
+
+// besselI0 is the modified Bessel function of the first kind, order 0.
+func besselI0(x float64) float64 {
+	sum, term := 1.0, 1.0
+	for k := 1; term > 1e-12*sum; k++ {
+		term *= (x / (2 * float64(k))) * (x / (2 * float64(k)))
+		sum += term
+	}
+	return sum
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+func resampleRate(rate int) bool {
+	for _, r := range ResampleRates {
+		if r == rate {
+			return true
+		}
+	}
+	return false
+}
