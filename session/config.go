@@ -25,6 +25,11 @@ type Config struct {
 	// MaxConcurrentSessions caps an organization's live sessions unless the
 	// organization has its own cap. Default 100.
 	MaxConcurrentSessions int `yaml:"max_concurrent_sessions"`
+	// MaxPlayout is how much audio a client may queue ahead of real time,
+	// in 20 ms frames. Default 3000 (60 s).
+	MaxPlayout int `yaml:"max_playout_frames"`
+	// MaxSubscribers caps the /connect clients of one session. Default 32.
+	MaxSubscribers int `yaml:"max_subscribers"`
 	// Languages are those the configured speech engines handle.
 	Languages Languages `yaml:"languages"`
 }
@@ -51,6 +56,12 @@ func (c *Config) setDefaults() {
 	if c.MaxConcurrentSessions == 0 {
 		c.MaxConcurrentSessions = 100
 	}
+	if c.MaxPlayout == 0 {
+		c.MaxPlayout = 3000
+	}
+	if c.MaxSubscribers == 0 {
+		c.MaxSubscribers = 32
+	}
 	if c.Languages.Transcribe == nil {
 		c.Languages.Transcribe = []string{"en"}
 	}
@@ -71,6 +82,9 @@ func (c Config) Validate() error {
 	}
 	if c.IdleTimeout < 0 || c.SweepInterval < 0 || c.StreamTokenTTL < 0 {
 		return errors.New("idle_timeout, sweep_interval, stream_token_ttl: must not be negative")
+	}
+	if c.MaxPlayout < 0 || c.MaxSubscribers < 0 {
+		return errors.New("max_playout_frames, max_subscribers: must not be negative")
 	}
 	if c.MaxConcurrentSessions < 0 {
 		return errors.New("max_concurrent_sessions: must not be negative")

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,6 +34,10 @@ type Manager struct {
 	store    *store.Store
 	log      *zap.Logger
 	draining atomic.Bool
+	metrics  counters
+
+	liveMu sync.Mutex
+	lives  map[string]*live // sessions with something connected on this node
 }
 
 // NewManager returns a manager over st.
@@ -44,7 +49,7 @@ func NewManager(cfg Config, st *store.Store, log *zap.Logger) (*Manager, error) 
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Manager{cfg: cfg, store: st, log: log}, nil
+	return &Manager{cfg: cfg, store: st, log: log, lives: map[string]*live{}}, nil
 }
 
 // CreateParams is the body of POST /v1/sessions.
@@ -292,7 +297,8 @@ func (m *Manager) Create(ctx context.Context, sc store.Scope, p CreateParams) (S
 		if err := tx.AddStreamToken(hashToken(token), s.ID, expires); err != nil {
 			return err
 		}
-		return m.addEvent(tx, sc, EventSessionCreated, s.Session)
+		_, err = m.addEvent(tx, sc, EventSessionCreated, s.Session)
+		return err
 	})
 	if err != nil {
 		return Session{}, err
@@ -317,12 +323,12 @@ func (m *Manager) put(tx *store.Tx, sc store.Scope, s *stored, creating bool) er
 	return tx.Put(store.Sessions, rec)
 }
 
-func (m *Manager) addEvent(tx *store.Tx, sc store.Scope, typ string, s Session) error {
+func (m *Manager) addEvent(tx *store.Tx, sc store.Scope, typ string, s Session) (json.RawMessage, error) {
 	data, err := json.Marshal(s.Public())
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return tx.AddEvent(store.Event{ID: id.New(id.Event), Scope: sc, Type: typ, SessionID: s.ID, Data: data, Created: tx.Now()})
+	return data, tx.AddEvent(store.Event{ID: id.New(id.Event), Scope: sc, Type: typ, SessionID: s.ID, Data: data, Created: tx.Now()})
 }
 
 func decodeSession(rec store.Record) (*stored, error) {
@@ -350,9 +356,14 @@ func (m *Manager) Get(ctx context.Context, sc store.Scope, sessionID string) (Se
 }
 
 // change applies fn to a stored session in a transaction and writes it back
-// with the event fn names (none when fn returns "").
-func (m *Manager) change(ctx context.Context, sc store.Scope, sessionID string, fn func(s *stored, now time.Time) (event string, err error)) (Session, error) {
-	var out Session
+// with the event fn names (none when fn returns ""). The event goes to the
+// outbox in the same transaction and, once committed, to live subscribers.
+func (m *Manager) change(ctx context.Context, sc store.Scope, sessionID string, fn func(s *stored, now time.Time) (event string, err error)) (Session, string, json.RawMessage, error) {
+	var (
+		out   Session
+		event string
+		data  json.RawMessage
+	)
 	err := m.store.Update(ctx, func(tx *store.Tx) error {
 		rec, err := tx.Get(store.Sessions, sc, sessionID)
 		if errors.Is(err, store.ErrNotFound) {
@@ -365,7 +376,7 @@ func (m *Manager) change(ctx context.Context, sc store.Scope, sessionID string, 
 		if err != nil {
 			return err
 		}
-		event, err := fn(s, tx.Now())
+		event, err = fn(s, tx.Now())
 		out = s.Public()
 		if err != nil || event == "" {
 			return err
@@ -373,15 +384,19 @@ func (m *Manager) change(ctx context.Context, sc store.Scope, sessionID string, 
 		if err := m.put(tx, sc, s, false); err != nil {
 			return err
 		}
-		return m.addEvent(tx, sc, event, out)
+		data, err = m.addEvent(tx, sc, event, out)
+		return err
 	})
-	return out, err
+	if err != nil {
+		return Session{}, "", nil, err
+	}
+	return out, event, data, nil
 }
 
 // End ends a session with a reason. Ending an ended session changes nothing
 // and returns it as it is.
 func (m *Manager) End(ctx context.Context, sc store.Scope, sessionID string, reason EndReason) (Session, error) {
-	s, err := m.change(ctx, sc, sessionID, func(s *stored, now time.Time) (string, error) {
+	s, event, data, err := m.change(ctx, sc, sessionID, func(s *stored, now time.Time) (string, error) {
 		if s.Ended() {
 			return "", nil
 		}
@@ -394,8 +409,9 @@ func (m *Manager) End(ctx context.Context, sc store.Scope, sessionID string, rea
 		s.DurationSeconds = &d
 		return EventSessionEnded, nil
 	})
-	if err == nil {
-		m.log.Info("session ended", zap.String("session_id", sessionID), zap.String("end_reason", string(*s.EndReason)))
+	if err == nil && event != "" {
+		m.log.Info("session ended", zap.String("session_id", sessionID), zap.String("end_reason", string(reason)))
+		m.stopLive(sessionID, reason, data)
 	}
 	return s, err
 }
@@ -403,13 +419,17 @@ func (m *Manager) End(ctx context.Context, sc store.Scope, sessionID string, rea
 // Activate marks a session active (its first leg joined or first audio
 // arrived). It does nothing to an active or ended session.
 func (m *Manager) Activate(ctx context.Context, sc store.Scope, sessionID string) (Session, error) {
-	return m.change(ctx, sc, sessionID, func(s *stored, now time.Time) (string, error) {
+	s, event, data, err := m.change(ctx, sc, sessionID, func(s *stored, now time.Time) (string, error) {
 		if s.Status != StatusCreated {
 			return "", nil
 		}
 		s.Status, s.StartedAt = StatusActive, &now
 		return EventSessionStarted, nil
 	})
+	if err == nil && event != "" {
+		m.publish(sessionID, event, data)
+	}
+	return s, err
 }
 
 // newToken mints a stream token for the scope and its expiry.
@@ -471,6 +491,9 @@ func (m *Manager) Sweep(ctx context.Context) (int, error) {
 	}
 	ended := 0
 	for _, r := range recs {
+		if m.busy(r.ID) {
+			continue // a connected call is not idle
+		}
 		if _, err := m.End(ctx, r.Scope, r.ID, EndIdleTimeout); err != nil {
 			return ended, err
 		}
@@ -503,3 +526,14 @@ func (m *Manager) Drain() { m.draining.Store(true) }
 
 // Draining reports whether Drain was called.
 func (m *Manager) Draining() bool { return m.draining.Load() }
+
+// busy reports whether a call leg is connected to the session here.
+func (m *Manager) busy(sessionID string) bool {
+	l := m.lookupLive(sessionID)
+	if l == nil {
+		return false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.legs) > 0
+}

@@ -1,0 +1,72 @@
+package session
+
+import (
+	"github.com/voxgate/voxgate/media"
+)
+
+// Rate is the sample rate of audio inside a session: every source is
+// decoded to 16-bit mono PCM at this rate, in frames of media.FrameDuration.
+const Rate = 16000
+
+// FrameSamples is the number of samples in one frame at Rate.
+const FrameSamples = Rate / 50
+
+// Speaker is a side of the conversation.
+type Speaker string
+
+// The two sides.
+const (
+	SpeakerCustomer Speaker = "customer"
+	SpeakerAgent    Speaker = "agent"
+)
+
+// Other returns the other side.
+func (s Speaker) Other() Speaker {
+	if s == SpeakerCustomer {
+		return SpeakerAgent
+	}
+	return SpeakerCustomer
+}
+
+// Valid reports whether s names a side.
+func (s Speaker) Valid() bool { return s == SpeakerCustomer || s == SpeakerAgent }
+
+// Track says what a source's audio is: what was said, its translation, or
+// speech the gateway synthesized.
+type Track string
+
+// Tracks.
+const (
+	Original    Track = "original"
+	Translated  Track = "translated"
+	Synthesized Track = "synthesized"
+)
+
+// Tracks lists every track.
+var Tracks = []Track{Original, Translated, Synthesized}
+
+// A Leg is one party's connection to a session: a SIP call, a WebRTC peer, a
+// Twilio stream, a bot. sip.Call, rtc.Peer and stream.Conn satisfy it
+// structurally; this package never imports them.
+//
+// ReadFrame blocks until the party sends the next frame and returns an error
+// once the leg is gone. WriteFrame must not block: a leg queues or drops.
+type Leg interface {
+	// CallID names the leg (call_…).
+	CallID() string
+	// Speaker is the side the party speaks for.
+	Speaker() Speaker
+	// Format is the audio format of ReadFrame and WriteFrame.
+	Format() media.Format
+	media.Reader
+	media.Writer
+	// Done is closed when the leg has ended.
+	Done() <-chan struct{}
+	// Close ends the leg with a cause; it is idempotent.
+	Close(cause error) error
+}
+
+// DTMFSender is a leg that can send RFC 4733 digits to its party.
+type DTMFSender interface {
+	SendDTMF(digits string) error
+}

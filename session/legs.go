@@ -1,0 +1,174 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/voxgate/voxgate/media"
+	"github.com/voxgate/voxgate/transcode"
+)
+
+// legRunner carries one leg's audio: a goroutine reads and decodes what the
+// party says into the session; the session's clock encodes and writes what
+// the party hears.
+type legRunner struct {
+	l      *live
+	leg    Leg
+	src    *source
+	decode media.Writer // leg format → PCM at Rate → the session
+	encode media.Writer // PCM at Rate → leg format → the leg
+	ts     uint32
+}
+
+// legQueue is how many frames a leg's source holds for the clock: enough to
+// ride out scheduling jitter, little enough to add no audible delay.
+const legQueue = 5
+
+// AddLeg joins a leg to a session that has not ended. Its audio is decoded
+// into the session and it hears the mix of the other side, until the leg
+// ends or the session does. When the last call leg leaves, the session ends
+// with calls_ended.
+func (m *Manager) AddLeg(ctx context.Context, sessionID string, leg Leg) error {
+	if !leg.Speaker().Valid() {
+		return fmt.Errorf("session: leg %s has no speaker", leg.CallID())
+	}
+	pcm := media.PCM16(Rate)
+	for {
+		l, err := m.open(ctx, sessionID)
+		if err != nil {
+			return err
+		}
+		lr := &legRunner{l: l, leg: leg}
+		lr.src = &source{speaker: leg.Speaker(), track: Original, max: legQueue, leg: lr}
+		if lr.decode, err = transcode.Chain(leg.Format(), pcm, media.WriterFunc(lr.arrive)); err != nil {
+			return fmt.Errorf("session: leg %s: %w", leg.CallID(), err)
+		}
+		if lr.encode, err = transcode.Chain(pcm, leg.Format(), leg); err != nil {
+			return fmt.Errorf("session: leg %s: %w", leg.CallID(), err)
+		}
+		l.mu.Lock()
+		if l.stopped {
+			ended := l.reason != ""
+			l.mu.Unlock()
+			if ended {
+				return ErrEnded
+			}
+			continue // released between open and lock: open again
+		}
+		l.legs[leg.CallID()] = lr
+		l.sources = append(l.sources, lr.src)
+		l.mu.Unlock()
+		l.answered.Store(true)
+		l.activate()
+		l.log.Info("leg joined", zap.String("call_id", leg.CallID()), zap.String("speaker", string(leg.Speaker())),
+			zap.Stringer("codec", leg.Format()))
+		l.wg.Add(1)
+		go lr.run()
+		return nil
+	}
+}
+
+// run reads the party's audio until the leg ends.
+func (lr *legRunner) run() {
+	defer lr.l.wg.Done()
+	var f media.Frame
+	for {
+		if err := lr.leg.ReadFrame(&f); err != nil {
+			break
+		}
+		if err := lr.decode.WriteFrame(f); err != nil {
+			lr.l.log.Debug("frame not decoded", zap.String("call_id", lr.leg.CallID()), zap.Error(err))
+		}
+	}
+	lr.l.removeLeg(lr)
+}
+
+// arrive takes a decoded frame: subscribers get it now, the mix at the next tick.
+func (lr *legRunner) arrive(f media.Frame) error {
+	l := lr.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stopped {
+		return nil
+	}
+	for pcm := f.Samples; len(pcm) > 0; {
+		n := min(len(pcm), FrameSamples)
+		lr.src.push(pcm[:n], true)
+		l.fanOut(lr.src, pcm[:n])
+		pcm = pcm[n:]
+	}
+	return nil
+}
+
+// play encodes one mixed frame to the leg (called by the clock).
+func (lr *legRunner) play(pcm []int16) {
+	_ = lr.encode.WriteFrame(media.Frame{Samples: pcm, Timestamp: lr.ts})
+	lr.ts += FrameSamples
+}
+
+// removeLeg forgets a leg that ended; the last call leg ends the session.
+func (l *live) removeLeg(lr *legRunner) {
+	l.mu.Lock()
+	if l.legs[lr.leg.CallID()] != lr {
+		l.mu.Unlock()
+		return
+	}
+	delete(l.legs, lr.leg.CallID())
+	kept := l.sources[:0]
+	for _, src := range l.sources {
+		if src != lr.src {
+			kept = append(kept, src)
+		}
+	}
+	clear(l.sources[len(kept):])
+	l.sources = kept
+	lr.src.release()
+	last := len(l.legs) == 0 && !l.stopped
+	l.mu.Unlock()
+	l.log.Info("leg left", zap.String("call_id", lr.leg.CallID()))
+	if last && l.answered.Load() {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if _, err := l.m.End(ctx, l.scope, l.id, EndCallsEnded); err != nil && !errors.Is(err, ErrNotFound) {
+				l.log.Warn("session not ended after its calls", zap.Error(err))
+			}
+		}()
+	}
+}
+
+// sendDTMF sends digits to the legs of the side the client does not speak for.
+func (l *live) sendDTMF(sub *Subscription, digits, callID string) error {
+	if digits == "" || strings.Trim(digits, "0123456789*#ABCDabcd") != "" {
+		sub.pushEvent(Event{Type: "session.error", Code: ErrCodeInvalidMessage, Message: "dtmf.send digits must be 0-9, *, # or A-D"})
+		return nil
+	}
+	speaker := sub.lastSpk
+	if speaker == "" {
+		speaker = SpeakerAgent // a bot that has not spoken yet speaks for the agent
+	}
+	l.mu.Lock()
+	var targets []DTMFSender
+	for id, lr := range l.legs {
+		ds, ok := lr.leg.(DTMFSender)
+		if ok && lr.leg.Speaker() != speaker && (callID == "" || id == callID) {
+			targets = append(targets, ds)
+		}
+	}
+	l.mu.Unlock()
+	if len(targets) == 0 {
+		sub.pushEvent(Event{Type: "session.error", Code: ErrCodeNoCallLeg,
+			Message: fmt.Sprintf("no call leg on the %s side can take DTMF", speaker.Other())})
+		return nil
+	}
+	var errs []error
+	for _, t := range targets {
+		errs = append(errs, t.SendDTMF(strings.ToUpper(digits)))
+	}
+	return errors.Join(errs...)
+}

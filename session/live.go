@@ -1,0 +1,309 @@
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/voxgate/voxgate/store"
+)
+
+// live is the running part of a session on this node: its subscribers,
+// sources and legs, and the clock that plays audio out every 20 ms. It
+// exists while anything is connected and goes away when the session ends.
+type live struct {
+	m     *Manager
+	id    string
+	scope store.Scope
+	mode  Mode
+	log   *zap.Logger
+
+	mu      sync.Mutex
+	subs    map[*Subscription]struct{}
+	sources []*source
+	legs    map[string]*legRunner
+	mix     [FrameSamples]int32
+	out     [FrameSamples]int16
+	stopped bool
+	reason  EndReason
+
+	started  atomic.Bool // session.started was requested
+	answered atomic.Bool // a call leg joined
+	done     chan struct{}
+	wg       sync.WaitGroup
+}
+
+func newLive(m *Manager, id string, sc store.Scope, mode Mode) *live {
+	l := &live{
+		m: m, id: id, scope: sc, mode: mode, log: m.log.With(zap.String("session_id", id)),
+		subs: map[*Subscription]struct{}{}, legs: map[string]*legRunner{}, done: make(chan struct{}),
+	}
+	l.wg.Add(1)
+	go l.clock()
+	return l
+}
+
+// clock plays one frame of every source per tick.
+func (l *live) clock() {
+	defer l.wg.Done()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.done:
+			return
+		case <-t.C:
+			l.tick()
+		}
+	}
+}
+
+// tick advances every source by one frame: clients' queued audio goes to the
+// other subscribers, and each leg hears the mix of the other side.
+func (l *live) tick() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stopped {
+		return
+	}
+	for _, src := range l.sources {
+		src.pop()
+		if src.owner != nil && src.cur != nil {
+			l.fanOut(src, src.cur[:])
+		}
+		if src.owner != nil {
+			for _, name := range src.dueMarks() {
+				src.owner.pushEvent(Event{Type: "mark", Name: name})
+			}
+		}
+	}
+	for _, lr := range l.legs {
+		l.playTo(lr)
+	}
+}
+
+// playTo mixes the sources a leg hears and writes the result to it. A leg
+// hears the other side: its original track, or in translation modes the
+// translated track in place of the original.
+func (l *live) playTo(lr *legRunner) {
+	listener := lr.leg.Speaker()
+	want := Original
+	if l.mode == ModeBidirectionalTranslation || (l.mode == ModeAssistiveTranslation && listener == SpeakerCustomer) {
+		want = Translated
+	}
+	n := 0
+	clear(l.mix[:])
+	for _, src := range l.sources {
+		if src.cur == nil || src.speaker == listener || src.leg == lr {
+			continue
+		}
+		if src.track != Synthesized && src.track != want {
+			continue
+		}
+		for i, v := range src.cur {
+			l.mix[i] += int32(v)
+		}
+		n++
+	}
+	if n == 0 {
+		clear(l.out[:]) // silence keeps the far end's clock and NAT bindings going
+	} else {
+		for i, v := range l.mix {
+			l.out[i] = int16(max(-32768, min(32767, v)))
+		}
+	}
+	lr.play(l.out[:])
+}
+
+// fanOut sends a source's frame to every subscriber but its owner.
+func (l *live) fanOut(src *source, pcm []int16) {
+	seq := src.seq
+	src.seq++
+	for sub := range l.subs {
+		if sub != src.owner {
+			sub.pushAudio(src.speaker, src.track, seq, pcm)
+		}
+	}
+}
+
+// input queues a client's audio as speaker, a frame at a time.
+func (l *live) input(sub *Subscription, spk Speaker, pcm []int16) error {
+	l.activate()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stopped {
+		return ErrEnded
+	}
+	src := sub.playout[spk]
+	if src == nil {
+		src = &source{speaker: spk, track: Original, owner: sub, max: l.m.cfg.MaxPlayout}
+		sub.playout[spk] = src
+		l.sources = append(l.sources, src)
+	}
+	sub.lastSpk = spk
+	if len(src.partial) > 0 {
+		need := FrameSamples - len(src.partial)
+		if len(pcm) < need {
+			src.partial = append(src.partial, pcm...)
+			return nil
+		}
+		src.partial = append(src.partial, pcm[:need]...)
+		pcm = pcm[need:]
+		if !src.push(src.partial, false) {
+			src.partial = src.partial[:0]
+			return ErrPlayoutQueueFull
+		}
+		src.partial = src.partial[:0]
+	}
+	for len(pcm) >= FrameSamples {
+		if !src.push(pcm[:FrameSamples], false) {
+			return ErrPlayoutQueueFull
+		}
+		pcm = pcm[FrameSamples:]
+	}
+	src.partial = append(src.partial, pcm...)
+	return nil
+}
+
+func (l *live) mark(sub *Subscription, name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	src := sub.playout[sub.lastSpk]
+	if src == nil || len(src.queue) == 0 && len(src.marks) == 0 {
+		sub.pushEvent(Event{Type: "mark", Name: name})
+		return
+	}
+	src.marks = append(src.marks, pendingMark{name: name, after: src.enqueued})
+}
+
+func (l *live) clear(sub *Subscription) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, src := range sub.playout {
+		src.clear()
+		for _, name := range src.dueMarks() {
+			sub.pushEvent(Event{Type: "mark", Name: name})
+		}
+	}
+}
+
+// subscribe adds a client.
+func (l *live) subscribe(o SubscribeOptions) (*Subscription, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stopped {
+		return nil, ErrEnded
+	}
+	if len(l.subs) >= l.m.cfg.MaxSubscribers {
+		return nil, ErrTooManySubscribers
+	}
+	sub := newSubscription(l, o)
+	l.subs[sub] = struct{}{}
+	return sub, nil
+}
+
+// unsubscribe removes a client and its audio, ending its subscription.
+func (l *live) unsubscribe(sub *Subscription, why error) {
+	l.mu.Lock()
+	if _, ok := l.subs[sub]; ok {
+		delete(l.subs, sub)
+		l.removeSourcesOf(sub)
+	}
+	idle := len(l.subs) == 0 && len(l.legs) == 0
+	l.mu.Unlock()
+	sub.finish(why)
+	if idle {
+		l.m.release(l)
+	}
+}
+
+func (l *live) removeSourcesOf(sub *Subscription) {
+	kept := l.sources[:0]
+	for _, src := range l.sources {
+		if src.owner == sub {
+			src.release()
+			continue
+		}
+		kept = append(kept, src)
+	}
+	clear(l.sources[len(kept):])
+	l.sources = kept
+}
+
+// broadcast sends an event to every subscriber.
+func (l *live) broadcast(ev Event) {
+	l.mu.Lock()
+	subs := make([]*Subscription, 0, len(l.subs))
+	for s := range l.subs {
+		subs = append(subs, s)
+	}
+	l.mu.Unlock()
+	for _, s := range subs {
+		s.pushEvent(ev)
+	}
+}
+
+// activate marks the session active on its first audio or leg.
+func (l *live) activate() {
+	if l.started.Swap(true) {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := l.m.Activate(ctx, l.scope, l.id); err != nil && !errors.Is(err, ErrNotFound) {
+			l.log.Warn("session not activated", zap.Error(err))
+		}
+	}()
+}
+
+// stop ends the live session: legs are closed, and every subscriber gets
+// the final session.ended message and is closed.
+func (l *live) stop(reason EndReason, data json.RawMessage) {
+	l.mu.Lock()
+	if l.stopped {
+		l.mu.Unlock()
+		return
+	}
+	l.stopped, l.reason = true, reason
+	legs := make([]*legRunner, 0, len(l.legs))
+	for _, lr := range l.legs {
+		legs = append(legs, lr)
+	}
+	subs := make([]*Subscription, 0, len(l.subs))
+	for s := range l.subs {
+		subs = append(subs, s)
+	}
+	l.subs = map[*Subscription]struct{}{}
+	for _, src := range l.sources {
+		src.release()
+	}
+	l.sources = nil
+	l.mu.Unlock()
+	close(l.done)
+	for _, lr := range legs {
+		_ = lr.leg.Close(&EndedError{Reason: reason})
+	}
+	final := Event{Type: EventSessionEnded, Reason: reason, Data: data}
+	for _, s := range subs {
+		select {
+		case s.events <- final:
+		default: // a full queue: the client is closed without its last word
+		}
+		s.finish(ErrEnded)
+	}
+	l.wg.Wait()
+}
+
+// EndedError is the cause given to legs when their session ends.
+type EndedError struct{ Reason EndReason }
+
+func (e *EndedError) Error() string { return "session ended: " + string(e.Reason) }
+
+// Unwrap makes errors.Is(err, ErrEnded) true.
+func (e *EndedError) Unwrap() error { return ErrEnded }

@@ -1,0 +1,99 @@
+package session
+
+import "sync"
+
+// frame is one 20 ms buffer of session audio.
+type frame = [FrameSamples]int16
+
+var framePool = sync.Pool{New: func() any { return new(frame) }}
+
+// source is one stream of audio in a session: a leg's, a client's, or
+// synthesized speech, tagged with its speaker and track. Frames wait in its
+// queue until the session's clock plays them, one per tick. Guarded by the
+// live session's mutex.
+type source struct {
+	speaker Speaker
+	track   Track
+	owner   *Subscription // the client that sends it; nil for legs
+	leg     *legRunner    // the leg that sends it; nil for clients
+	max     int           // frames the queue may hold
+
+	queue    []*frame
+	partial  []int16 // samples short of a whole frame, kept for the next Input
+	enqueued uint64  // frames ever queued
+	played   uint64  // frames ever played or cleared
+	marks    []pendingMark
+	seq      uint64 // next sequence number for subscribers
+	cur      *frame // the frame played this tick, for mixing; nil when silent
+}
+
+type pendingMark struct {
+	name  string
+	after uint64 // echo once played ≥ after
+}
+
+func (s *source) queued() int { return len(s.queue) }
+
+// push queues a whole frame, dropping the oldest when the queue is full
+// (for legs) and reporting false when it is full (for clients).
+func (s *source) push(pcm []int16, dropOldest bool) bool {
+	if len(s.queue) >= s.max {
+		if !dropOldest {
+			return false
+		}
+		framePool.Put(s.queue[0])
+		s.queue = s.queue[1:]
+		s.played++
+	}
+	f := framePool.Get().(*frame)
+	n := copy(f[:], pcm)
+	clear(f[n:])
+	s.queue = append(s.queue, f)
+	s.enqueued++
+	return true
+}
+
+// pop takes the next frame to play this tick into cur.
+func (s *source) pop() {
+	if s.cur != nil {
+		framePool.Put(s.cur)
+		s.cur = nil
+	}
+	if len(s.queue) == 0 {
+		return
+	}
+	s.cur = s.queue[0]
+	s.queue[0] = nil
+	s.queue = s.queue[1:]
+	s.played++
+}
+
+// clear drops everything queued.
+func (s *source) clear() {
+	for i, f := range s.queue {
+		framePool.Put(f)
+		s.queue[i] = nil
+	}
+	s.queue = s.queue[:0]
+	s.partial = s.partial[:0]
+	s.played = s.enqueued
+}
+
+// dueMarks removes and returns the marks whose audio has been played.
+func (s *source) dueMarks() []string {
+	var due []string
+	for len(s.marks) > 0 && s.marks[0].after <= s.played {
+		due = append(due, s.marks[0].name)
+		s.marks = s.marks[1:]
+	}
+	return due
+}
+
+// release returns the source's buffers to the pool.
+func (s *source) release() {
+	s.clear()
+	if s.cur != nil {
+		framePool.Put(s.cur)
+		s.cur = nil
+	}
+}
