@@ -9,14 +9,14 @@ package opus
 
 import "time"
 
-// Rates lists the PCM sample rates libopus accepts and produces.
-var Rates = []int{8000, 12000, 16000, 24000, 48000}
+// Rates lists the PCM sample rates libopus accepts and produces, highest first.
+var Rates = []int{48000, 24000, 16000, 12000, 8000}
 
 // MaxPacketSize bounds an encoded Opus packet (RFC 6716, §3.2.1).
 const MaxPacketSize = 1275
 
-// maxFrame is the longest duration one Opus packet can carry.
-const maxFrame = 120 * time.Millisecond
+// MaxDuration is the longest audio one Opus packet can carry.
+const MaxDuration = 120 * time.Millisecond
 
 // Defaults of EncoderConfig.
 const (

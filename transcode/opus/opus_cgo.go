@@ -73,7 +73,7 @@ func NewDecoder(rate int) (*Decoder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opus decoder: %w", err)
 	}
-	return &Decoder{dec: dec, rate: rate, max: media.SamplesIn(rate, maxFrame)}, nil
+	return &Decoder{dec: dec, rate: rate, max: media.SamplesIn(rate, MaxDuration)}, nil
 }
 
 // SampleRate returns the rate of the PCM the decoder produces.
