@@ -43,9 +43,13 @@ func newLive(m *Manager, id string, sc store.Scope, mode Mode) *live {
 		m: m, id: id, scope: sc, mode: mode, log: m.log.With(zap.String("session_id", id)),
 		subs: map[*Subscription]struct{}{}, legs: map[string]*legRunner{}, done: make(chan struct{}),
 	}
+	return l
+}
+
+// start runs the session's clock.
+func (l *live) start() {
 	l.wg.Add(1)
 	go l.clock()
-	return l
 }
 
 // clock plays one frame of every source per tick.
@@ -174,7 +178,7 @@ func (l *live) mark(sub *Subscription, name string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	src := sub.playout[sub.lastSpk]
-	if src == nil || len(src.queue) == 0 && len(src.marks) == 0 {
+	if src == nil || src.queue.n == 0 && len(src.marks) == 0 {
 		sub.pushEvent(Event{Type: "mark", Name: name})
 		return
 	}

@@ -18,7 +18,7 @@ type source struct {
 	leg     *legRunner    // the leg that sends it; nil for clients
 	max     int           // frames the queue may hold
 
-	queue    []*frame
+	queue    ring
 	partial  []int16 // samples short of a whole frame, kept for the next Input
 	enqueued uint64  // frames ever queued
 	played   uint64  // frames ever played or cleared
@@ -32,23 +32,22 @@ type pendingMark struct {
 	after uint64 // echo once played ≥ after
 }
 
-func (s *source) queued() int { return len(s.queue) }
+func (s *source) queued() int { return s.queue.n }
 
 // push queues a whole frame, dropping the oldest when the queue is full
 // (for legs) and reporting false when it is full (for clients).
 func (s *source) push(pcm []int16, dropOldest bool) bool {
-	if len(s.queue) >= s.max {
+	if s.queue.n >= s.max {
 		if !dropOldest {
 			return false
 		}
-		framePool.Put(s.queue[0])
-		s.queue = s.queue[1:]
+		framePool.Put(s.queue.pop())
 		s.played++
 	}
 	f := framePool.Get().(*frame)
 	n := copy(f[:], pcm)
 	clear(f[n:])
-	s.queue = append(s.queue, f)
+	s.queue.push(f)
 	s.enqueued++
 	return true
 }
@@ -59,22 +58,18 @@ func (s *source) pop() {
 		framePool.Put(s.cur)
 		s.cur = nil
 	}
-	if len(s.queue) == 0 {
+	if s.queue.n == 0 {
 		return
 	}
-	s.cur = s.queue[0]
-	s.queue[0] = nil
-	s.queue = s.queue[1:]
+	s.cur = s.queue.pop()
 	s.played++
 }
 
 // clear drops everything queued.
 func (s *source) clear() {
-	for i, f := range s.queue {
-		framePool.Put(f)
-		s.queue[i] = nil
+	for s.queue.n > 0 {
+		framePool.Put(s.queue.pop())
 	}
-	s.queue = s.queue[:0]
 	s.partial = s.partial[:0]
 	s.played = s.enqueued
 }
@@ -96,4 +91,31 @@ func (s *source) release() {
 		framePool.Put(s.cur)
 		s.cur = nil
 	}
+}
+
+// ring is a FIFO of frames that grows by doubling and never shrinks, so a
+// steady stream of pushes and pops allocates nothing.
+type ring struct {
+	buf     []*frame
+	head, n int
+}
+
+func (r *ring) push(f *frame) {
+	if r.n == len(r.buf) {
+		grown := make([]*frame, max(8, 2*len(r.buf)))
+		for i := range r.n {
+			grown[i] = r.buf[(r.head+i)%len(r.buf)]
+		}
+		r.buf, r.head = grown, 0
+	}
+	r.buf[(r.head+r.n)%len(r.buf)] = f
+	r.n++
+}
+
+func (r *ring) pop() *frame {
+	f := r.buf[r.head]
+	r.buf[r.head] = nil
+	r.head = (r.head + 1) % len(r.buf)
+	r.n--
+	return f
 }
