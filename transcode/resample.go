@@ -196,17 +196,12 @@ func dot4(h, x []float32) (y0, y1, y2, y3 float32) {
 	return y0, y1, y2, y3
 }
 
+// toInt16 rounds v to the nearest int16 (ties to even), saturating. Adding
+// 1.5·2^23 leaves the rounded integer in the low mantissa bits, which avoids
+// branching on the sign.
 func toInt16(v float32) int16 {
-	switch {
-	case v >= 32767:
-		return 32767
-	case v <= -32768:
-		return -32768
-	case v >= 0:
-		return int16(v + 0.5)
-	default:
-		return int16(v - 0.5)
-	}
+	v = min(max(v, -32768), 32767)
+	return int16(int32(math.Float32bits(v+0x1.8p23)) - 0x4B400000)
 }
 
 func sinc(x float64) float64 {

@@ -136,7 +136,7 @@ func TestResamplerErrors(t *testing.T) {
 	for _, c := range []struct {
 		in   float32
 		want int16
-	}{{40000, 32767}, {-40000, -32768}, {1.5, 2}, {-1.5, -2}, {0.49, 0}, {-0.49, 0}} {
+	}{{40000, 32767}, {-40000, -32768}, {1.5, 2}, {-1.5, -2}, {0.49, 0}, {-0.51, -1}, {-32767.6, -32768}, {float32(math.Inf(1)), 32767}} {
 		if got := toInt16(c.in); got != c.want {
 			t.Errorf("toInt16(%v) = %d, want %d", c.in, got, c.want)
 		}
