@@ -36,14 +36,19 @@ type Resampler struct {
 	phases   []phase   // one per up
 	buf      []float32 // taps-1 samples of history, then the current input
 	t        int       // next output's position, in 1/up input samples, in buf
+	// Scratch for decimation: one lane of input, and output sums.
+	lane, acc []float32
 }
 
 // phase is one polyphase branch of the filter: taps in input order (oldest
 // first), trimmed of zeros, starting off samples into the filter's window.
+// Its outputs are down input samples apart, so the taps are also kept split
+// into down lanes: lanes[m] holds taps m, m+down, m+2·down...
 type phase struct {
-	taps []float32
-	off  int
-	pass bool // a single unit tap: the output is an input sample
+	taps  []float32
+	lanes [][]float32
+	off   int
+	pass  bool // a single unit tap: the output is an input sample
 }
 
 // NewResampler returns a resampler from rate from to rate to (Hz), both in
@@ -87,7 +92,11 @@ func NewResampler(from, to int) (*Resampler, error) {
 		// Round the length up to a multiple of 4 for dot's unrolled loop.
 		first = max(0, last+1-(last-first+4)/4*4)
 		ph := full[first : last+1]
-		r.phases[p] = phase{taps: ph, off: first, pass: len(ph) == 1 && math.Abs(float64(ph[0])-1) < 1e-6}
+		lanes := make([][]float32, r.down)
+		for i, v := range ph {
+			lanes[i%r.down] = append(lanes[i%r.down], v)
+		}
+		r.phases[p] = phase{taps: ph, lanes: lanes, off: first, pass: len(ph) == 1 && math.Abs(float64(ph[0])-1) < 1e-6}
 	}
 	r.Reset()
 	return r, nil
@@ -122,9 +131,11 @@ func (r *Resampler) Resample(dst, src []int16) []int16 {
 		buf[h+i] = float32(v)
 	}
 	// Outputs are at prototype times t0, t0+down, ... before end. Those of
-	// one phase recur every up outputs, down input samples apart. When that
-	// is one sample (integer upsampling), compute them four at a time, so
-	// each tap is loaded once per four outputs.
+	// one phase recur every up outputs, down input samples apart. Output i
+	// of a phase is then the sum over lanes m of lanes[m] convolved with
+	// input samples m, m+down, m+2·down... from its first input: split that
+	// way, each lane is a plain convolution, computed four outputs at a time
+	// so that each tap is loaded once per four outputs.
 	t0, end := r.t, len(buf)*r.up
 	count := 0
 	if end > t0 {
@@ -136,20 +147,32 @@ func (r *Resampler) Resample(dst, src []int16) []int16 {
 		t := t0 + first*r.down
 		ph := &r.phases[t%r.up]
 		start := t/r.up - h + ph.off // input of the first output
-		j := first
+		n := (count - first + r.up - 1) / r.up
 		if ph.pass {
-			for ; j < count; j, start = j+r.up, start+r.down {
-				out[j] = toInt16(buf[start])
+			for i := range n {
+				out[first+i*r.up] = toInt16(buf[start+i*r.down])
 			}
 			continue
 		}
-		taps := len(ph.taps)
-		for ; r.down == 1 && j+3*r.up < count; j, start = j+4*r.up, start+4 {
-			y0, y1, y2, y3 := dot4(ph.taps, buf[start:start+taps+3])
-			out[j], out[j+r.up], out[j+2*r.up], out[j+3*r.up] = toInt16(y0), toInt16(y1), toInt16(y2), toInt16(y3)
+		r.acc = grow(r.acc, n)[:n]
+		clear(r.acc)
+		for m, taps := range ph.lanes {
+			need := n + len(taps) - 1
+			if len(taps) == 0 {
+				continue
+			}
+			lane := buf[start : start+need]
+			if r.down > 1 {
+				r.lane = grow(r.lane, need)
+				lane = r.lane[:need]
+				for u := range lane {
+					lane[u] = buf[start+m+u*r.down]
+				}
+			}
+			convolve(r.acc, taps, lane)
 		}
-		for ; j < count; j, start = j+r.up, start+r.down {
-			out[j] = toInt16(dot(ph.taps, buf[start:start+taps]))
+		for i, y := range r.acc {
+			out[first+i*r.up] = toInt16(y)
 		}
 	}
 	dst = dst[:len(dst)+count]
@@ -164,21 +187,25 @@ func (r *Resampler) Resample(dst, src []int16) []int16 {
 // String describes the conversion.
 func (r *Resampler) String() string { return fmt.Sprintf("Resample(%d->%d)", r.from, r.to) }
 
-// dot returns the inner product of h and x, which have the same length.
-func dot(h, x []float32) float32 {
-	x = x[:len(h)]
-	var s0, s1, s2, s3 float32
-	for len(h) >= 4 && len(x) >= 4 {
-		s0 += h[0] * x[0]
-		s1 += h[1] * x[1]
-		s2 += h[2] * x[2]
-		s3 += h[3] * x[3]
-		h, x = h[4:], x[4:]
+// convolve adds to acc[i] the inner product of h with x[i:] for each i; x
+// holds len(acc)+len(h)-1 samples.
+func convolve(acc, h, x []float32) {
+	i := 0
+	for ; i+4 <= len(acc); i += 4 {
+		y0, y1, y2, y3 := dot4(h, x[i:i+len(h)+3])
+		a := acc[i : i+4 : i+4]
+		a[0] += y0
+		a[1] += y1
+		a[2] += y2
+		a[3] += y3
 	}
-	for i := range h {
-		s0 += h[i] * x[i]
+	for ; i < len(acc); i++ {
+		var y float32
+		for k, c := range h {
+			y += c * x[i+k]
+		}
+		acc[i] += y
 	}
-	return (s0 + s1) + (s2 + s3)
 }
 
 // dot4 returns the inner products of h with x, x[1:], x[2:] and x[3:]; x
