@@ -54,10 +54,7 @@ func BenchmarkChain(b *testing.B) {
 			rate := tt.from.SampleRate
 			frames := framesOf(run(b, media.PCM16(rate), tt.from, mediatest.Frames(mediatest.Tone(rate, 1020, -10, rate), rate)), tt.from)
 			step := uint32(media.SamplesIn(rate, media.FrameDuration))
-			c, err := Chain(tt.from, tt.to, media.WriterFunc(func(media.Frame) error { return nil }))
-			if err != nil {
-				b.Fatal(err)
-			}
+			c := newChain(b, tt.from, tt.to, media.WriterFunc(func(media.Frame) error { return nil }))
 			i := 0
 			b.ReportAllocs()
 			for b.Loop() {

@@ -48,10 +48,7 @@ func FuzzChain(f *testing.F) {
 	f.Add(byte(6), byte(3), []byte{200, 1, 2, 3, 4, 5, 6, 7})
 	f.Fuzz(func(t *testing.T, a, b byte, data []byte) {
 		from, to := formats[int(a)%len(formats)], formats[int(b)%len(formats)]
-		c, err := Chain(from, to, media.WriterFunc(func(media.Frame) error { return nil }))
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := newChain(t, from, to, media.WriterFunc(func(media.Frame) error { return nil }))
 		for ts := uint32(0); len(data) > 0; ts += 160 {
 			ctl := data[0]
 			n := min(int(ctl&0x7F), len(data)-1)
