@@ -219,3 +219,20 @@ func CheckTone(tb testing.TB, x []int16, rate int, want ToneWant) Measurement {
 	}
 	return m
 }
+
+// FindTone returns where a tone of freq Hz first reaches minLevel dBFS in x
+// (sampled at rate Hz), for latency checks: the start of the first 10 ms
+// window, stepped by 1 ms, whose Goertzel level is at least minLevel. A
+// window that catches the onset of a tone at level L reads about L + 20·log10
+// of the fraction it covers, so with minLevel 6 dB under the tone's level the
+// answer is within about 5 ms of the onset. ok is false if the tone never
+// reaches minLevel.
+func FindTone(x []int16, rate int, freq, minLevel float64) (at int, ok bool) {
+	win, step := rate/100, max(1, rate/1000)
+	for at = 0; at+win <= len(x); at += step {
+		if Goertzel(x[at:at+win], rate, freq) >= minLevel {
+			return at, true
+		}
+	}
+	return 0, false
+}

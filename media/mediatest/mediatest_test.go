@@ -127,3 +127,25 @@ func TestWAVRoundTrip(t *testing.T) {
 		t.Error("ReadWAV accepted a truncated file")
 	}
 }
+
+func TestFindTone(t *testing.T) {
+	tests := []struct {
+		rate  int
+		onset int // samples of silence before the tone
+		freq  float64
+	}{
+		{8000, 800, 1000},
+		{16000, 4321, 440},
+		{48000, 0, 2000},
+	}
+	for _, tt := range tests {
+		x := append(make([]int16, tt.onset), Tone(tt.rate, tt.freq, -10, tt.rate/5)...)
+		at, ok := FindTone(x, tt.rate, tt.freq, -16)
+		if tol := tt.rate / 200; !ok || at < tt.onset-tol || at > tt.onset+tol {
+			t.Errorf("%+v: FindTone = %d, %v; want %d ± %d", tt, at, ok, tt.onset, tol)
+		}
+		if _, ok := FindTone(x, tt.rate, tt.freq*1.5, -16); ok {
+			t.Errorf("%+v: found a tone at %v Hz that is not there", tt, tt.freq*1.5)
+		}
+	}
+}
