@@ -22,14 +22,14 @@ func (c Config) Validate() error {
 	return oc.Validate()
 }
 
-// Chain returns a writer that converts frames of format from into frames of
-// format to and writes them to next, with the default Config.
+// Chain returns a Pipeline that converts frames of format from into frames
+// of format to and writes them to next, with the default Config.
 func Chain(from, to media.Format, next media.Writer) (*Pipeline, error) {
 	return Config{}.Chain(from, to, next)
 }
 
-// Chain returns a writer that converts frames of format from into frames of
-// format to and writes them to next: decode (and conceal lost frames),
+// Chain returns a Pipeline that converts frames of format from into frames
+// of format to and writes them to next: decode (and conceal lost frames),
 // resample when the rates differ, encode. Decoders and encoders that handle
 // a rate natively are used at it (Opus decodes straight to 16 kHz for an L16
 // 16 kHz target), so resampling happens only where needed. When from and to
@@ -39,7 +39,7 @@ func Chain(from, to media.Format, next media.Writer) (*Pipeline, error) {
 // decoded to mono. L16 rates are those of ResampleRates.
 func (c Config) Chain(from, to media.Format, next media.Writer) (*Pipeline, error) {
 	if err := c.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("transcode config: %w", err)
 	}
 	src, err := resolve(from)
 	if err != nil {
