@@ -59,7 +59,10 @@ func asAPIError(err error, resource, resourceID string) *Error {
 	if errors.As(err, &ae) {
 		return ae
 	}
-	var inv *session.InvalidError
+	var (
+		inv     *session.InvalidError
+		dialErr *session.DialError
+	)
 	switch {
 	case errors.As(err, &inv):
 		return invalidParam(inv.Param, inv.Code, "%s", inv.Message)
@@ -76,6 +79,12 @@ func asAPIError(err error, resource, resourceID string) *Error {
 		e := apiError(http.StatusConflict, typeConflict, "phone_number_exists", "That phone number is already registered.")
 		e.Param = "number"
 		return e
+	case errors.As(err, &dialErr):
+		e := apiError(http.StatusBadGateway, "upstream_error", "sip_dial_failed", "The call could not be placed: %d %s.", dialErr.SIPStatus, dialErr.Reason)
+		e.Details = map[string]any{"sip_status": dialErr.SIPStatus, "reason": dialErr.Reason}
+		return e
+	case errors.Is(err, session.ErrNoDialer):
+		return apiError(http.StatusServiceUnavailable, typeAPI, "sip_unavailable", "SIP is not running on this gateway.")
 	case errors.Is(err, session.ErrDraining):
 		e := apiError(http.StatusServiceUnavailable, typeAPI, "draining", "The gateway is shutting down; retry on another node.")
 		e.RetryAfter = 5

@@ -36,6 +36,19 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	rt.handle("POST /v1/sessions/{id}/end", idem("sessions:write", s.endSession))
 	rt.handle("POST /v1/sessions/{id}/stream_tokens", write("sessions:write", s.createStreamToken))
 
+	rt.handle("POST /v1/sessions/{id}/dial", idem("calls:write", s.dial))
+	rt.handle("POST /v1/sessions/{id}/hangup", write("calls:write", s.hangup))
+	rt.handle("GET /v1/sessions/{id}/calls", read("sessions:read", s.listCalls))
+	rt.handle("GET /v1/calls", read("sessions:read", s.listCalls))
+	rt.handle("POST /v1/calls", idem("calls:write", s.createCalls))
+	rt.handle("GET /v1/calls/{id}", read("sessions:read", s.getCall))
+
+	rt.handle("GET /v1/sip_trunks", read("admin", s.listTrunks))
+	rt.handle("POST /v1/sip_trunks", write("admin", s.createTrunk))
+	rt.handle("GET /v1/sip_trunks/{id}", read("admin", s.getTrunk))
+	rt.handle("PATCH /v1/sip_trunks/{id}", write("admin", s.updateTrunk))
+	rt.handle("DELETE /v1/sip_trunks/{id}", read("admin", s.deleteTrunk))
+
 	rt.handle("GET /v1/phone_numbers", read("admin", s.listPhoneNumbers))
 	rt.handle("POST /v1/phone_numbers", write("admin", s.createPhoneNumber))
 	rt.handle("GET /v1/phone_numbers/{id}", read("admin", s.getPhoneNumber))

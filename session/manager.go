@@ -35,6 +35,9 @@ type Manager struct {
 	log      *zap.Logger
 	draining atomic.Bool
 	metrics  counters
+	dialer   Dialer
+
+	trunksVersion atomic.Uint64
 
 	liveMu sync.Mutex
 	lives  map[string]*live // sessions with something connected on this node

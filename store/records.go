@@ -17,6 +17,8 @@ const (
 	Agents       Table = "agents"
 	PhoneNumbers Table = "phone_numbers"
 	Sessions     Table = "sessions"
+	Calls        Table = "calls"
+	SIPTrunks    Table = "sip_trunks"
 )
 
 // Scope is the slice of data an API key sees: one organization, live or test.
@@ -32,6 +34,8 @@ type Record struct {
 	Scope    Scope
 	Status   string
 	Number   string // phone_numbers only
+	Session  string // calls only: the session the call belongs to
+	Dir      string // calls only: inbound or outbound
 	Data     []byte
 	Created  time.Time
 	Updated  time.Time
@@ -44,6 +48,8 @@ type ListQuery struct {
 	StartingAfter string // return records older than this ID
 	EndingBefore  string // return records newer than this ID
 	Status        string // optional filter
+	SessionID     string // optional filter (calls)
+	Direction     string // optional filter (calls)
 }
 
 func columns(t Table) string {
@@ -52,6 +58,8 @@ func columns(t Table) string {
 		return "id, org_id, livemode, status, data, created_at, updated_at, number"
 	case Sessions:
 		return "id, org_id, livemode, status, data, created_at, updated_at, activity_at"
+	case Calls:
+		return "id, org_id, livemode, status, data, created_at, updated_at, session_id, direction"
 	}
 	return "id, org_id, livemode, status, data, created_at, updated_at"
 }
@@ -64,7 +72,7 @@ func scanRecord(t Table, row scanner) (Record, error) {
 		live             int
 		data             string
 		created, updated int64
-		extra            sql.NullString
+		extra, extra2    sql.NullString
 		activity         sql.NullInt64
 	)
 	dest := []any{&r.ID, &r.Scope.OrgID, &live, &r.Status, &data, &created, &updated}
@@ -73,6 +81,8 @@ func scanRecord(t Table, row scanner) (Record, error) {
 		dest = append(dest, &extra)
 	case Sessions:
 		dest = append(dest, &activity)
+	case Calls:
+		dest = append(dest, &extra, &extra2)
 	}
 	if err := row.Scan(dest...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
@@ -83,7 +93,11 @@ func scanRecord(t Table, row scanner) (Record, error) {
 	r.Scope.Livemode = live == 1
 	r.Data = []byte(data)
 	r.Created, r.Updated = fromMicros(created), fromMicros(updated)
-	r.Number = extra.String
+	if t == Calls {
+		r.Session, r.Dir = extra.String, extra2.String
+	} else {
+		r.Number = extra.String
+	}
 	if activity.Valid {
 		r.Activity = fromMicros(activity.Int64)
 	}
@@ -118,9 +132,11 @@ func (s *Store) Lookup(ctx context.Context, t Table, id string) (Record, error) 
 func (s *Store) List(ctx context.Context, t Table, sc Scope, lq ListQuery) ([]Record, bool, error) {
 	where := []string{"org_id = ?", "livemode = ?"}
 	args := []any{sc.OrgID, boolInt(sc.Livemode)}
-	if lq.Status != "" {
-		where = append(where, "status = ?")
-		args = append(args, lq.Status)
+	for col, v := range map[string]string{"status": lq.Status, "session_id": lq.SessionID, "direction": lq.Direction} {
+		if v != "" {
+			where = append(where, col+" = ?")
+			args = append(args, v)
+		}
 	}
 	return queryPage(ctx, s, `SELECT `+columns(t)+` FROM `+string(t), lq, where, args,
 		func(row scanner) (Record, error) { return scanRecord(t, row) })
@@ -141,16 +157,7 @@ func (s *Store) IdleSessions(ctx context.Context, cutoff time.Time) ([]Record, e
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []Record
-	for rows.Next() {
-		r, err := scanRecord(Sessions, rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return scanAll(Sessions, rows)
 }
 
 // Tx is a write transaction. Every state change and the event that reports
@@ -203,6 +210,9 @@ func (tx *Tx) Insert(t Table, r Record) error {
 	case Sessions:
 		cols += ", activity_at"
 		args = append(args, micros(r.Activity))
+	case Calls:
+		cols += ", session_id, direction"
+		args = append(args, r.Session, r.Dir)
 	}
 	marks := strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ")
 	res, err := tx.tx.ExecContext(tx.ctx, tx.s.rebind(`INSERT INTO `+string(t)+` (`+cols+`) VALUES (`+marks+`) ON CONFLICT DO NOTHING`), args...)
@@ -246,4 +256,43 @@ func (tx *Tx) Delete(t Table, sc Scope, id string) error {
 		return ErrNotFound
 	}
 	return nil
+}
+
+// All returns every record of a table, in every scope (small tables only:
+// SIP trunks, which the SIP server matches inbound sources against).
+func (s *Store) All(ctx context.Context, t Table) ([]Record, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+columns(t)+` FROM `+string(t)+` ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	return scanAll(t, rows)
+}
+
+// Lookup reads a record by ID whatever its scope, inside a transaction.
+func (tx *Tx) Lookup(t Table, id string) (Record, error) {
+	row := tx.tx.QueryRowContext(tx.ctx, tx.s.rebind(`SELECT `+columns(t)+` FROM `+string(t)+` WHERE id = ?`), id)
+	return scanRecord(t, row)
+}
+
+// OpenSessions returns the scope's sessions that have not ended.
+func (s *Store) OpenSessions(ctx context.Context, sc Scope) ([]Record, error) {
+	rows, err := s.read.QueryContext(ctx, s.rebind(`SELECT `+columns(Sessions)+
+		` FROM sessions WHERE org_id = ? AND livemode = ? AND status <> 'ended' ORDER BY id`), sc.OrgID, boolInt(sc.Livemode))
+	if err != nil {
+		return nil, err
+	}
+	return scanAll(Sessions, rows)
+}
+
+func scanAll(t Table, rows *sql.Rows) ([]Record, error) {
+	defer rows.Close()
+	var out []Record
+	for rows.Next() {
+		r, err := scanRecord(t, rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
