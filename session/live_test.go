@@ -411,3 +411,21 @@ func TestEndingClosesEverything(t *testing.T) {
 		t.Fatalf("unknown session: %v", err)
 	}
 }
+
+func TestEndAllAtShutdown(t *testing.T) {
+	f := newFixture(t, session.Config{})
+	a, b := f.session(session.ModeMediaStream), f.session(session.ModeMediaStream)
+	subA := f.subscribe(a, session.SubscribeOptions{})
+	subB := f.subscribe(b, session.SubscribeOptions{})
+	if n := f.m.EndAll(f.ctx, session.EndShutdown); n != 2 {
+		t.Fatalf("ended %d", n)
+	}
+	for _, s := range []*session.Subscription{subA, subB} {
+		if ev := nextEvent(t, s, session.EventSessionEnded); ev.Reason != session.EndShutdown {
+			t.Fatalf("reason %s", ev.Reason)
+		}
+	}
+	if f.m.Metrics().LiveSessions != 0 {
+		t.Fatal("live sessions left")
+	}
+}

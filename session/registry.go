@@ -6,6 +6,8 @@ import (
 	"errors"
 	"sync/atomic"
 
+	"go.uber.org/zap"
+
 	"github.com/voxgate/voxgate/id"
 	"github.com/voxgate/voxgate/store"
 )
@@ -172,3 +174,27 @@ func (m *Manager) Emit(ctx context.Context, sessionID, typ string, data any) err
 	m.publish(sessionID, typ, raw)
 	return nil
 }
+
+// EndAll ends every session live on this node with the reason (shutdown at
+// the end of a drain) and returns how many it ended.
+func (m *Manager) EndAll(ctx context.Context, reason EndReason) int {
+	m.liveMu.Lock()
+	lives := make([]*live, 0, len(m.lives))
+	for _, l := range m.lives {
+		lives = append(lives, l)
+	}
+	m.liveMu.Unlock()
+	n := 0
+	for _, l := range lives {
+		if _, err := m.End(ctx, l.scope, l.id, reason); err == nil {
+			n++
+		} else {
+			m.log.Warn("session not ended at shutdown", zap.String("session_id", l.id), zap.Error(err))
+		}
+	}
+	return n
+}
+
+// LiveCalls counts the call legs connected on this node (a drain waits for
+// them to reach zero).
+func (m *Manager) LiveCalls() int { return m.Metrics().Legs }
