@@ -42,8 +42,9 @@ type Config struct {
 	LogLevel            string        `yaml:"log_level"`
 	LogFormat           string        `yaml:"log_format"`
 	DevKey              bool          `yaml:"dev_key"`
-	// Languages is set in the YAML file only.
+	// Languages and Trunks are set in the YAML file only.
 	Languages session.Languages `yaml:"languages"`
+	Trunks    []TrunkConfig     `yaml:"trunks"`
 }
 
 func defaultConfig() Config {

@@ -115,6 +115,10 @@ func start(ctx context.Context, cfg Config, log *zap.Logger) (*gateway, error) {
 		g.close()
 		return nil, err
 	}
+	if err := loadTrunks(openCtx, st, g.sessions, cfg.Trunks); err != nil {
+		g.close()
+		return nil, err
+	}
 	go g.sessions.Run(ctx)
 
 	reg := prometheus.NewRegistry()
