@@ -108,7 +108,7 @@ func (m *Manager) Dial(ctx context.Context, sc store.Scope, sessionID string, p 
 	if c.From == "" && s.PhoneNumber != nil {
 		c.From = *s.PhoneNumber
 	}
-	if c.Speaker, err = m.dialSpeaker(ctx, sc, sessionID, p.Speaker); err != nil {
+	if c.Speaker, err = m.LegSpeaker(ctx, sc, sessionID, p.Speaker, SpeakerCustomer); err != nil {
 		return Call{}, err
 	}
 	if m.dialer == nil {
@@ -164,9 +164,10 @@ func (m *Manager) dialTrunk(ctx context.Context, sc store.Scope, p DialParams) (
 	return nil, invalid("trunk_id", "no_outbound_trunk", "dialing a number needs a SIP trunk with an outbound_host; create one at /v1/sip_trunks")
 }
 
-// dialSpeaker applies SPEC §2: an explicit speaker wins; else the side with
-// no call leg yet, customer when neither or both have one.
-func (m *Manager) dialSpeaker(ctx context.Context, sc store.Scope, sessionID, explicit string) (Speaker, error) {
+// LegSpeaker applies SPEC §2 to a new leg: an explicit speaker wins; else
+// the side that has no live call leg yet; else (both or neither) fallback:
+// customer for /dial, agent for /webrtc.
+func (m *Manager) LegSpeaker(ctx context.Context, sc store.Scope, sessionID, explicit string, fallback Speaker) (Speaker, error) {
 	if explicit != "" {
 		if !Speaker(explicit).Valid() {
 			return "", invalid("speaker", CodeInvalidRequest, "speaker must be customer or agent")
@@ -183,10 +184,13 @@ func (m *Manager) dialSpeaker(ctx context.Context, sc store.Scope, sessionID, ex
 			has[c.Speaker] = true
 		}
 	}
-	if has[SpeakerCustomer] && !has[SpeakerAgent] {
+	switch {
+	case has[SpeakerCustomer] && !has[SpeakerAgent]:
 		return SpeakerAgent, nil
+	case has[SpeakerAgent] && !has[SpeakerCustomer]:
+		return SpeakerCustomer, nil
 	}
-	return SpeakerCustomer, nil
+	return fallback, nil
 }
 
 // ErrHangup is the cause given to legs hung up through the API.
