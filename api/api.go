@@ -80,6 +80,7 @@ type Server struct {
 	limiter  *rateLimiter
 	metrics  *metrics
 	ready    func() bool
+	webrtc   Answerer
 	handler  http.Handler
 	lastUse  sync.Map // API key ID → time.Time of the last last_used_at write
 }
@@ -94,6 +95,8 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Ready reports readiness for /readyz (false while draining).
 	Ready func() bool
+	// WebRTC answers browsers' offers (nil: the route answers 503).
+	WebRTC Answerer
 }
 
 // New builds the API server.
@@ -112,7 +115,7 @@ func New(o Options) (*Server, error) {
 		o.Ready = func() bool { return true }
 	}
 	s := &Server{
-		cfg: o.Config, store: o.Store, sessions: o.Sessions, log: o.Logger, ready: o.Ready,
+		cfg: o.Config, store: o.Store, sessions: o.Sessions, log: o.Logger, ready: o.Ready, webrtc: o.WebRTC,
 		limiter: newRateLimiter(o.Store.Now),
 		metrics: newMetrics(o.Registry),
 	}

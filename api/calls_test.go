@@ -85,4 +85,3 @@ func TestDialValidationAndCalls(t *testing.T) {
 		}
 	})
 }
-

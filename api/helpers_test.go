@@ -16,6 +16,7 @@ import (
 
 	"github.com/voxgate/voxgate/api"
 	"github.com/voxgate/voxgate/id"
+	"github.com/voxgate/voxgate/rtc"
 	"github.com/voxgate/voxgate/session"
 	"github.com/voxgate/voxgate/store"
 	"github.com/voxgate/voxgate/store/storetest"
@@ -35,6 +36,7 @@ type gateway struct {
 type options struct {
 	api     api.Config
 	session session.Config
+	webrtc  bool // answer WebRTC offers (loopback candidates only)
 }
 
 func startGateway(t testing.TB, cfg store.Config, o options) *gateway {
@@ -48,8 +50,16 @@ func startGateway(t testing.TB, cfg store.Config, o options) *gateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := api.New(api.Options{Config: o.api, Store: g.store, Sessions: g.sessions,
-		Registry: prometheus.NewRegistry(), Ready: func() bool { return g.ready }})
+	opts := api.Options{Config: o.api, Store: g.store, Sessions: g.sessions,
+		Registry: prometheus.NewRegistry(), Ready: func() bool { return g.ready }}
+	if o.webrtc {
+		ep, err := rtc.NewEndpoint(rtc.Config{LoopbackOnly: true, ConnectTimeout: 5 * time.Second}, g.sessions, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.WebRTC = ep
+	}
+	srv, err := api.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,6 +36,8 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	rt.handle("POST /v1/sessions/{id}/end", idem("sessions:write", s.endSession))
 	rt.handle("POST /v1/sessions/{id}/stream_tokens", write("sessions:write", s.createStreamToken))
 
+	rt.handle("POST /v1/sessions/{id}/webrtc", s.cors(s.tokenOrKey("sessions:write", s.withBody(s.webrtcOffer))))
+	rt.handle("OPTIONS /v1/sessions/{id}/webrtc", s.cors(http.NotFoundHandler()))
 	rt.handle("POST /v1/sessions/{id}/dial", idem("calls:write", s.dial))
 	rt.handle("POST /v1/sessions/{id}/hangup", write("calls:write", s.hangup))
 	rt.handle("GET /v1/sessions/{id}/calls", read("sessions:read", s.listCalls))

@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/voxgate/voxgate/api"
+	"github.com/voxgate/voxgate/rtc"
 	"github.com/voxgate/voxgate/session"
 	"github.com/voxgate/voxgate/store"
 )
@@ -45,6 +46,7 @@ type Config struct {
 	// Languages and Trunks are set in the YAML file only.
 	Languages session.Languages `yaml:"languages"`
 	Trunks    []TrunkConfig     `yaml:"trunks"`
+	WebRTC    rtc.Config        `yaml:"webrtc"`
 }
 
 func defaultConfig() Config {
@@ -192,6 +194,9 @@ func (c *Config) resolve() error {
 	}
 	if err := c.storeConfig().Validate(); err != nil {
 		return err
+	}
+	if err := c.WebRTC.Validate(); err != nil {
+		return fmt.Errorf("webrtc.%w", err)
 	}
 	if err := c.apiConfig().Validate(); err != nil {
 		return err

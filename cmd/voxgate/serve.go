@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/voxgate/voxgate/api"
+	"github.com/voxgate/voxgate/rtc"
 	"github.com/voxgate/voxgate/session"
 	"github.com/voxgate/voxgate/store"
 )
@@ -124,9 +125,14 @@ func start(ctx context.Context, cfg Config, log *zap.Logger) (*gateway, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	g.ready.Store(true)
+	webrtc, err := rtc.NewEndpoint(cfg.WebRTC, g.sessions, log.Named("rtc"))
+	if err != nil {
+		g.close()
+		return nil, err
+	}
 	srv, err := api.New(api.Options{
 		Config: cfg.apiConfig(), Store: st, Sessions: g.sessions, Logger: log.Named("api"),
-		Registry: reg, Ready: g.ready.Load,
+		Registry: reg, Ready: g.ready.Load, WebRTC: webrtc,
 	})
 	if err != nil {
 		g.close()
