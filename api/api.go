@@ -97,6 +97,8 @@ type Options struct {
 	Ready func() bool
 	// WebRTC answers browsers' offers (nil: the route answers 503).
 	WebRTC Answerer
+	// Demo serves the /demo page (nil: no page).
+	Demo http.Handler
 }
 
 // New builds the API server.
@@ -119,7 +121,7 @@ func New(o Options) (*Server, error) {
 		limiter: newRateLimiter(o.Store.Now),
 		metrics: newMetrics(o.Registry),
 	}
-	s.handler = s.routes(o.Registry)
+	s.handler = s.routes(o.Registry, o.Demo)
 	return s, nil
 }
 

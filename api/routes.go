@@ -7,7 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-func (s *Server) routes(reg *prometheus.Registry) http.Handler {
+func (s *Server) routes(reg *prometheus.Registry, demo http.Handler) http.Handler {
 	rt := newRouter(s.middleware)
 	// read: authenticated GET or DELETE; write: a body is read first; idem:
 	// also replayable under an Idempotency-Key.
@@ -20,6 +20,10 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	rt.handle("GET /healthz", apiHandler(s.healthz))
 	rt.handle("GET /readyz", apiHandler(s.readyz))
 	rt.handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if demo != nil {
+		rt.handle("GET /demo", demo)
+		rt.handle("GET /demo/", demo)
+	}
 
 	rt.handle("GET /v1/api_keys", read("admin", s.listAPIKeys))
 	rt.handle("POST /v1/api_keys", write("admin", s.createAPIKey))

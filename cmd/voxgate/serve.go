@@ -23,6 +23,7 @@ import (
 	"github.com/voxgate/voxgate/rtc"
 	"github.com/voxgate/voxgate/session"
 	"github.com/voxgate/voxgate/store"
+	"github.com/voxgate/voxgate/web"
 )
 
 // serve runs the gateway until SIGTERM or SIGINT, then drains: new work is
@@ -132,7 +133,7 @@ func start(ctx context.Context, cfg Config, log *zap.Logger) (*gateway, error) {
 	}
 	srv, err := api.New(api.Options{
 		Config: cfg.apiConfig(), Store: st, Sessions: g.sessions, Logger: log.Named("api"),
-		Registry: reg, Ready: g.ready.Load, WebRTC: webrtc,
+		Registry: reg, Ready: g.ready.Load, WebRTC: webrtc, Demo: web.Demo(),
 	})
 	if err != nil {
 		g.close()
@@ -165,7 +166,7 @@ func start(ctx context.Context, cfg Config, log *zap.Logger) (*gateway, error) {
 		go g.serveOn(g.admin, aln)
 		log.Info("admin (pprof) listening", zap.String("addr", aln.Addr().String()))
 	}
-	fmt.Printf("voxgate is up: API %s/v1 (store: %s)\n", cfg.PublicURL, st.Engine())
+	fmt.Printf("voxgate is up: API %s/v1, demo %s/demo (store: %s)\n", cfg.PublicURL, cfg.PublicURL, st.Engine())
 	return g, nil
 }
 
@@ -217,8 +218,9 @@ func bootstrapDevKey(ctx context.Context, st *store.Store, cfg Config) error {
       %s
 
   Try it:  curl -s %s/v1/agents -H "Authorization: Bearer %s"
+  Demo:    %s/demo  (paste the key to create a session and talk from the browser)
 
-`, secret, cfg.PublicURL, secret)
+`, secret, cfg.PublicURL, secret, cfg.PublicURL)
 	return nil
 }
 
