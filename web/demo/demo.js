@@ -97,7 +97,12 @@ async function join() {
   $("join").disabled = true;
   try {
     if (!ws) connectEvents();
-    stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true } });
+    // ?processing=off turns the browser's voice processing off (for tests
+    // that send a tone, which noise suppression would treat as noise).
+    const raw = new URLSearchParams(location.search).get("processing") === "off";
+    stream = await navigator.mediaDevices.getUserMedia({
+      audio: { echoCancellation: !raw, noiseSuppression: !raw, autoGainControl: !raw },
+    });
     pc = new RTCPeerConnection();
     stream.getTracks().forEach((t) => pc.addTrack(t, stream));
     pc.ontrack = (e) => { $("remote").srcObject = e.streams[0] || new MediaStream([e.track]); };
