@@ -30,7 +30,7 @@ type fixture struct {
 	ctx context.Context
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	st := storetest.OpenConfig(t, store.Config{DataDir: t.TempDir()})
 	m, err := session.NewManager(session.Config{PublicURL: "http://127.0.0.1:8080", SIPHost: "127.0.0.1"}, st, nil)
 	if err != nil {
@@ -55,7 +55,7 @@ type browser struct {
 	wg    sync.WaitGroup
 }
 
-func newBrowser(t *testing.T) *browser {
+func newBrowser(t testing.TB) *browser {
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
@@ -105,7 +105,7 @@ func newBrowser(t *testing.T) *browser {
 	return b
 }
 
-func (b *browser) offer(t *testing.T) string {
+func (b *browser) offer(t testing.TB) string {
 	offer, err := b.pc.CreateOffer(nil)
 	if err != nil {
 		t.Fatal(err)
