@@ -6,10 +6,12 @@
 package api
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -99,6 +101,8 @@ type Options struct {
 	WebRTC Answerer
 	// Demo serves the /demo page (nil: no page).
 	Demo http.Handler
+	// Connect serves the /connect WebSocket (stream.Handler; nil: 404).
+	Connect http.Handler
 }
 
 // New builds the API server.
@@ -121,7 +125,7 @@ func New(o Options) (*Server, error) {
 		limiter: newRateLimiter(o.Store.Now),
 		metrics: newMetrics(o.Registry),
 	}
-	s.handler = s.routes(o.Registry, o.Demo)
+	s.handler = s.routes(o.Registry, o.Demo, o.Connect)
 	return s, nil
 }
 
@@ -242,6 +246,14 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Hijack hands the connection to a WebSocket upgrade.
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if w.status == 0 {
+		w.status = http.StatusSwitchingProtocols
+	}
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
 
 // resourceOf names the resource a route is about: "/v1/sessions/{id}/end" → "session".
 func resourceOf(route string) string {

@@ -10,7 +10,7 @@ import (
 func (s *Server) cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
-		if origin != "" && s.OriginAllowed(origin) {
+		if origin != "" && OriginAllowed(s.cfg.CORSOrigins, origin) {
 			h := w.Header()
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Add("Vary", "Origin")
@@ -29,7 +29,8 @@ func (s *Server) cors(next http.Handler) http.Handler {
 	})
 }
 
-// OriginAllowed reports whether a browser origin may use the browser routes.
-func (s *Server) OriginAllowed(origin string) bool {
-	return slices.Contains(s.cfg.CORSOrigins, "*") || slices.Contains(s.cfg.CORSOrigins, origin)
+// OriginAllowed reports whether a browser origin is one of the allowed
+// origins ("*" allows any).
+func OriginAllowed(allowed []string, origin string) bool {
+	return slices.Contains(allowed, "*") || slices.Contains(allowed, origin)
 }

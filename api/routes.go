@@ -7,7 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-func (s *Server) routes(reg *prometheus.Registry, demo http.Handler) http.Handler {
+func (s *Server) routes(reg *prometheus.Registry, demo, connect http.Handler) http.Handler {
 	rt := newRouter(s.middleware)
 	// read: authenticated GET or DELETE; write: a body is read first; idem:
 	// also replayable under an Idempotency-Key.
@@ -40,6 +40,9 @@ func (s *Server) routes(reg *prometheus.Registry, demo http.Handler) http.Handle
 	rt.handle("POST /v1/sessions/{id}/end", idem("sessions:write", s.endSession))
 	rt.handle("POST /v1/sessions/{id}/stream_tokens", write("sessions:write", s.createStreamToken))
 
+	if connect != nil {
+		rt.handle("GET /v1/sessions/{id}/connect", connect) // the stream token authenticates
+	}
 	rt.handle("POST /v1/sessions/{id}/webrtc", s.cors(s.tokenOrKey("sessions:write", s.withBody(s.webrtcOffer))))
 	rt.handle("OPTIONS /v1/sessions/{id}/webrtc", s.cors(http.NotFoundHandler()))
 	rt.handle("POST /v1/sessions/{id}/dial", idem("calls:write", s.dial))

@@ -104,8 +104,9 @@ func (s *Subscription) SessionID() string { return s.live.id }
 // Mode is the session's mode.
 func (s *Subscription) Mode() Mode { return s.live.mode }
 
-// Events delivers the session's events in order. It is closed when the
-// subscription ends; after a session ends the last event is session.ended.
+// Events delivers the session's events in order. It is never closed: when
+// Done closes, drain what is left; after a session ends the last event is
+// session.ended.
 func (s *Subscription) Events() <-chan Event { return s.events }
 
 // AudioReady is signalled when audio may be waiting in NextAudio.
@@ -182,8 +183,14 @@ func (s *Subscription) pushEvent(ev Event) {
 	case s.events <- ev:
 		s.eventsQueued.Add(1)
 	default:
-		s.live.m.metrics.slowConsumers.Add(1)
-		s.live.unsubscribe(s, ErrSlowConsumer)
+		// Callers may hold the live session's lock: end the subscription now
+		// and let the session forget it from another goroutine.
+		s.once.Do(func() {
+			s.err = ErrSlowConsumer
+			close(s.done)
+			s.live.m.metrics.slowConsumers.Add(1)
+			go s.live.unsubscribe(s, ErrSlowConsumer)
+		})
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/voxgate/voxgate/rtc"
 	"github.com/voxgate/voxgate/session"
 	"github.com/voxgate/voxgate/store"
+	"github.com/voxgate/voxgate/stream"
 	"github.com/voxgate/voxgate/web"
 )
 
@@ -131,9 +132,12 @@ func start(ctx context.Context, cfg Config, log *zap.Logger) (*gateway, error) {
 		g.close()
 		return nil, err
 	}
+	allowOrigin := func(origin string) bool { return api.OriginAllowed(cfg.CORSOrigins, origin) }
+	connect := stream.NewHandler(stream.Config{AllowOrigin: allowOrigin}, g.sessions, log.Named("stream"))
+	registerMetrics(reg, g.sessions, connect)
 	srv, err := api.New(api.Options{
 		Config: cfg.apiConfig(), Store: st, Sessions: g.sessions, Logger: log.Named("api"),
-		Registry: reg, Ready: g.ready.Load, WebRTC: webrtc, Demo: web.Demo(),
+		Registry: reg, Ready: g.ready.Load, WebRTC: webrtc, Demo: web.Demo(), Connect: connect,
 	})
 	if err != nil {
 		g.close()

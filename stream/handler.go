@@ -1,0 +1,402 @@
+// Package stream serves the /connect WebSocket of a session (SPEC §4.1): a
+// client receives the session's events in order and each source's audio,
+// and may speak for a side, queue marks, clear, send DTMF and end the
+// session. It is the only package that imports gorilla/websocket.
+package stream
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"go.uber.org/zap"
+
+	"github.com/voxgate/voxgate/session"
+)
+
+// Config tunes the stream. Zero values take the defaults on each field.
+type Config struct {
+	// ReadLimit caps one client message (close 1009 beyond). Default 1 MiB.
+	ReadLimit int64
+	// WriteTimeout bounds one write to a client; a client that stalls past
+	// it is dropped. Default 10s.
+	WriteTimeout time.Duration
+	// PingInterval is how often the server pings; a client silent for three
+	// intervals is dropped. Default 20s.
+	PingInterval time.Duration
+	// AudioQueue and EventQueue size each client's queues (see
+	// session.SubscribeOptions).
+	AudioQueue, EventQueue int
+	// AllowOrigin says whether a browser origin may connect (nil: any).
+	AllowOrigin func(origin string) bool
+}
+
+func (c *Config) setDefaults() {
+	if c.ReadLimit == 0 {
+		c.ReadLimit = 1 << 20
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.PingInterval == 0 {
+		c.PingInterval = 20 * time.Second
+	}
+}
+
+// Stats counts the stream's traffic.
+type Stats struct {
+	Connections, MessagesIn, MessagesOut, InvalidMessages uint64
+}
+
+// Handler serves GET /v1/sessions/{id}/connect.
+type Handler struct {
+	cfg      Config
+	sessions *session.Manager
+	log      *zap.Logger
+	upgrader websocket.Upgrader
+
+	connections, messagesIn, messagesOut, invalid atomic.Uint64
+}
+
+// NewHandler returns the /connect handler over the session manager.
+func NewHandler(cfg Config, m *session.Manager, log *zap.Logger) *Handler {
+	cfg.setDefaults()
+	if log == nil {
+		log = zap.NewNop()
+	}
+	h := &Handler{cfg: cfg, sessions: m, log: log}
+	h.upgrader = websocket.Upgrader{
+		ReadBufferSize: 4096, WriteBufferSize: 4096,
+		CheckOrigin: func(r *http.Request) bool {
+			origin := r.Header.Get("Origin")
+			return origin == "" || cfg.AllowOrigin == nil || cfg.AllowOrigin(origin)
+		},
+	}
+	return h
+}
+
+// Stats returns the counters.
+func (h *Handler) Stats() Stats {
+	return Stats{Connections: h.connections.Load(), MessagesIn: h.messagesIn.Load(),
+		MessagesOut: h.messagesOut.Load(), InvalidMessages: h.invalid.Load()}
+}
+
+// ServeHTTP upgrades the request and runs the stream until it closes.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ws, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	h.connections.Add(1)
+	c := &conn{h: h, ws: ws, replies: make(chan []byte, 64), dec: newDecoder()}
+	c.serve(r)
+}
+
+// conn is one client's stream: a reader goroutine and a writer goroutine.
+type conn struct {
+	h       *Handler
+	ws      *websocket.Conn
+	sub     *session.Subscription
+	out     audioFormat
+	binary  bool
+	enc     *encoder
+	dec     *decoder
+	replies chan []byte // messages for this client only (pong, errors)
+	log     *zap.Logger
+
+	closeOnce sync.Once
+	slow      atomic.Bool
+}
+
+// closeWith sends a close frame with the code and closes the connection.
+func (c *conn) closeWith(code int, reason string) {
+	c.closeOnce.Do(func() {
+		msg := websocket.FormatCloseMessage(code, reason)
+		_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+		_ = c.ws.Close()
+	})
+}
+
+func (c *conn) serve(r *http.Request) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	var err error
+	if c.out, err = parseAudioOption(q.Get("audio")); err != nil {
+		c.closeWith(CloseBadQuery, err.Error())
+		return
+	}
+	c.binary = q.Get("binary") == "1"
+	var tracks []session.Track
+	if v := q.Get("tracks"); v != "" {
+		for _, t := range strings.Split(v, ",") {
+			tr := session.Track(strings.TrimSpace(t))
+			if tr != session.Original && tr != session.Translated && tr != session.Synthesized {
+				c.closeWith(CloseBadQuery, "tracks: use original, translated, synthesized")
+				return
+			}
+			tracks = append(tracks, tr)
+		}
+	}
+	sid := r.PathValue("id")
+	c.log = c.h.log.With(zap.String("session_id", sid), zap.String("remote_addr", r.RemoteAddr))
+
+	// Checked in this order (SPEC §4.1): session, ended, token.
+	s, _, err := c.h.sessions.Peek(ctx, sid)
+	switch {
+	case errors.Is(err, session.ErrNotFound):
+		c.closeWith(CloseNoSession, "no such session")
+		return
+	case err != nil:
+		c.log.Warn("session lookup failed", zap.Error(err))
+		c.closeWith(websocket.CloseInternalServerErr, "internal error")
+		return
+	case s.Ended():
+		c.closeWith(CloseSessionEnded, "session has ended")
+		return
+	}
+	if err := c.h.sessions.CheckStreamToken(ctx, sid, q.Get("token")); err != nil {
+		c.closeWith(CloseInvalidToken, "invalid or expired token")
+		return
+	}
+	c.sub, err = c.h.sessions.Subscribe(ctx, sid, session.SubscribeOptions{
+		Tracks: tracks, AudioQueue: c.h.cfg.AudioQueue, EventQueue: c.h.cfg.EventQueue,
+	})
+	switch {
+	case errors.Is(err, session.ErrEnded):
+		c.closeWith(CloseSessionEnded, "session has ended")
+		return
+	case errors.Is(err, session.ErrTooManySubscribers):
+		c.closeWith(CloseTooManyClients, "too many clients on this session")
+		return
+	case err != nil:
+		c.log.Warn("subscribe failed", zap.Error(err))
+		c.closeWith(websocket.CloseInternalServerErr, "internal error")
+		return
+	}
+	defer c.sub.Close()
+	if c.out.encoding != "none" {
+		c.enc = newEncoder(c.out)
+	}
+	if err := c.write(websocket.TextMessage, c.ready()); err != nil {
+		c.closeWith(websocket.CloseGoingAway, "write failed")
+		return
+	}
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		c.readLoop()
+	}()
+	c.writeLoop(readDone)
+	_ = c.ws.Close()
+	<-readDone
+}
+
+func (c *conn) ready() []byte {
+	audio := map[string]any{"encoding": c.out.encoding, "sample_rate_hz": c.out.rate, "channels": 1}
+	if c.out.encoding == "none" {
+		audio = map[string]any{"encoding": "none"}
+	}
+	return jsonMarshal(map[string]any{
+		"type": "session.ready", "session_id": c.sub.SessionID(), "mode": c.sub.Mode(), "audio": audio, "calls": []any{},
+	})
+}
+
+func (c *conn) write(kind int, b []byte) error {
+	_ = c.ws.SetWriteDeadline(time.Now().Add(c.h.cfg.WriteTimeout))
+	if err := c.ws.WriteMessage(kind, b); err != nil {
+		return err
+	}
+	c.h.messagesOut.Add(1)
+	return nil
+}
+
+// writeLoop is the one writer: events first, then this client's replies,
+// then audio, with pings in between.
+func (c *conn) writeLoop(readDone <-chan struct{}) {
+	ping := time.NewTicker(c.h.cfg.PingInterval)
+	defer ping.Stop()
+	var (
+		frame session.AudioFrame
+		msg   []byte
+	)
+	for {
+		select {
+		case ev := <-c.sub.Events():
+			if c.write(websocket.TextMessage, render(ev)) != nil {
+				return
+			}
+			continue
+		default:
+		}
+		select {
+		case ev := <-c.sub.Events():
+			if c.write(websocket.TextMessage, render(ev)) != nil {
+				return
+			}
+		case b := <-c.replies:
+			if c.write(websocket.TextMessage, b) != nil {
+				return
+			}
+		case <-c.sub.AudioReady():
+			for c.sub.NextAudio(&frame) {
+				if c.enc == nil {
+					continue
+				}
+				raw := c.enc.encode(&frame)
+				var err error
+				if c.binary {
+					msg = append(append(msg[:0], speakerByte(frame.Speaker), trackByte(frame.Track)), raw...)
+					err = c.write(websocket.BinaryMessage, msg)
+				} else {
+					msg = appendAudioOutput(msg[:0], &frame, c.out, c.enc.base64(raw))
+					err = c.write(websocket.TextMessage, msg)
+				}
+				if err != nil {
+					return
+				}
+			}
+		case <-ping.C:
+			if c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.h.cfg.WriteTimeout)) != nil {
+				return
+			}
+		case <-c.sub.Done():
+			c.finish()
+			return
+		case <-readDone:
+			if c.slow.Load() {
+				c.closeWith(CloseSlowConsumer, "too slow")
+			}
+			return
+		}
+	}
+}
+
+// finish sends what is left of the events and closes with the code that
+// says why the subscription ended.
+func (c *conn) finish() {
+	for {
+		select {
+		case ev := <-c.sub.Events():
+			if c.write(websocket.TextMessage, render(ev)) != nil {
+				return
+			}
+			continue
+		default:
+		}
+		break
+	}
+	switch err := c.sub.Err(); {
+	case errors.Is(err, session.ErrSlowConsumer):
+		c.closeWith(CloseSlowConsumer, "too slow")
+	case errors.Is(err, session.ErrEnded):
+		c.closeWith(websocket.CloseNormalClosure, "session ended")
+	default:
+		c.closeWith(websocket.CloseNormalClosure, "")
+	}
+}
+
+// readLoop reads the client's messages until the connection closes.
+func (c *conn) readLoop() {
+	wait := 3 * c.h.cfg.PingInterval
+	c.ws.SetReadLimit(c.h.cfg.ReadLimit)
+	_ = c.ws.SetReadDeadline(time.Now().Add(wait))
+	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(time.Now().Add(wait)) })
+	for {
+		kind, raw, err := c.ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		_ = c.ws.SetReadDeadline(time.Now().Add(wait))
+		c.h.messagesIn.Add(1)
+		if kind == websocket.BinaryMessage {
+			c.binaryInput(raw)
+		} else {
+			c.handle(raw)
+		}
+		if c.slow.Load() {
+			return
+		}
+	}
+}
+
+func (c *conn) handle(raw []byte) {
+	m, payload, err := DecodeMessage(raw)
+	if err != nil {
+		code := session.ErrCodeInvalidMessage
+		if errors.Is(err, errBadAudio) {
+			code = session.ErrCodeInvalidAudioFormat
+		}
+		c.reportError(code, err.Error())
+		return
+	}
+	ctx := context.Background()
+	switch m.Type {
+	case "audio.input":
+		in, _ := inputFormat(m.Audio.Encoding, m.Audio.SampleRateHz)
+		c.input(session.Speaker(m.Speaker), in, payload)
+	case "ping":
+		c.reply(jsonMarshal(map[string]string{"type": "pong", "session_id": c.sub.SessionID()}))
+	case "session.end":
+		if err := c.sub.EndSession(ctx); err != nil {
+			c.log.Warn("session.end failed", zap.Error(err))
+		}
+	case "audio.clear":
+		c.sub.Clear()
+	case "mark":
+		c.sub.Mark(m.Name)
+	case "dtmf.send":
+		if err := c.sub.SendDTMF(m.Digits, m.CallID); err != nil {
+			c.reportError("dtmf_failed", err.Error())
+		}
+	}
+}
+
+func (c *conn) binaryInput(raw []byte) {
+	if !c.binary || len(raw) < 2 {
+		c.reportError(session.ErrCodeInvalidMessage, "binary frames need ?binary=1 and a 2-byte header (speaker, track)")
+		return
+	}
+	spk, ok := byteSpeaker(raw[0])
+	if !ok || raw[1] > 2 {
+		c.reportError(session.ErrCodeInvalidMessage, "binary header: speaker 0 or 1, track 0, 1 or 2")
+		return
+	}
+	in := c.out
+	if in.encoding == "none" {
+		in = audioFormat{"mulaw", 8000}
+	}
+	c.input(spk, in, raw[2:])
+}
+
+func (c *conn) input(spk session.Speaker, in audioFormat, payload []byte) {
+	pcm, err := c.dec.decode(spk, in, payload)
+	if err != nil {
+		c.reportError(session.ErrCodeInvalidAudioFormat, err.Error())
+		return
+	}
+	if err := c.sub.Input(spk, pcm); errors.Is(err, session.ErrPlayoutQueueFull) {
+		c.reportError(session.ErrCodePlayoutQueueFull, "more than the playout limit of audio is queued; wait for marks or send audio.clear")
+	} else if err != nil {
+		c.reportError(session.ErrCodeInvalidAudioFormat, err.Error())
+	}
+}
+
+func (c *conn) reportError(code, message string) {
+	c.h.invalid.Add(1)
+	c.reply(jsonMarshal(map[string]string{"type": "session.error", "code": code, "message": message}))
+}
+
+// reply queues a message for this client; a client that floods the server
+// faster than it reads the answers is dropped as slow.
+func (c *conn) reply(b []byte) {
+	select {
+	case c.replies <- b:
+	default:
+		c.slow.Store(true)
+	}
+}
