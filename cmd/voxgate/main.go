@@ -2,6 +2,7 @@
 //
 //	voxgate [serve] [flags]          run the gateway (the default)
 //	voxgate keys create --org NAME --scopes a,b [--test]
+//	voxgate stream <session_id> (--token kst_… | --api-key sk_…) [--play file.wav --speaker agent]
 package main
 
 import (
@@ -24,6 +25,8 @@ func run(args []string) int {
 		return serve(args, os.Getenv)
 	case "keys":
 		return keys(args, os.Getenv)
+	case "stream":
+		return streamCmd(args, os.Getenv, os.Stdout, os.Stderr)
 	case "help":
 		fmt.Print(usage)
 		return 0
@@ -36,4 +39,6 @@ const usage = `usage:
   voxgate [serve] [flags]        run the gateway (voxgate serve -h lists every setting)
   voxgate keys create --org NAME --scopes a,b [--test] [--name NAME]
                                  mint an API key; it is printed alone on the last line
+  voxgate stream <session_id> [--url URL] (--token kst_… | --api-key sk_…) [--play file.wav --speaker agent]
+                                 print a session's stream as lines; play a WAV into it
 `

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/voxgate/voxgate/media/mediatest"
+	"github.com/voxgate/voxgate/stream"
+)
+
+// TestStreamCommandPlaysAWAV runs `voxgate stream --play` against a live
+// gateway while another client listens: the WAV's tone arrives as the agent,
+// and the command exits 0 when the session ends.
+func TestStreamCommandPlaysAWAV(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	out, err := voxgate(ctx, "keys", "create", "--org", "cli", "--scopes", "all", "--data-dir", dir).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	key := lines[len(lines)-1]
+	p := startServe(t, dir)
+
+	call := func(method, path string) map[string]any {
+		req, _ := http.NewRequestWithContext(ctx, method, p.base+path, strings.NewReader(`{"mode":"media_stream"}`))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(res.Body).Decode(&m)
+		return m
+	}
+	s := call("POST", "/v1/sessions")
+	sid, token := s["id"].(string), s["stream"].(map[string]any)["token"].(string)
+
+	wavPath := filepath.Join(dir, "tone.wav")
+	var wav bytes.Buffer
+	if err := mediatest.WriteWAV(&wav, 16000, mediatest.Tone(16000, 800, -10, 16000*2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(wavPath, wav.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	u, _ := stream.ConnectURL(p.base, sid, token, url.Values{"audio": {"pcm16_16000"}})
+	listener, err := stream.Dial(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listener.Close()
+
+	cmd := voxgate(ctx, "stream", sid, "--url", p.base, "--api-key", key, "--play", wavPath, "--speaker", "agent", "--quiet-audio")
+	var cliOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &cliOut, &cliOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var heard []int16
+	for len(heard) < 16000 {
+		raw, err := listener.Read()
+		if err != nil {
+			t.Fatalf("listener: %v (heard %d samples); cli: %s", err, len(heard), cliOut.String())
+		}
+		var m struct {
+			Type, Speaker string
+			Audio         struct{ Payload string }
+		}
+		if json.Unmarshal(raw, &m) != nil || m.Type != "audio.output" || m.Speaker != "agent" {
+			continue
+		}
+		b, _ := base64.StdEncoding.DecodeString(m.Audio.Payload)
+		for i := 0; i+1 < len(b); i += 2 {
+			heard = append(heard, int16(binary.LittleEndian.Uint16(b[i:])))
+		}
+	}
+	mediatest.CheckTone(t, heard[4000:], 16000, mediatest.ToneWant{Freq: 800, Level: -10, MinSNR: 40})
+	call("POST", "/v1/sessions/"+sid+"/end")
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("voxgate stream: %v\n%s", err, cliOut.String())
+	}
+	got := cliOut.String()
+	for _, want := range []string{`"type":"session.ready"`, `"type":"session.ended"`, "closed 1000"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("output lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "audio.output") {
+		t.Fatal("--quiet-audio printed audio")
+	}
+}
