@@ -31,7 +31,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // gateway is the real API with the stream mounted, over SQLite, on loopback.
 type gateway struct {
-	t     *testing.T
+	t     testing.TB
 	m     *session.Manager
 	st    *store.Store
 	srv   *httptest.Server
@@ -39,7 +39,7 @@ type gateway struct {
 	clock atomic.Int64 // store clock offset in ns
 }
 
-func newGateway(t *testing.T, cfg stream.Config) *gateway {
+func newGateway(t testing.TB, cfg stream.Config) *gateway {
 	g := &gateway{t: t, sc: store.Scope{OrgID: "org_stream", Livemode: true}}
 	g.st = storetest.OpenConfig(t, store.Config{DataDir: t.TempDir()})
 	g.st.SetClock(func() time.Time { return time.Now().Add(time.Duration(g.clock.Load())) })
@@ -69,7 +69,7 @@ func (g *gateway) session() (string, string) {
 
 // client is a WebSocket client of /connect.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	ws   *websocket.Conn
 	msgs chan message
 	done chan struct{}
@@ -168,7 +168,7 @@ func mulawInput(seq int, speaker string, pcm8k []int16) map[string]any {
 		"audio": map[string]any{"encoding": "mulaw", "sample_rate_hz": 8000, "payload": base64.StdEncoding.EncodeToString(b)}}
 }
 
-func pcmOf(t *testing.T, m message) []int16 {
+func pcmOf(t testing.TB, m message) []int16 {
 	audio := m.m["audio"].(map[string]any)
 	b, err := base64.StdEncoding.DecodeString(audio["payload"].(string))
 	if err != nil {
