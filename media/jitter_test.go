@@ -1,0 +1,127 @@
+package media
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+type emitted struct {
+	payload string
+	missing bool
+}
+
+func TestReorderWindow(t *testing.T) {
+	var r ReorderWindow
+	var out []emitted
+	emit := func(p []byte, missing bool) { out = append(out, emitted{string(p), missing}) }
+	push := func(seq uint16) { r.Push(seq, []byte(fmt.Sprint(seq)), emit) }
+	// In order, reordered, duplicated, across the sequence wrap.
+	for _, seq := range []uint16{65533, 65535, 65534, 0, 0, 1} {
+		push(seq)
+	}
+	want := []emitted{{"65533", false}, {"65534", false}, {"65535", false}, {"0", false}, {"1", false}}
+	if fmt.Sprint(out) != fmt.Sprint(want) {
+		t.Fatalf("got %v", out)
+	}
+	// A loss: 2 never comes; after Window more packets the gap is concealed.
+	out = nil
+	for _, seq := range []uint16{3, 4, 5, 6} {
+		push(seq)
+	}
+	want = []emitted{{"", true}, {"3", false}, {"4", false}, {"5", false}, {"6", false}}
+	if fmt.Sprint(out) != fmt.Sprint(want) {
+		t.Fatalf("loss: got %v", out)
+	}
+	push(2) // too late now
+	st := r.Stats()
+	// The second 0 came after 0 had gone out: late, like 2.
+	if st.Late != 2 || st.Concealed != 1 || st.Pushed != 11 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestJitterBufferSmoothsAndAdapts(t *testing.T) {
+	j := NewJitterBuffer(8000)
+	start := time.Unix(0, 0)
+	var f Frame
+	// A steady stream: depth stays at the minimum and every frame plays.
+	for i := range 50 {
+		j.Push(uint16(i), uint32(i*160), []byte{byte(i)}, start.Add(time.Duration(i)*20*time.Millisecond))
+		if !j.Pop(&f) || f.Missing || f.Payload[0] != byte(i) {
+			t.Fatalf("steady frame %d: %+v", i, f)
+		}
+	}
+	if d := j.Stats().Depth; d != 1 {
+		t.Fatalf("steady depth %d", d)
+	}
+	// Jittery arrivals (±40 ms): the target depth grows, but never past 10.
+	for i := 50; i < 300; i++ {
+		wobble := time.Duration((i%5)-2) * 20 * time.Millisecond
+		j.Push(uint16(i), uint32(i*160), []byte{byte(i)}, start.Add(time.Duration(i)*20*time.Millisecond+wobble))
+		j.Pop(&f)
+	}
+	st := j.Stats()
+	if st.Depth < 3 || st.Depth > 10 {
+		t.Fatalf("jittery depth %d (jitter %v)", st.Depth, st.Jitter)
+	}
+	// A burst of 100 packets at once never holds more than MaxDepth.
+	for i := 300; i < 400; i++ {
+		j.Push(uint16(i), uint32(i*160), []byte{1}, start.Add(6*time.Second))
+	}
+	if j.count > j.MaxDepth {
+		t.Fatalf("holds %d frames", j.count)
+	}
+	if j.Stats().Overflow == 0 {
+		t.Fatal("burst not counted")
+	}
+}
+
+func TestJitterBufferLossLateDuplicate(t *testing.T) {
+	j := NewJitterBuffer(8000)
+	j.MinDepth = 3 // 60 ms to put things back in order
+	start := time.Unix(0, 0)
+	var f Frame
+	for _, seq := range []uint16{10, 12, 11, 11, 14} { // 13 lost, 11 duplicated
+		j.Push(seq, uint32(seq)*160, []byte{byte(seq)}, start.Add(time.Duration(seq)*20*time.Millisecond))
+	}
+	var got []string
+	for j.Pop(&f) {
+		if f.Missing {
+			got = append(got, "gap")
+		} else {
+			got = append(got, fmt.Sprint(f.Payload[0]))
+		}
+	}
+	if fmt.Sprint(got) != "[10 11 12 gap 14]" {
+		t.Fatalf("played %v", got)
+	}
+	j.Push(12, 12*160, []byte{12}, start.Add(time.Second)) // already played: late
+	st := j.Stats()
+	if st.Duplicates != 1 || st.Late != 1 || st.Concealed != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func FuzzJitterBuffer(f *testing.F) {
+	f.Add([]byte{0, 1, 0, 2, 0, 1, 255, 255, 0, 0})
+	f.Add([]byte{200, 0, 1, 0, 7, 7, 7})
+	f.Fuzz(func(t *testing.T, seqs []byte) {
+		j := NewJitterBuffer(8000)
+		var r ReorderWindow
+		var fr Frame
+		now := time.Unix(0, 0)
+		for i := 0; i+1 < len(seqs); i += 2 {
+			seq := uint16(seqs[i])<<8 | uint16(seqs[i+1])
+			now = now.Add(time.Duration(seqs[i]) * time.Millisecond)
+			j.Push(seq, uint32(seq)*160, seqs[i:i+2], now)
+			r.Push(seq, seqs[i:i+2], func([]byte, bool) {})
+			if i%4 == 0 {
+				j.Pop(&fr)
+			}
+			if j.count > j.MaxDepth+1 || j.count < 0 {
+				t.Fatalf("holds %d", j.count)
+			}
+		}
+	})
+}
