@@ -1,0 +1,368 @@
+// Package rtpio carries one leg's RTP over one UDP socket: packetizing and
+// depacketizing frames, symmetric RTP (the remote address is latched from
+// the first valid packet), sequence and SSRC tracking, a reorder window,
+// RFC 4733 DTMF both ways, RTCP reports, media timeout, and statistics kept
+// in atomics. It never logs.
+package rtpio
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/voxgate/voxgate/media"
+)
+
+// Config describes one RTP stream. ClockRate and PayloadType come from the
+// negotiated codec (G.722 has an 8000 Hz clock for 16 kHz audio).
+type Config struct {
+	// Local is the address to listen on; port 0 picks one (or the range).
+	Local string
+	// PortMin and PortMax, when set, bound the local port (Local's port must be 0).
+	PortMin, PortMax int
+	// Remote is where to send until RTP arrives from the peer (from SDP).
+	Remote netip.AddrPort
+	// PayloadType and ClockRate of the audio codec.
+	PayloadType uint8
+	ClockRate   int
+	// FrameSamples is the RTP timestamp step per frame (ClockRate/50 for 20 ms).
+	FrameSamples uint32
+	// DTMFPayloadType of telephone-event (0: none) at DTMFClockRate (default 8000).
+	DTMFPayloadType uint8
+	DTMFClockRate   int
+	// OnDTMF receives each digit from the peer, once per event.
+	OnDTMF func(digit byte)
+	// MediaTimeout ends the stream when no RTP arrives for this long while
+	// not on hold. Default 30s; negative disables it.
+	MediaTimeout time.Duration
+	// RTCPInterval between reports. Default 5s. RTCP is multiplexed on the
+	// RTP port (rtcp-mux) when RTCPMux is set, else sent to port+1.
+	RTCPInterval time.Duration
+	RTCPMux      bool
+	// RelatchAfter lets a new source take over after the latched one has
+	// been silent this long (0: never; the first source keeps the stream).
+	RelatchAfter time.Duration
+	// Window is the reorder window in packets (default 3).
+	Window int
+}
+
+func (c *Config) setDefaults() {
+	if c.MediaTimeout == 0 {
+		c.MediaTimeout = 30 * time.Second
+	}
+	if c.RTCPInterval == 0 {
+		c.RTCPInterval = 5 * time.Second
+	}
+	if c.DTMFClockRate == 0 {
+		c.DTMFClockRate = 8000
+	}
+	if c.FrameSamples == 0 {
+		c.FrameSamples = uint32(c.ClockRate / 50)
+	}
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	if c.ClockRate <= 0 {
+		return errors.New("rtpio: clock rate must be positive")
+	}
+	if c.PayloadType > 127 || c.DTMFPayloadType > 127 {
+		return errors.New("rtpio: payload types are 0-127")
+	}
+	if c.PortMin < 0 || c.PortMax > 65535 || c.PortMin > c.PortMax {
+		return errors.New("rtpio: bad port range")
+	}
+	return nil
+}
+
+// Stats is a snapshot of a stream's counters.
+type Stats struct {
+	PacketsIn, BytesIn, PacketsOut, BytesOut uint64
+	Lost, Late, Duplicates, SSRCChanges      uint64
+	Strays, RTCPIn, Invalid                  uint64
+	Jitter                                   time.Duration
+}
+
+// Conn is an RTP stream on one UDP socket. ReadFrame and WriteFrame make it
+// a media.Reader and media.Writer of encoded frames.
+type Conn struct {
+	cfg  Config
+	sock *net.UDPConn
+	rtcp *net.UDPConn // nil with rtcp-mux
+
+	frames chan rxFrame // received frames, in order
+	done   chan struct{}
+	once   sync.Once
+	err    error
+	wg     sync.WaitGroup
+
+	remote atomic.Pointer[netip.AddrPort] // where to send: latched or from SDP
+	held   atomic.Bool
+	last   atomic.Int64 // unix nanos of the last RTP from the peer
+
+	// send state (one writer at a time)
+	wmu     sync.Mutex
+	ssrc    uint32
+	seq     uint16
+	ts      uint32
+	marker  bool
+	wbuf    []byte
+	pkt     rtp.Packet
+	sentPkt atomic.Uint64
+
+	// receive state (owned by the read goroutine)
+	rxSSRC    uint32
+	rxStarted bool
+	latched   bool
+	window    media.ReorderWindow
+	dtmf      media.DTMFReceiver
+	transit   int64
+	jitter    float64 // in clock units
+	highest   uint16
+	rxTS      uint32                             // timestamp of the packet being received
+	emitFn    func(payload []byte, missing bool) // c.emit, made once
+
+	stats struct {
+		packetsIn, bytesIn, packetsOut, bytesOut             atomic.Uint64
+		lost, late, dups, ssrcChanges, strays, rtcpIn, inval atomic.Uint64
+		jitterNanos                                          atomic.Int64
+		rxSSRC, highest                                      atomic.Uint32 // for RTCP reports
+	}
+}
+
+// rxFrame is one received payload, or a gap.
+type rxFrame struct {
+	buf     [1500]byte
+	n       int
+	missing bool
+	ts      uint32
+}
+
+// Listen opens the socket and starts receiving.
+func Listen(cfg Config) (*Conn, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	sock, err := listen(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c := &Conn{cfg: cfg, sock: sock, frames: make(chan rxFrame, 16), done: make(chan struct{}), wbuf: make([]byte, 1500), marker: true}
+	c.window.Window = cfg.Window
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	c.ssrc, c.seq, c.ts = binary.BigEndian.Uint32(b[:]), binary.BigEndian.Uint16(b[4:]), 0
+	if cfg.Remote.IsValid() {
+		r := cfg.Remote
+		c.remote.Store(&r)
+	}
+	if !cfg.RTCPMux {
+		port := sock.LocalAddr().(*net.UDPAddr).Port + 1
+		laddr := &net.UDPAddr{IP: sock.LocalAddr().(*net.UDPAddr).IP, Port: port}
+		if c.rtcp, err = net.ListenUDP("udp", laddr); err != nil {
+			c.rtcp = nil // RTCP on port+1 is best effort: the port may be taken
+		}
+	}
+	c.last.Store(time.Now().UnixNano())
+	c.wg.Add(2)
+	go c.readLoop()
+	go c.housekeeping()
+	if c.rtcp != nil {
+		c.wg.Add(1)
+		go c.rtcpLoop()
+	}
+	return c, nil
+}
+
+func listen(cfg Config) (*net.UDPConn, error) {
+	addr, err := net.ResolveUDPAddr("udp", cfg.Local)
+	if err != nil {
+		return nil, fmt.Errorf("rtpio: local address: %w", err)
+	}
+	if cfg.PortMax == 0 || addr.Port != 0 {
+		return net.ListenUDP("udp", addr)
+	}
+	// Even ports, RTP convention, so port+1 can carry RTCP.
+	span := (cfg.PortMax - cfg.PortMin) / 2
+	var b [2]byte
+	_, _ = rand.Read(b[:])
+	start := int(binary.BigEndian.Uint16(b[:]))
+	for i := 0; i <= span; i++ {
+		addr.Port = cfg.PortMin + ((start+i)%(span+1))*2
+		if addr.Port%2 == 1 {
+			addr.Port--
+		}
+		if sock, err := net.ListenUDP("udp", addr); err == nil {
+			return sock, nil
+		}
+	}
+	return nil, fmt.Errorf("rtpio: no free port in %d-%d", cfg.PortMin, cfg.PortMax)
+}
+
+// LocalAddr is the address RTP is received on (for SDP).
+func (c *Conn) LocalAddr() netip.AddrPort { return c.sock.LocalAddr().(*net.UDPAddr).AddrPort() }
+
+// SetRemote sets where to send (from SDP), until RTP from the peer latches.
+func (c *Conn) SetRemote(r netip.AddrPort) { c.remote.Store(&r) }
+
+// Remote returns where packets go now.
+func (c *Conn) Remote() netip.AddrPort {
+	if r := c.remote.Load(); r != nil {
+		return *r
+	}
+	return netip.AddrPort{}
+}
+
+// Hold pauses (true) or resumes the media timeout, for a call on hold.
+func (c *Conn) Hold(on bool) {
+	c.held.Store(on)
+	if !on {
+		c.last.Store(time.Now().UnixNano())
+	}
+}
+
+// Done is closed when the stream ended; Err says why.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Err is ErrMediaTimeout, ErrClosed or nil while the stream runs.
+func (c *Conn) Err() error {
+	select {
+	case <-c.done:
+		return c.err
+	default:
+		return nil
+	}
+}
+
+func (c *Conn) end(err error) {
+	c.once.Do(func() {
+		c.err = err
+		close(c.done)
+		_ = c.sock.Close()
+		if c.rtcp != nil {
+			_ = c.rtcp.Close()
+		}
+	})
+}
+
+// Close ends the stream and waits for its goroutines; it is idempotent.
+func (c *Conn) Close() error {
+	c.end(ErrClosed)
+	c.wg.Wait()
+	return nil
+}
+
+// ReadFrame returns the next received frame in order; gaps come as Missing
+// frames. f.Payload is overwritten (reusing its capacity).
+func (c *Conn) ReadFrame(f *media.Frame) error {
+	select {
+	case rx := <-c.frames:
+		f.Missing, f.Timestamp = rx.missing, rx.ts
+		f.Payload = append(f.Payload[:0], rx.buf[:rx.n]...)
+		f.Samples = nil
+		return nil
+	case <-c.done:
+		return c.err
+	}
+}
+
+// WriteFrame sends one encoded frame; an empty payload sends nothing but
+// advances the timestamp (silence suppression). It never blocks on the
+// network.
+func (c *Conn) WriteFrame(f media.Frame) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	ts := c.ts
+	c.ts += c.cfg.FrameSamples
+	if len(f.Payload) == 0 {
+		c.marker = true
+		return nil
+	}
+	err := c.send(c.cfg.PayloadType, c.marker, ts, f.Payload)
+	c.marker = false
+	return err
+}
+
+// send writes one RTP packet (wmu held).
+func (c *Conn) send(pt uint8, marker bool, ts uint32, payload []byte) error {
+	remote := c.remote.Load()
+	if remote == nil {
+		return ErrNoRemote
+	}
+	c.pkt.Header = rtp.Header{Version: 2, Marker: marker, PayloadType: pt, SequenceNumber: c.seq, Timestamp: ts, SSRC: c.ssrc}
+	c.pkt.Payload = payload
+	n, err := c.pkt.MarshalTo(c.wbuf)
+	if err != nil {
+		return err
+	}
+	c.seq++
+	if _, err := c.sock.WriteToUDPAddrPort(c.wbuf[:n], *remote); err != nil {
+		select {
+		case <-c.done:
+			return ErrClosed
+		default:
+		}
+		return err
+	}
+	c.stats.packetsOut.Add(1)
+	c.stats.bytesOut.Add(uint64(n))
+	c.sentPkt.Add(1)
+	return nil
+}
+
+// SendDTMF sends digits as RFC 4733 events, pacing the packets 20 ms apart
+// (it returns when they are all sent).
+func (c *Conn) SendDTMF(digits string) error {
+	if c.cfg.DTMFPayloadType == 0 {
+		return errors.New("rtpio: the peer did not negotiate telephone-event")
+	}
+	pkts, err := media.GenerateDTMF(digits, c.cfg.DTMFClockRate, 10)
+	if err != nil {
+		return err
+	}
+	c.wmu.Lock()
+	base := c.ts
+	c.wmu.Unlock()
+	start := time.Now()
+	for _, p := range pkts {
+		if wait := time.Until(start.Add(time.Duration(p.Step) * 20 * time.Millisecond)); wait > 0 {
+			select {
+			case <-time.After(wait):
+			case <-c.done:
+				return ErrClosed
+			}
+		}
+		c.wmu.Lock()
+		err := c.send(c.cfg.DTMFPayloadType, p.Marker, base+p.TimestampOffset, p.Payload[:])
+		c.wmu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Stats returns a snapshot of the counters.
+func (c *Conn) Stats() Stats {
+	return Stats{
+		PacketsIn: c.stats.packetsIn.Load(), BytesIn: c.stats.bytesIn.Load(),
+		PacketsOut: c.stats.packetsOut.Load(), BytesOut: c.stats.bytesOut.Load(),
+		Lost: c.stats.lost.Load(), Late: c.stats.late.Load(), Duplicates: c.stats.dups.Load(),
+		SSRCChanges: c.stats.ssrcChanges.Load(), Strays: c.stats.strays.Load(), RTCPIn: c.stats.rtcpIn.Load(),
+		Invalid: c.stats.inval.Load(), Jitter: time.Duration(c.stats.jitterNanos.Load()),
+	}
+}
+
+// String names the stage.
+func (c *Conn) String() string {
+	return fmt.Sprintf("RTP(%d, %s)", c.cfg.ClockRate, c.LocalAddr())
+}

@@ -1,0 +1,217 @@
+package rtpio
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+
+	"github.com/voxgate/voxgate/media"
+)
+
+// readLoop owns the socket's receive side.
+func (c *Conn) readLoop() {
+	defer c.wg.Done()
+	buf := make([]byte, 1500)
+	var pkt rtp.Packet
+	for {
+		n, from, err := c.sock.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			c.end(ErrClosed)
+			return
+		}
+		c.receive(buf[:n], from, &pkt)
+	}
+}
+
+// isRTCP tells RTCP from RTP on a multiplexed port (RFC 5761: payload
+// types 64-95 in the second byte's low seven bits are RTCP).
+func isRTCP(b []byte) bool { return len(b) >= 2 && b[1]&0x7f >= 64 && b[1]&0x7f <= 95 }
+
+// receive handles one datagram from the network.
+func (c *Conn) receive(b []byte, from netip.AddrPort, pkt *rtp.Packet) {
+	if isRTCP(b) {
+		c.receiveRTCP(b)
+		return
+	}
+	if pkt.Unmarshal(b) != nil || pkt.Version != 2 {
+		c.stats.inval.Add(1)
+		return
+	}
+	if pkt.PayloadType != c.cfg.PayloadType && (c.cfg.DTMFPayloadType == 0 || pkt.PayloadType != c.cfg.DTMFPayloadType) {
+		c.stats.inval.Add(1)
+		return
+	}
+	if !c.latch(from) {
+		c.stats.strays.Add(1)
+		return
+	}
+	now := time.Now()
+	c.last.Store(now.UnixNano())
+	c.stats.packetsIn.Add(1)
+	c.stats.bytesIn.Add(uint64(len(b)))
+	if c.rxStarted && pkt.SSRC != c.rxSSRC {
+		// A new source (a transfer, a restart): start its sequence afresh.
+		c.stats.ssrcChanges.Add(1)
+		c.rxStarted = false
+		c.window = media.ReorderWindow{Window: c.cfg.Window}
+		c.dtmf = media.DTMFReceiver{}
+	}
+	if pkt.PayloadType == c.cfg.DTMFPayloadType && c.cfg.DTMFPayloadType != 0 {
+		if d, ok := c.dtmf.Push(pkt.Timestamp, pkt.Payload); ok && c.cfg.OnDTMF != nil {
+			c.cfg.OnDTMF(d)
+		}
+		return
+	}
+	c.track(pkt, now)
+	c.rxTS = pkt.Timestamp
+	if c.emitFn == nil {
+		c.emitFn = c.emit // a method value made once: the hot path allocates nothing
+	}
+	c.window.Push(pkt.SequenceNumber, pkt.Payload, c.emitFn)
+}
+
+// emit hands one frame (or a gap) from the reorder window to ReadFrame.
+func (c *Conn) emit(payload []byte, missing bool) {
+	var rx rxFrame
+	rx.missing, rx.ts = missing, c.rxTS
+	rx.n = copy(rx.buf[:], payload)
+	if missing {
+		c.stats.lost.Add(1)
+	}
+	select {
+	case c.frames <- rx:
+	default: // nobody reads: drop rather than block the socket
+	}
+}
+
+// latch admits the first valid source and, after that, only it (or a new
+// one once the latched source has been silent for RelatchAfter).
+func (c *Conn) latch(from netip.AddrPort) bool {
+	if c.latched {
+		if cur := c.remote.Load(); cur != nil && *cur == from {
+			return true
+		}
+		silent := time.Since(time.Unix(0, c.last.Load()))
+		if c.cfg.RelatchAfter <= 0 || silent < c.cfg.RelatchAfter {
+			return false
+		}
+	}
+	c.latched = true
+	latched := from // a copy, so that from itself does not escape on every packet
+	c.remote.Store(&latched)
+	return true
+}
+
+// track updates the sequence and jitter statistics (RFC 3550 A.8).
+func (c *Conn) track(pkt *rtp.Packet, now time.Time) {
+	arrival := now.UnixNano() * int64(c.cfg.ClockRate) / int64(time.Second)
+	transit := arrival - int64(pkt.Timestamp)
+	if !c.rxStarted {
+		c.rxStarted, c.rxSSRC, c.highest, c.transit = true, pkt.SSRC, pkt.SequenceNumber, transit
+		c.stats.rxSSRC.Store(pkt.SSRC)
+		c.stats.highest.Store(uint32(c.highest))
+		return
+	}
+	d := transit - c.transit
+	c.transit = transit
+	if d < 0 {
+		d = -d
+	}
+	c.jitter += (float64(d) - c.jitter) / 16
+	c.stats.jitterNanos.Store(int64(c.jitter / float64(c.cfg.ClockRate) * float64(time.Second)))
+	switch diff := int16(pkt.SequenceNumber - c.highest); {
+	case diff > 0:
+		c.highest = pkt.SequenceNumber
+		c.stats.highest.Store(uint32(c.highest))
+	case diff == 0:
+		c.stats.dups.Add(1)
+	default:
+		c.stats.late.Add(1)
+	}
+}
+
+func (c *Conn) receiveRTCP(b []byte) {
+	pkts, err := rtcp.Unmarshal(b)
+	if err != nil {
+		c.stats.inval.Add(1)
+		return
+	}
+	c.stats.rtcpIn.Add(uint64(len(pkts)))
+}
+
+// rtcpLoop reads RTCP on port+1.
+func (c *Conn) rtcpLoop() {
+	defer c.wg.Done()
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := c.rtcp.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			return
+		}
+		c.receiveRTCP(buf[:n])
+	}
+}
+
+// housekeeping sends RTCP reports and watches for the media timeout.
+func (c *Conn) housekeeping() {
+	defer c.wg.Done()
+	tick := min(c.cfg.RTCPInterval, time.Second)
+	if c.cfg.MediaTimeout > 0 {
+		tick = min(tick, max(c.cfg.MediaTimeout/4, 10*time.Millisecond))
+	}
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	lastReport := time.Now()
+	for {
+		select {
+		case <-c.done:
+			return
+		case now := <-t.C:
+			if c.cfg.MediaTimeout > 0 && !c.held.Load() && now.Sub(time.Unix(0, c.last.Load())) > c.cfg.MediaTimeout {
+				c.end(ErrMediaTimeout)
+				return
+			}
+			if now.Sub(lastReport) >= c.cfg.RTCPInterval {
+				lastReport = now
+				c.report(now)
+			}
+		}
+	}
+}
+
+// report sends a sender report (or a receiver report when nothing was sent).
+func (c *Conn) report(now time.Time) {
+	remote := c.remote.Load()
+	if remote == nil {
+		return
+	}
+	jitter := c.stats.jitterNanos.Load() * int64(c.cfg.ClockRate) / int64(time.Second)
+	rr := rtcp.ReceptionReport{SSRC: c.stats.rxSSRC.Load(), LastSequenceNumber: c.stats.highest.Load(),
+		TotalLost: uint32(min(c.stats.lost.Load(), 1<<23)), Jitter: uint32(jitter)}
+	var pkt rtcp.Packet
+	if c.sentPkt.Load() > 0 {
+		c.wmu.Lock()
+		ts := c.ts
+		c.wmu.Unlock()
+		ntp := uint64(now.Unix()+2208988800)<<32 | uint64(now.Nanosecond())*(1<<32)/1e9
+		pkt = &rtcp.SenderReport{SSRC: c.ssrc, NTPTime: ntp, RTPTime: ts,
+			PacketCount: uint32(c.stats.packetsOut.Load()), OctetCount: uint32(c.stats.bytesOut.Load()), Reports: []rtcp.ReceptionReport{rr}}
+	} else {
+		pkt = &rtcp.ReceiverReport{SSRC: c.ssrc, Reports: []rtcp.ReceptionReport{rr}}
+	}
+	b, err := pkt.Marshal()
+	if err != nil {
+		return
+	}
+	dst := *remote
+	sock := c.sock
+	if !c.cfg.RTCPMux {
+		if c.rtcp == nil {
+			return
+		}
+		sock, dst = c.rtcp, netip.AddrPortFrom(dst.Addr(), dst.Port()+1)
+	}
+	_, _ = sock.WriteToUDPAddrPort(b, dst)
+}
