@@ -262,3 +262,47 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition not reached in 20 s")
 }
+
+// TestTwoBrowsersHearEachOther puts two browsers in one session, one per
+// side: each hears the other's tone and not its own.
+func TestTwoBrowsersHearEachOther(t *testing.T) {
+	f := newFixture(t)
+	s, err := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.m.End(context.Background(), f.sc, s.ID, session.EndExplicit)
+	join := func(speaker string, freq float64) (*browser, func()) {
+		b := newBrowser(t)
+		answer, _, err := f.ep.Answer(f.ctx, f.sc, s.ID, b.offer(t), speaker)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+			t.Fatal(err)
+		}
+		stop, done := make(chan struct{}), make(chan struct{})
+		go func() { defer close(done); b.sendTone(t, freq, stop) }()
+		return b, func() { close(stop); <-done }
+	}
+	customer, stopC := join("customer", 500)
+	defer stopC()
+	agent, stopA := join("agent", 1200)
+	defer stopA()
+	deadline := time.After(20 * time.Second)
+	for {
+		hc, ha := customer.heardSoFar(), agent.heardSoFar()
+		if len(hc) > 16000 && len(ha) > 16000 &&
+			mediatest.Level(hc[len(hc)-8000:], 16000, 1200) > -16 && mediatest.Level(ha[len(ha)-8000:], 16000, 500) > -16 {
+			if mediatest.Level(hc[len(hc)-8000:], 16000, 500) > -40 || mediatest.Level(ha[len(ha)-8000:], 16000, 1200) > -40 {
+				t.Fatal("a browser hears itself")
+			}
+			return
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("customer heard %d samples, agent %d", len(hc), len(ha))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
