@@ -15,6 +15,7 @@ import (
 // to ReadFrame.
 func BenchmarkReceive(b *testing.B) {
 	c := &Conn{cfg: Config{ClockRate: 8000}, frames: make(chan rxFrame, 1), done: make(chan struct{})}
+	c.SetCodec(0, 8000)
 	p := rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 9}, Payload: make([]byte, 160)}
 	buf := make([]byte, 1500)
 	from := netip.MustParseAddrPort("127.0.0.1:4000")

@@ -105,6 +105,7 @@ type Conn struct {
 	wg     sync.WaitGroup
 
 	remote atomic.Pointer[netip.AddrPort] // where to send: latched or from SDP
+	codec  atomic.Pointer[codec]          // payload type and clocks; SetCodec may change it
 	held   atomic.Bool
 	last   atomic.Int64 // unix nanos of the last RTP from the peer
 
@@ -138,6 +139,19 @@ type Conn struct {
 	}
 }
 
+// codec is the audio payload format of the stream.
+type codec struct {
+	payloadType  uint8
+	clockRate    int
+	frameSamples uint32
+}
+
+// SetCodec changes the audio payload type and clock (an outbound call
+// learns them from the answer after the socket was opened for the offer).
+func (c *Conn) SetCodec(payloadType uint8, clockRate int) {
+	c.codec.Store(&codec{payloadType: payloadType, clockRate: clockRate, frameSamples: uint32(clockRate / 50)})
+}
+
 // rxFrame is one received payload, or a gap.
 type rxFrame struct {
 	buf     [1500]byte
@@ -158,6 +172,7 @@ func Listen(cfg Config) (*Conn, error) {
 	}
 	c := &Conn{cfg: cfg, sock: sock, frames: make(chan rxFrame, 16), done: make(chan struct{}), wbuf: make([]byte, 1500), marker: true}
 	c.window.Window = cfg.Window
+	c.codec.Store(&codec{payloadType: cfg.PayloadType, clockRate: cfg.ClockRate, frameSamples: cfg.FrameSamples})
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	c.ssrc, c.seq, c.ts = binary.BigEndian.Uint32(b[:]), binary.BigEndian.Uint16(b[4:]), 0
@@ -281,13 +296,14 @@ func (c *Conn) ReadFrame(f *media.Frame) error {
 func (c *Conn) WriteFrame(f media.Frame) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	cd := c.codec.Load()
 	ts := c.ts
-	c.ts += c.cfg.FrameSamples
+	c.ts += cd.frameSamples
 	if len(f.Payload) == 0 {
 		c.marker = true
 		return nil
 	}
-	err := c.send(c.cfg.PayloadType, c.marker, ts, f.Payload)
+	err := c.send(cd.payloadType, c.marker, ts, f.Payload)
 	c.marker = false
 	return err
 }
@@ -364,5 +380,5 @@ func (c *Conn) Stats() Stats {
 
 // String names the stage.
 func (c *Conn) String() string {
-	return fmt.Sprintf("RTP(%d, %s)", c.cfg.ClockRate, c.LocalAddr())
+	return fmt.Sprintf("RTP(%d, %s)", c.codec.Load().clockRate, c.LocalAddr())
 }

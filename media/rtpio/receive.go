@@ -39,7 +39,8 @@ func (c *Conn) receive(b []byte, from netip.AddrPort, pkt *rtp.Packet) {
 		c.stats.inval.Add(1)
 		return
 	}
-	if pkt.PayloadType != c.cfg.PayloadType && (c.cfg.DTMFPayloadType == 0 || pkt.PayloadType != c.cfg.DTMFPayloadType) {
+	cd := c.codec.Load()
+	if pkt.PayloadType != cd.payloadType && (c.cfg.DTMFPayloadType == 0 || pkt.PayloadType != c.cfg.DTMFPayloadType) {
 		c.stats.inval.Add(1)
 		return
 	}
@@ -64,7 +65,7 @@ func (c *Conn) receive(b []byte, from netip.AddrPort, pkt *rtp.Packet) {
 		}
 		return
 	}
-	c.track(pkt, now)
+	c.track(pkt, now, cd.clockRate)
 	c.rxTS = pkt.Timestamp
 	if c.emitFn == nil {
 		c.emitFn = c.emit // a method value made once: the hot path allocates nothing
@@ -105,8 +106,8 @@ func (c *Conn) latch(from netip.AddrPort) bool {
 }
 
 // track updates the sequence and jitter statistics (RFC 3550 A.8).
-func (c *Conn) track(pkt *rtp.Packet, now time.Time) {
-	arrival := now.UnixNano() * int64(c.cfg.ClockRate) / int64(time.Second)
+func (c *Conn) track(pkt *rtp.Packet, now time.Time, clockRate int) {
+	arrival := now.UnixNano() * int64(clockRate) / int64(time.Second)
 	transit := arrival - int64(pkt.Timestamp)
 	if !c.rxStarted {
 		c.rxStarted, c.rxSSRC, c.highest, c.transit = true, pkt.SSRC, pkt.SequenceNumber, transit
@@ -120,7 +121,7 @@ func (c *Conn) track(pkt *rtp.Packet, now time.Time) {
 		d = -d
 	}
 	c.jitter += (float64(d) - c.jitter) / 16
-	c.stats.jitterNanos.Store(int64(c.jitter / float64(c.cfg.ClockRate) * float64(time.Second)))
+	c.stats.jitterNanos.Store(int64(c.jitter / float64(clockRate) * float64(time.Second)))
 	switch diff := int16(pkt.SequenceNumber - c.highest); {
 	case diff > 0:
 		c.highest = pkt.SequenceNumber
@@ -187,7 +188,7 @@ func (c *Conn) report(now time.Time) {
 	if remote == nil {
 		return
 	}
-	jitter := c.stats.jitterNanos.Load() * int64(c.cfg.ClockRate) / int64(time.Second)
+	jitter := c.stats.jitterNanos.Load() * int64(c.codec.Load().clockRate) / int64(time.Second)
 	rr := rtcp.ReceptionReport{SSRC: c.stats.rxSSRC.Load(), LastSequenceNumber: c.stats.highest.Load(),
 		TotalLost: uint32(min(c.stats.lost.Load(), 1<<23)), Jitter: uint32(jitter)}
 	var pkt rtcp.Packet
