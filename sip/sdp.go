@@ -259,3 +259,6 @@ func AnswerSDP(sessionID uint64, addr netip.AddrPort, dir Direction, codecs ...C
 	fmt.Fprintf(&b, "a=ptime:20\r\na=%s\r\n", dir)
 	return []byte(b.String())
 }
+
+// netipAddrPort is where an SDP's audio goes.
+func netipAddrPort(s SDP) netip.AddrPort { return netip.AddrPortFrom(s.Addr, uint16(s.Port)) }

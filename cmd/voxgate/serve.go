@@ -22,6 +22,7 @@ import (
 	"github.com/voxgate/voxgate/api"
 	"github.com/voxgate/voxgate/rtc"
 	"github.com/voxgate/voxgate/session"
+	"github.com/voxgate/voxgate/sip"
 	"github.com/voxgate/voxgate/store"
 	"github.com/voxgate/voxgate/stream"
 	"github.com/voxgate/voxgate/web"
@@ -86,6 +87,7 @@ type gateway struct {
 	sessions *session.Manager
 	http     *http.Server
 	admin    *http.Server
+	sip      *sip.Server
 	cancel   context.CancelFunc
 	ready    atomic.Bool
 	failed   chan error
@@ -143,6 +145,12 @@ func start(ctx context.Context, cfg Config, log *zap.Logger) (*gateway, error) {
 		g.close()
 		return nil, err
 	}
+	if g.sip, err = sip.Listen(sip.Config{Addr: cfg.SIPAddr}, g.sessions, log.Named("sip")); err != nil {
+		g.close()
+		return nil, fmt.Errorf("sip_addr: %w", err)
+	}
+	g.sip.Serve()
+	log.Info("sip listening", zap.Stringer("addr", g.sip.Addr()))
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		g.close()
@@ -185,8 +193,16 @@ func (g *gateway) serveOn(s *http.Server, ln net.Listener) {
 func (g *gateway) drain(timeout time.Duration) {
 	g.ready.Store(false)
 	g.sessions.Drain()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	g.sip.Drain()
+	deadline := time.Now().Add(timeout)
+	for g.sessions.LiveCalls() > 0 && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if n := g.sessions.EndAll(ctx, session.EndShutdown); n > 0 {
+		g.log.Info("ended sessions at shutdown", zap.Int("count", n))
+	}
 	if err := g.http.Shutdown(ctx); err != nil {
 		g.log.Warn("http shutdown", zap.Error(err))
 	}
@@ -195,6 +211,9 @@ func (g *gateway) drain(timeout time.Duration) {
 
 func (g *gateway) close() {
 	g.cancel()
+	if g.sip != nil {
+		_ = g.sip.Close()
+	}
 	for _, s := range []*http.Server{g.http, g.admin} {
 		if s != nil {
 			_ = s.Close()

@@ -1,0 +1,288 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	sipmsg "github.com/emiago/sipgo/sip"
+	"go.uber.org/zap"
+
+	"github.com/voxgate/voxgate/id"
+	"github.com/voxgate/voxgate/media"
+	"github.com/voxgate/voxgate/media/rtpio"
+	"github.com/voxgate/voxgate/session"
+)
+
+// ackTimeout is how long an answered call waits for its ACK (RFC 3261 64*T1).
+const ackTimeout = 32 * time.Second
+
+// onInvite answers an inbound call: trunk check, routing, codec
+// negotiation, then 100, 180 and 200 with the answer; the ACK makes the
+// call a leg of its session.
+func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	log := s.log.With(zap.String("sip_call_id", callIDOf(req)), zap.String("remote_addr", req.Source()))
+	if s.draining.Load() {
+		respond(req, tx, 503, "Service Unavailable", sipmsg.NewHeader("Retry-After", "30"))
+		return
+	}
+	trunk, ok, err := s.trunkByAddr(ctx, sourceAddr(req))
+	if err != nil {
+		log.Warn("trunks not loaded", zap.Error(err))
+		respond(req, tx, 500, "Server Error")
+		return
+	}
+	if !ok {
+		// The same answer for every refusal: nothing says what exists.
+		respond(req, tx, 403, "Forbidden")
+		return
+	}
+	user := req.Recipient.User
+	if trunk.NumberFormat == "national" && user != "" && !strings.HasPrefix(user, "+") && !strings.HasPrefix(user, "sess_") {
+		user = "+" + user // national numbers are configured with their country code, without '+'
+	}
+	sid, err := s.sessions.RouteInbound(ctx, trunk.Scope, user)
+	if errors.Is(err, session.ErrNotFound) || errors.Is(err, session.ErrEnded) {
+		respond(req, tx, 404, "Not Found")
+		return
+	}
+	if err != nil {
+		log.Warn("inbound routing failed", zap.Error(err))
+		respond(req, tx, 500, "Server Error")
+		return
+	}
+	var (
+		audio Codec
+		dtmf  *Codec
+		offer SDP
+	)
+	lateOffer := len(req.Body()) == 0
+	if !lateOffer {
+		if offer, err = ParseSDP(req.Body()); err != nil || !offer.HasAudio {
+			respond(req, tx, 400, "Bad SDP")
+			return
+		}
+		if audio, dtmf, err = Negotiate(offer); err != nil {
+			respond(req, tx, 488, "Not Acceptable Here")
+			return
+		}
+	}
+	dlg, err := s.dialog.ReadInvite(req, tx)
+	if err != nil {
+		respond(req, tx, 400, "Bad Request")
+		return
+	}
+	_ = dlg.Respond(100, "Trying", nil)
+	speaker := session.SpeakerCustomer
+	if h := req.GetHeader("X-Voxgate-Speaker"); h != nil && session.Speaker(h.Value()).Valid() {
+		speaker = session.Speaker(h.Value())
+	}
+	callID := id.New(id.Call)
+	call := &Call{id: callID, sessionID: sid, sipID: callIDOf(req), speaker: speaker, dialog: dlg,
+		done: make(chan struct{}), ended: make(chan struct{}), ackBody: make(chan []byte, 1),
+		log: log.With(zap.String("call_id", callID), zap.String("session_id", sid))}
+	rtpCfg := rtpio.Config{Local: s.host.String() + ":0", PortMin: s.cfg.RTPPortMin, PortMax: s.cfg.RTPPortMax, MediaTimeout: s.cfg.MediaTimeout, RTCPMux: false,
+		OnDTMF: func(d byte) {
+			_ = s.sessions.Emit(context.Background(), sid, "dtmf.received", map[string]any{"session_id": sid, "call_id": callID, "digit": string(d), "method": "rfc4733"})
+		}}
+	if !lateOffer {
+		rtpCfg.PayloadType, rtpCfg.ClockRate = audio.PayloadType, audio.ClockRate
+		rtpCfg.Remote = netipAddrPort(offer)
+		if dtmf != nil {
+			rtpCfg.DTMFPayloadType = dtmf.PayloadType
+		}
+	} else {
+		rtpCfg.PayloadType, rtpCfg.ClockRate = Supported[0].PayloadType, Supported[0].ClockRate
+		rtpCfg.DTMFPayloadType = TelephoneEvent.PayloadType
+	}
+	if call.rtp, err = rtpio.Listen(rtpCfg); err != nil {
+		log.Warn("no RTP port", zap.Error(err))
+		_ = dlg.Respond(503, "Service Unavailable", nil)
+		return
+	}
+	from := req.From().Address.User
+	if _, err := s.sessions.StartCall(ctx, sid, session.Call{ID: callID, Direction: "inbound", Transport: "sip", Speaker: speaker,
+		From: from, To: req.Recipient.User, Status: session.CallRinging, SIPCallID: callIDOf(req), SIPHeaders: xHeaders(req)}); err != nil {
+		_ = call.rtp.Close()
+		_ = dlg.Respond(404, "Not Found", nil)
+		return
+	}
+	_ = dlg.Respond(180, "Ringing", nil)
+	var answer []byte
+	if lateOffer {
+		answer = AnswerSDP(uint64(time.Now().Unix()), call.rtp.LocalAddr(), SendRecv, append(append([]Codec(nil), Supported...), TelephoneEvent)...)
+	} else {
+		codecs := []Codec{audio}
+		if dtmf != nil {
+			codecs = append(codecs, *dtmf)
+		}
+		answer = AnswerSDP(uint64(time.Now().Unix()), call.rtp.LocalAddr(), offer.Direction.Reverse(), codecs...)
+	}
+	// Known before the 200 goes out: its ACK may come back at once.
+	s.mu.Lock()
+	s.calls[callID] = call
+	s.bySIPID[call.sipID] = call
+	s.mu.Unlock()
+	if err := dlg.RespondSDP(answer); err != nil {
+		s.finish(call, sid, session.CallFailed, "answer_failed", 0)
+		return
+	}
+	s.wg.Add(1)
+	go s.run(call, sid, lateOffer)
+}
+
+// run waits for the ACK, joins the call to its session, and records how it ends.
+func (s *Server) run(call *Call, sid string, lateOffer bool) {
+	defer s.wg.Done()
+	states := call.dialog.StateRead()
+	deadline := time.After(ackTimeout)
+	for call.dialog.LoadState() < sipmsg.DialogStateConfirmed {
+		select {
+		case <-states:
+		case <-deadline:
+			s.finish(call, sid, session.CallFailed, "no_ack", 408)
+			return
+		case <-call.dialog.Context().Done():
+			s.finish(call, sid, session.CallCanceled, "canceled", 487)
+			return
+		}
+	}
+	if lateOffer {
+		if err := s.takeLateAnswer(call); err != nil {
+			call.log.Info("late offer answer unusable", zap.Error(err))
+			_ = call.Close(err)
+			s.finish(call, sid, session.CallFailed, "no_common_codec", 488)
+			return
+		}
+	} else {
+		codec, _, _ := Negotiate(mustParse(call.dialog.InviteRequest.Body()))
+		call.format = formatOf(codec)
+	}
+	ctx := context.Background()
+	_ = s.sessions.CallAnswered(ctx, call.id, call.format.Codec)
+	if err := s.sessions.AddLeg(ctx, sid, call); err != nil {
+		_ = call.Close(err)
+	}
+	select {
+	case <-call.done:
+	case <-call.dialog.Context().Done():
+		_ = call.Close(ErrRemoteBye)
+	case <-call.rtp.Done():
+		_ = call.Close(call.rtp.Err())
+	}
+	s.finish(call, sid, session.CallEnded, causeOf(call.cause), 0)
+}
+
+// takeLateAnswer applies the answer the ACK carried to our late offer.
+func (s *Server) takeLateAnswer(call *Call) error {
+	var body []byte
+	select {
+	case body = <-call.ackBody:
+	default:
+		return errors.New("sip: the ACK carried no answer to the late offer")
+	}
+	answer, err := ParseSDP(body)
+	if err != nil {
+		return err
+	}
+	audio, dtmf, err := Negotiate(answer)
+	if err != nil {
+		return err
+	}
+	_ = dtmf // the offer's telephone-event payload type (101) stays
+	call.rtp.SetCodec(audio.PayloadType, audio.ClockRate)
+	call.rtp.SetRemote(netipAddrPort(answer))
+	call.format = formatOf(audio)
+	return nil
+}
+
+// onAck passes the ACK to its dialog, keeping a late offer's answer.
+func (s *Server) onAck(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if len(req.Body()) > 0 {
+		s.mu.Lock()
+		call := s.bySIPID[callIDOf(req)]
+		s.mu.Unlock()
+		if call != nil {
+			select {
+			case call.ackBody <- req.Body():
+			default:
+			}
+		}
+	}
+	_ = s.dialog.ReadAck(req, tx) // an ACK outside a dialog of ours needs no answer
+}
+
+// finish records a call's end once and forgets it.
+func (s *Server) finish(call *Call, sid string, status session.CallStatus, cause string, sipStatus int) {
+	_ = call.Close(errors.New(cause))
+	s.mu.Lock()
+	delete(s.calls, call.id)
+	delete(s.bySIPID, call.sipID)
+	s.mu.Unlock()
+	if err := s.sessions.CallEnded(context.Background(), call.id, status, cause, sipStatus); err != nil && !errors.Is(err, session.ErrNotFound) {
+		call.log.Warn("call end not recorded", zap.Error(err))
+	}
+	call.log.Info("sip call ended", zap.String("cause", cause))
+	close(call.ended)
+}
+
+func (s *Server) onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if err := s.dialog.ReadBye(req, tx); err != nil {
+		respond(req, tx, 481, "Call/Transaction Does Not Exist")
+	}
+}
+
+// onInfo takes SIP INFO application/dtmf-relay digits ("Signal=5") in a dialog.
+func (s *Server) onInfo(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	s.mu.Lock()
+	call := s.bySIPID[callIDOf(req)]
+	s.mu.Unlock()
+	if call == nil {
+		respond(req, tx, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	respond(req, tx, 200, "OK")
+	if ct := req.ContentType(); ct == nil || !strings.EqualFold(ct.Value(), "application/dtmf-relay") {
+		return
+	}
+	for _, line := range strings.Split(string(req.Body()), "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
+		if !ok || !strings.EqualFold(strings.TrimSpace(k), "Signal") {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		if len(v) != 1 {
+			continue
+		}
+		if _, ok := media.EventOf(v[0]); ok {
+			_ = s.sessions.Emit(context.Background(), call.sessionID, "dtmf.received",
+				map[string]any{"session_id": call.sessionID, "call_id": call.id, "digit": strings.ToUpper(v), "method": "info"})
+		}
+	}
+}
+
+// Hangup ends a call this server holds.
+func (s *Server) Hangup(callID string) error {
+	s.mu.Lock()
+	call := s.calls[callID]
+	s.mu.Unlock()
+	if call == nil {
+		return session.ErrNotFound
+	}
+	return call.Close(session.ErrHangup)
+}
+
+func callIDOf(req *sipmsg.Request) string {
+	if h := req.CallID(); h != nil {
+		return h.Value()
+	}
+	return ""
+}
+
+func mustParse(body []byte) SDP {
+	s, _ := ParseSDP(body)
+	return s
+}

@@ -1,0 +1,223 @@
+// Package sip connects SIP calls to sessions: an inbound INVITE from a trunk
+// joins the session it names (or the one routed to a phone number), and the
+// call's RTP becomes a session leg. It holds SDP offer/answer and codec
+// negotiation, and is the only package that imports sipgo.
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	sipmsg "github.com/emiago/sipgo/sip"
+	"go.uber.org/zap"
+
+	"github.com/voxgate/voxgate/session"
+	"github.com/voxgate/voxgate/store"
+)
+
+// Sessions is what SIP needs from the session layer; *session.Manager
+// satisfies it.
+type Sessions interface {
+	RouteInbound(ctx context.Context, sc store.Scope, user string) (string, error)
+	StartCall(ctx context.Context, sessionID string, c session.Call) (session.Call, error)
+	CallAnswered(ctx context.Context, callID, codec string) error
+	CallEnded(ctx context.Context, callID string, status session.CallStatus, cause string, sipStatus int) error
+	AddLeg(ctx context.Context, sessionID string, leg session.Leg) error
+	AllTrunks(ctx context.Context) ([]session.Trunk, error)
+	TrunksVersion() uint64
+	Emit(ctx context.Context, sessionID, typ string, data any) error
+}
+
+// Config configures the SIP server.
+type Config struct {
+	// Addr is where SIP listens, on UDP and TCP. Default 0.0.0.0:5060.
+	Addr string
+	// Host is the address put in Contact and SDP (default: Addr's host, or
+	// 127.0.0.1 when that is unspecified).
+	Host string
+	// RTPPortMin and RTPPortMax bound the RTP ports (0: any).
+	RTPPortMin, RTPPortMax int
+	// MediaTimeout hangs up a call with no RTP for this long. Default 30s.
+	MediaTimeout time.Duration
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("sip_addr: %q is not host:port", c.Addr)
+	}
+	if c.RTPPortMin < 0 || c.RTPPortMax > 65535 || c.RTPPortMin > c.RTPPortMax {
+		return errors.New("rtp_port_min, rtp_port_max: a range within 1-65535")
+	}
+	return nil
+}
+
+// Server is the SIP side of the gateway.
+type Server struct {
+	cfg      Config
+	sessions Sessions
+	log      *zap.Logger
+
+	ua     *sipgo.UserAgent
+	srv    *sipgo.Server
+	cli    *sipgo.Client
+	dialog *sipgo.DialogServerCache
+	udp    net.PacketConn
+	tcp    net.Listener
+	host   netip.Addr
+
+	mu      sync.Mutex
+	calls   map[string]*Call // live calls by call ID
+	bySIPID map[string]*Call // and by SIP Call-ID
+	trunks  trunkCache
+
+	draining atomic.Bool
+	wg       sync.WaitGroup
+}
+
+// Listen opens the SIP sockets; Serve answers on them.
+func Listen(cfg Config, sessions Sessions, log *zap.Logger) (*Server, error) {
+	if cfg.Addr == "" {
+		cfg.Addr = "0.0.0.0:5060"
+	}
+	if cfg.MediaTimeout == 0 {
+		cfg.MediaTimeout = 30 * time.Second
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	s := &Server{cfg: cfg, sessions: sessions, log: log, calls: map[string]*Call{}, bySIPID: map[string]*Call{}}
+	var err error
+	if s.udp, err = net.ListenPacket("udp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("sip: listen udp: %w", err)
+	}
+	port := s.udp.LocalAddr().(*net.UDPAddr).Port
+	host, _, _ := net.SplitHostPort(cfg.Addr)
+	if s.tcp, err = net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(port))); err != nil {
+		s.udp.Close()
+		return nil, fmt.Errorf("sip: listen tcp: %w", err)
+	}
+	hostName := cfg.Host
+	if hostName == "" {
+		hostName = host
+	}
+	if ip, err := netip.ParseAddr(hostName); err != nil || ip.IsUnspecified() {
+		hostName = "127.0.0.1"
+	}
+	if s.host, err = netip.ParseAddr(hostName); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sip: host %q must be an IP address", hostName)
+	}
+	quiet := slog.New(slog.NewTextHandler(discard{}, nil))
+	if s.ua, err = sipgo.NewUA(sipgo.WithUserAgent("voxgate"), sipgo.WithUserAgentHostname(hostName)); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if s.srv, err = sipgo.NewServer(s.ua, sipgo.WithServerLogger(quiet)); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if s.cli, err = sipgo.NewClient(s.ua, sipgo.WithClientHostname(hostName), sipgo.WithClientLogger(quiet)); err != nil {
+		s.Close()
+		return nil, err
+	}
+	contact := sipmsg.ContactHeader{Address: sipmsg.Uri{User: "voxgate", Host: hostName, Port: port}}
+	s.dialog = sipgo.NewDialogServerCache(s.cli, contact)
+	s.srv.OnInvite(s.onInvite)
+	s.srv.OnAck(s.onAck)
+	s.srv.OnBye(s.onBye)
+	s.srv.OnOptions(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		_ = tx.Respond(sipmsg.NewResponseFromRequest(req, sipmsg.StatusOK, "OK", nil))
+	})
+	s.srv.OnInfo(s.onInfo)
+	return s, nil
+}
+
+// discard is an io.Writer that drops sipgo's own logs (voxgate logs with zap).
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// Addr is where SIP listens (UDP and TCP share the port).
+func (s *Server) Addr() netip.AddrPort { return s.udp.LocalAddr().(*net.UDPAddr).AddrPort() }
+
+// Serve answers SIP until Close.
+func (s *Server) Serve() {
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); _ = s.srv.ServeUDP(s.udp) }()
+	go func() { defer s.wg.Done(); _ = s.srv.ServeTCP(s.tcp) }()
+}
+
+// Drain refuses new calls with 503 and Retry-After; calls in progress go on.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// Close hangs up every call and stops listening.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	calls := make([]*Call, 0, len(s.calls))
+	for _, c := range s.calls {
+		calls = append(calls, c)
+	}
+	s.mu.Unlock()
+	for _, c := range calls {
+		_ = c.Close(errServerClosed)
+		<-c.ended
+	}
+	if s.udp != nil {
+		s.udp.Close()
+	}
+	if s.tcp != nil {
+		s.tcp.Close()
+	}
+	if s.srv != nil {
+		s.srv.Close()
+	}
+	if s.ua != nil {
+		s.ua.Close()
+	}
+	s.wg.Wait()
+	return nil
+}
+
+var errServerClosed = errors.New("sip: server closed")
+
+func respond(req *sipmsg.Request, tx sipmsg.ServerTransaction, code int, reason string, hdrs ...sipmsg.Header) {
+	res := sipmsg.NewResponseFromRequest(req, code, reason, nil)
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
+	_ = tx.Respond(res)
+}
+
+// sourceAddr is the address a request came from.
+func sourceAddr(req *sipmsg.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(req.Source())
+	if err != nil {
+		return netip.Addr{}
+	}
+	a, _ := netip.ParseAddr(host)
+	return a.Unmap()
+}
+
+// xHeaders collects the X- headers of a request.
+func xHeaders(req *sipmsg.Request) map[string]string {
+	out := map[string]string{}
+	for _, h := range req.Headers() {
+		if name := h.Name(); strings.HasPrefix(strings.ToLower(name), "x-") {
+			out[name] = h.Value()
+		}
+	}
+	return out
+}

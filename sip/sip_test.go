@@ -1,0 +1,341 @@
+package sip_test
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	sipmsg "github.com/emiago/sipgo/sip"
+	"go.uber.org/goleak"
+
+	"github.com/voxgate/voxgate/media"
+	"github.com/voxgate/voxgate/media/mediatest"
+	"github.com/voxgate/voxgate/media/rtpio"
+	"github.com/voxgate/voxgate/session"
+	"github.com/voxgate/voxgate/sip"
+	"github.com/voxgate/voxgate/store"
+	"github.com/voxgate/voxgate/store/storetest"
+	"github.com/voxgate/voxgate/transcode/g711"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/emiago/sipgo/sip.(*TransportLayer).serveConnection"))
+}
+
+type fixture struct {
+	t   *testing.T
+	m   *session.Manager
+	srv *sip.Server
+	sc  store.Scope
+	ctx context.Context
+}
+
+// newFixture runs a SIP server on loopback with a trunk for cidr.
+func newFixture(t *testing.T, cidr string) *fixture {
+	st := storetest.OpenConfig(t, store.Config{DataDir: t.TempDir()})
+	m, err := session.NewManager(session.Config{PublicURL: "http://127.0.0.1:8080", SIPHost: "127.0.0.1"}, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	sc := store.Scope{OrgID: "org_sip", Livemode: true}
+	name := "carrier"
+	if _, err := m.CreateTrunk(ctx, sc, session.TrunkParams{Name: &name, InboundCIDRs: &[]string{cidr}}); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sip.Listen(sip.Config{Addr: "127.0.0.1:0", MediaTimeout: 5 * time.Second}, m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Serve()
+	t.Cleanup(func() { srv.Close() })
+	return &fixture{t: t, m: m, srv: srv, sc: sc, ctx: ctx}
+}
+
+// phone is a SIP phone built on sipgo with its own RTP.
+type phone struct {
+	t   *testing.T
+	ua  *sipgo.UserAgent
+	cli *sipgo.Client
+	dc  *sipgo.DialogClientCache
+	rtp *rtpio.Conn
+	dlg *sipgo.DialogClientSession
+}
+
+func newPhone(t *testing.T, pt uint8, clock int) *phone {
+	ua, err := sipgo.NewUA(sipgo.WithUserAgentHostname("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := rtpio.Listen(rtpio.Config{Local: "127.0.0.1:0", PayloadType: pt, ClockRate: clock, DTMFPayloadType: 101, MediaTimeout: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &phone{t: t, ua: ua, cli: cli, rtp: r,
+		dc: sipgo.NewDialogClientCache(cli, sipmsg.ContactHeader{Address: sipmsg.Uri{User: "phone", Host: "127.0.0.1", Port: 5099}})}
+	t.Cleanup(func() { r.Close(); ua.Close() })
+	return p
+}
+
+// call sends an INVITE with the SDP and returns the final status.
+func (p *phone) call(ctx context.Context, f *fixture, user string, sdp []byte, hdrs ...sipmsg.Header) int {
+	addr := f.srv.Addr()
+	dlg, err := p.dc.Invite(ctx, sipmsg.Uri{User: user, Host: addr.Addr().String(), Port: int(addr.Port())}, sdp, hdrs...)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	err = dlg.WaitAnswer(ctx, sipgo.AnswerOptions{})
+	var de *sipgo.ErrDialogResponse
+	if errors.As(err, &de) {
+		return de.Res.StatusCode
+	}
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if err := dlg.Ack(ctx); err != nil {
+		p.t.Fatal(err)
+	}
+	p.dlg = dlg
+	answer, err := sip.ParseSDP(dlg.InviteResponse.Body())
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.rtp.SetRemote(netip.AddrPortFrom(answer.Addr, uint16(answer.Port)))
+	return 200
+}
+
+func (p *phone) offer(codecs ...sip.Codec) []byte {
+	return sip.AnswerSDP(7, p.rtp.LocalAddr(), sip.SendRecv, codecs...)
+}
+
+// sendTone plays μ-law at 8 kHz in real time for d.
+func (p *phone) sendTone(freq float64, d time.Duration) {
+	sine := mediatest.NewSine(8000, freq, -10)
+	pcm, payload := make([]int16, 160), make([]byte, 160)
+	tk := time.NewTicker(20 * time.Millisecond)
+	defer tk.Stop()
+	for range int(d / (20 * time.Millisecond)) {
+		<-tk.C
+		sine.Read(pcm)
+		g711.PCMU.Encode(pcm, payload)
+		_ = p.rtp.WriteFrame(media.Frame{Payload: payload})
+	}
+}
+
+func TestInboundCallJoinsTheSession(t *testing.T) {
+	f := newFixture(t, "127.0.0.1/32")
+	s, err := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := f.m.Subscribe(f.ctx, s.ID, session.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	p := newPhone(t, 0, 8000)
+	if code := p.call(f.ctx, f, s.ID, p.offer(sip.Supported[0], sip.TelephoneEvent), sipmsg.NewHeader("X-Ticket", "T-9")); code != 200 {
+		t.Fatalf("INVITE answered %d", code)
+	}
+	go p.sendTone(1000, 1500*time.Millisecond)
+	// The subscriber hears the phone as the customer.
+	var heard []int16
+	var fr session.AudioFrame
+	deadline := time.After(10 * time.Second)
+	for len(heard) < session.Rate {
+		for sub.NextAudio(&fr) {
+			if fr.Speaker == session.SpeakerCustomer {
+				heard = append(heard, fr.Samples...)
+			}
+		}
+		select {
+		case <-sub.AudioReady():
+		case <-deadline:
+			t.Fatalf("subscriber heard %d samples", len(heard))
+		}
+	}
+	mediatest.CheckTone(t, heard[4000:], session.Rate, mediatest.ToneWant{Freq: 1000, Level: -10, MinSNR: 25})
+	// The phone hears what the agent side says.
+	if err := sub.Input(session.SpeakerAgent, mediatest.Tone(session.Rate, 600, -10, session.Rate)); err != nil {
+		t.Fatal(err)
+	}
+	var phoneHeard []int16
+	var mf media.Frame
+	for len(phoneHeard) < 8000 {
+		if err := p.rtp.ReadFrame(&mf); err != nil {
+			t.Fatal(err)
+		}
+		if mf.Missing {
+			continue
+		}
+		dec := make([]int16, len(mf.Payload))
+		g711.PCMU.Decode(mf.Payload, dec)
+		phoneHeard = append(phoneHeard, dec...)
+	}
+	if lvl := mediatest.Level(phoneHeard[len(phoneHeard)-4000:], 8000, 600); lvl < -14 {
+		t.Fatalf("phone hears the agent at %.1f dBFS", lvl)
+	}
+	// DTMF from the phone arrives once per digit.
+	if err := p.rtp.SendDTMF("42"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"4", "2"} {
+		ev := next(t, sub, "dtmf.received")
+		if !strings.Contains(string(ev.Data), `"digit":"`+want+`"`) {
+			t.Fatalf("dtmf: %s", ev.Data)
+		}
+	}
+	calls, _, _ := f.m.ListCalls(f.ctx, f.sc, store.ListQuery{Limit: 10, SessionID: s.ID})
+	if len(calls) != 1 || calls[0].Status != session.CallAnswered || calls[0].Codec != "PCMU" || calls[0].SIPHeaders["X-Ticket"] != "T-9" {
+		t.Fatalf("calls: %+v", calls)
+	}
+	// The phone hangs up: the call ends, and with the last call the session.
+	if err := p.dlg.Bye(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, sub, session.EventSessionEnded); ev.Reason != session.EndCallsEnded {
+		t.Fatalf("session ended with %s", ev.Reason)
+	}
+	var c session.Call
+	for range 250 { // the call's end is recorded as the leg leaves, alongside the session's
+		if c, _ = f.m.GetCall(f.ctx, f.sc, calls[0].ID); c.Status == session.CallEnded {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if c.Status != session.CallEnded || c.HangupCause != "remote_bye" {
+		t.Fatalf("call: %+v", c)
+	}
+}
+
+func TestInboundRefusals(t *testing.T) {
+	f := newFixture(t, "127.0.0.1/32")
+	s, _ := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream"})
+	p := newPhone(t, 0, 8000)
+	if code := p.call(f.ctx, f, "sess_01JD3ZZZZZZZZZZZZZZZZZZZZZ", p.offer(sip.Supported[0])); code != 404 {
+		t.Fatalf("unknown session: %d", code)
+	}
+	if code := p.call(f.ctx, f, "+14155550100", p.offer(sip.Supported[0])); code != 404 {
+		t.Fatalf("unknown number: %d", code)
+	}
+	gsm := sip.Codec{PayloadType: 3, Name: "GSM", ClockRate: 8000, Channels: 1}
+	if code := p.call(f.ctx, f, s.ID, p.offer(gsm)); code != 488 {
+		t.Fatalf("no common codec: %d", code)
+	}
+	f.srv.Drain()
+	if code := p.call(f.ctx, f, s.ID, p.offer(sip.Supported[0])); code != 503 {
+		t.Fatalf("draining: %d", code)
+	}
+	// A source no trunk admits.
+	g := newFixture(t, "10.0.0.0/8")
+	s2, _ := g.m.Create(g.ctx, g.sc, session.CreateParams{Mode: "media_stream"})
+	if code := p.call(g.ctx, g, s2.ID, p.offer(sip.Supported[0])); code != 403 {
+		t.Fatalf("unknown source: %d", code)
+	}
+}
+
+func next(t *testing.T, sub *session.Subscription, typ string) session.Event {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-sub.Events():
+			if ev.Type == typ {
+				return ev
+			}
+		case <-deadline:
+			t.Fatalf("no %s", typ)
+		}
+	}
+}
+
+// TestLateOffer calls with an INVITE without SDP: the gateway offers in its
+// 200 and takes the answer from the ACK.
+func TestLateOffer(t *testing.T) {
+	f := newFixture(t, "127.0.0.1/32")
+	s, _ := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream"})
+	sub, err := f.m.Subscribe(f.ctx, s.ID, session.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	p := newPhone(t, 8, 8000) // the phone answers with PCMA
+	addr := f.srv.Addr()
+	dlg, err := p.dc.Invite(f.ctx, sipmsg.Uri{User: s.ID, Host: addr.Addr().String(), Port: int(addr.Port())}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dlg.WaitAnswer(f.ctx, sipgo.AnswerOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	offer, err := sip.ParseSDP(dlg.InviteResponse.Body())
+	if err != nil || len(offer.Codecs) < 4 {
+		t.Fatalf("the 200 carries no full offer: %v\n%s", err, dlg.InviteResponse.Body())
+	}
+	// The ACK, as a phone builds it, with the answer: PCMA only.
+	res, req := dlg.InviteResponse, dlg.InviteRequest
+	ack := sipmsg.NewRequest(sipmsg.ACK, res.Contact().Address)
+	for _, h := range []sipmsg.Header{req.From(), res.To(), req.CallID(), req.CSeq()} {
+		ack.AppendHeader(sipmsg.HeaderClone(h))
+	}
+	ack.CSeq().MethodName = sipmsg.ACK
+	ack.AppendHeader(sipmsg.NewHeader("Content-Type", "application/sdp"))
+	ack.SetBody(sip.AnswerSDP(8, p.rtp.LocalAddr(), sip.SendRecv, sip.Supported[1]))
+	if err := dlg.WriteAck(f.ctx, ack); err != nil {
+		t.Fatal(err)
+	}
+	p.rtp.SetRemote(netip.AddrPortFrom(offer.Addr, uint16(offer.Port)))
+	waitCall := func() session.Call {
+		for range 200 {
+			calls, _, _ := f.m.ListCalls(f.ctx, f.sc, store.ListQuery{Limit: 1, SessionID: s.ID})
+			if len(calls) == 1 && calls[0].Status == session.CallAnswered {
+				return calls[0]
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		calls, _, _ := f.m.ListCalls(f.ctx, f.sc, store.ListQuery{Limit: 1, SessionID: s.ID})
+		t.Fatalf("the call was not answered: %+v", calls)
+		return session.Call{}
+	}
+	if c := waitCall(); c.Codec != "PCMA" {
+		t.Fatalf("codec %s", c.Codec)
+	}
+	// PCMA from the phone reaches the session.
+	played := make(chan struct{})
+	defer func() { <-played }()
+	go func() {
+		defer close(played)
+		sine := mediatest.NewSine(8000, 750, -10)
+		pcm, payload := make([]int16, 160), make([]byte, 160)
+		for range 50 {
+			sine.Read(pcm)
+			g711.PCMA.Encode(pcm, payload)
+			_ = p.rtp.WriteFrame(media.Frame{Payload: payload})
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	var heard []int16
+	var fr session.AudioFrame
+	deadline := time.After(10 * time.Second)
+	for len(heard) < session.Rate/2 {
+		for sub.NextAudio(&fr) {
+			heard = append(heard, fr.Samples...)
+		}
+		select {
+		case <-sub.AudioReady():
+		case <-deadline:
+			t.Fatalf("heard %d samples", len(heard))
+		}
+	}
+	mediatest.CheckTone(t, heard[2000:], session.Rate, mediatest.ToneWant{Freq: 750, Level: -10, MinSNR: 25})
+	_ = dlg.Bye(f.ctx)
+}
