@@ -19,15 +19,18 @@ import (
 // Call is a SIP call as a session leg: its RTP through rtpio, ended by a BYE
 // either way, the media timeout, or the session.
 type Call struct {
-	id        string
-	sessionID string
-	sipID     string      // the SIP Call-ID
-	ackBody   chan []byte // a late offer's answer, from the ACK
-	speaker   session.Speaker
-	format    media.Format
-	rtp       *rtpio.Conn
-	dialog    *sipgo.DialogServerSession
-	log       *zap.Logger
+	id         string
+	sessionID  string
+	sipID      string      // the SIP Call-ID
+	ackBody    chan []byte // a late offer's answer, from the ACK
+	speaker    session.Speaker
+	format     media.Format
+	rtp        *rtpio.Conn
+	dialog     *sipgo.DialogServerSession // inbound calls
+	byeMu      sync.Mutex
+	bye        func(context.Context) error // hangs up the dialog, once it is confirmed
+	cancelRing context.CancelFunc          // outbound: cancels the INVITE while it rings
+	log        *zap.Logger
 
 	done      chan struct{} // closed when the leg ends
 	ended     chan struct{} // closed when the call's end is recorded
@@ -84,10 +87,13 @@ func (c *Call) Close(cause error) error {
 	c.closeOnce.Do(func() {
 		c.cause = cause
 		close(c.done)
-		if !errors.Is(cause, ErrRemoteBye) {
+		c.byeMu.Lock()
+		bye := c.bye
+		c.byeMu.Unlock()
+		if bye != nil && !errors.Is(cause, ErrRemoteBye) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			if err := c.dialog.Bye(ctx); err != nil {
+			if err := bye(ctx); err != nil {
 				c.log.Debug("bye not acknowledged", zap.Error(err))
 			}
 		}
@@ -115,4 +121,11 @@ func causeOf(err error) string {
 		return "shutdown"
 	}
 	return "error"
+}
+
+// confirmed records that the dialog is up, so that Close sends BYE.
+func (c *Call) confirmed(bye func(context.Context) error) {
+	c.byeMu.Lock()
+	c.bye = bye
+	c.byeMu.Unlock()
 }

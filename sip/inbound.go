@@ -85,9 +85,7 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		done: make(chan struct{}), ended: make(chan struct{}), ackBody: make(chan []byte, 1),
 		log: log.With(zap.String("call_id", callID), zap.String("session_id", sid))}
 	rtpCfg := rtpio.Config{Local: s.host.String() + ":0", PortMin: s.cfg.RTPPortMin, PortMax: s.cfg.RTPPortMax, MediaTimeout: s.cfg.MediaTimeout, RTCPMux: false,
-		OnDTMF: func(d byte) {
-			_ = s.sessions.Emit(context.Background(), sid, "dtmf.received", map[string]any{"session_id": sid, "call_id": callID, "digit": string(d), "method": "rfc4733"})
-		}}
+		OnDTMF: s.dtmfEmitter(sid, callID)}
 	if !lateOffer {
 		rtpCfg.PayloadType, rtpCfg.ClockRate = audio.PayloadType, audio.ClockRate
 		rtpCfg.Remote = netipAddrPort(offer)
@@ -150,6 +148,7 @@ func (s *Server) run(call *Call, sid string, lateOffer bool) {
 			return
 		}
 	}
+	call.confirmed(call.dialog.Bye)
 	if lateOffer {
 		if err := s.takeLateAnswer(call); err != nil {
 			call.log.Info("late offer answer unusable", zap.Error(err))
@@ -230,9 +229,10 @@ func (s *Server) finish(call *Call, sid string, status session.CallStatus, cause
 }
 
 func (s *Server) onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-	if err := s.dialog.ReadBye(req, tx); err != nil {
-		respond(req, tx, 481, "Call/Transaction Does Not Exist")
+	if s.dialog.ReadBye(req, tx) == nil || s.dialer.ReadBye(req, tx) == nil {
+		return
 	}
+	respond(req, tx, 481, "Call/Transaction Does Not Exist")
 }
 
 // onInfo takes SIP INFO application/dtmf-relay digits ("Signal=5") in a dialog.
@@ -271,6 +271,9 @@ func (s *Server) Hangup(callID string) error {
 	s.mu.Unlock()
 	if call == nil {
 		return session.ErrNotFound
+	}
+	if call.cancelRing != nil {
+		call.cancelRing() // still ringing: the INVITE is canceled
 	}
 	return call.Close(session.ErrHangup)
 }

@@ -29,6 +29,7 @@ import (
 type Sessions interface {
 	RouteInbound(ctx context.Context, sc store.Scope, user string) (string, error)
 	StartCall(ctx context.Context, sessionID string, c session.Call) (session.Call, error)
+	CallRinging(ctx context.Context, callID string, sipStatus int) error
 	CallAnswered(ctx context.Context, callID, codec string) error
 	CallEnded(ctx context.Context, callID string, status session.CallStatus, cause string, sipStatus int) error
 	AddLeg(ctx context.Context, sessionID string, leg session.Leg) error
@@ -70,7 +71,8 @@ type Server struct {
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
 	cli    *sipgo.Client
-	dialog *sipgo.DialogServerCache
+	dialog *sipgo.DialogServerCache // calls we answer
+	dialer *sipgo.DialogClientCache // calls we place
 	udp    net.PacketConn
 	tcp    net.Listener
 	host   netip.Addr
@@ -129,12 +131,15 @@ func Listen(cfg Config, sessions Sessions, log *zap.Logger) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
-	if s.cli, err = sipgo.NewClient(s.ua, sipgo.WithClientHostname(hostName), sipgo.WithClientLogger(quiet)); err != nil {
+	// Requests go out from the listening port, so that replies and later
+	// requests find their way back to it.
+	if s.cli, err = sipgo.NewClient(s.ua, sipgo.WithClientHostname(hostName), sipgo.WithClientPort(port), sipgo.WithClientLogger(quiet)); err != nil {
 		s.Close()
 		return nil, err
 	}
 	contact := sipmsg.ContactHeader{Address: sipmsg.Uri{User: "voxgate", Host: hostName, Port: port}}
 	s.dialog = sipgo.NewDialogServerCache(s.cli, contact)
+	s.dialer = sipgo.NewDialogClientCache(s.cli, contact)
 	s.srv.OnInvite(s.onInvite)
 	s.srv.OnAck(s.onAck)
 	s.srv.OnBye(s.onBye)

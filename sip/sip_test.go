@@ -3,6 +3,7 @@ package sip_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -338,4 +339,155 @@ func TestLateOffer(t *testing.T) {
 	}
 	mediatest.CheckTone(t, heard[2000:], session.Rate, mediatest.ToneWant{Freq: 750, Level: -10, MinSNR: 25})
 	_ = dlg.Bye(f.ctx)
+}
+
+// callee is a phone that answers calls: a sipgo server on loopback that
+// replies with status (and, for 200, an SDP answer with PCMU).
+type callee struct {
+	*phone
+	srv     *sipgo.Server
+	addr    netip.AddrPort
+	acks    chan struct{}
+	ringing chan *sipgo.DialogServerSession
+}
+
+func newCallee(t *testing.T, status int) *callee {
+	p := newPhone(t, 0, 8000)
+	srv, err := sipgo.NewServer(p.ua)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &callee{phone: p, srv: srv, acks: make(chan struct{}, 1), ringing: make(chan *sipgo.DialogServerSession, 1)}
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.addr = conn.LocalAddr().(*net.UDPAddr).AddrPort()
+	ds := sipgo.NewDialogServerCache(p.cli, sipmsg.ContactHeader{Address: sipmsg.Uri{User: "callee", Host: "127.0.0.1", Port: int(c.addr.Port())}})
+	srv.OnInvite(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		dlg, err := ds.ReadInvite(req, tx)
+		if err != nil {
+			return
+		}
+		_ = dlg.Respond(180, "Ringing", nil)
+		switch status {
+		case 200:
+			offer, _ := sip.ParseSDP(req.Body())
+			c.rtp.SetRemote(netip.AddrPortFrom(offer.Addr, uint16(offer.Port)))
+			_ = dlg.RespondSDP(sip.AnswerSDP(9, c.rtp.LocalAddr(), sip.SendRecv, sip.Supported[0], sip.TelephoneEvent))
+		case 0: // never answers; a CANCEL gets 487 as real phones send
+			c.ringing <- dlg
+		default:
+			_ = dlg.Respond(status, "Busy Here", nil)
+		}
+	})
+	srv.OnAck(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		if ds.ReadAck(req, tx) == nil {
+			c.acks <- struct{}{}
+		}
+	})
+	srv.OnBye(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) { _ = ds.ReadBye(req, tx) })
+	srv.OnCancel(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		_ = tx.Respond(sipmsg.NewResponseFromRequest(req, 200, "OK", nil))
+		select {
+		case dlg := <-c.ringing:
+			_ = dlg.Respond(487, "Request Terminated", nil)
+		default:
+		}
+	})
+	go func() { _ = srv.ServeUDP(conn) }()
+	t.Cleanup(func() { conn.Close(); srv.Close() })
+	return c
+}
+
+func (f *fixture) dial(c *callee, timeout time.Duration) (session.Call, string, error) {
+	f.t.Helper()
+	s, err := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream"})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.m.SetDialer(f.srv)
+	secs := int(timeout / time.Second)
+	call, err := f.m.Dial(f.ctx, f.sc, s.ID, session.DialParams{To: "sip:callee@" + c.addr.String(), TimeoutSeconds: &secs})
+	return call, s.ID, err
+}
+
+func (f *fixture) waitCall(callID string, want session.CallStatus) session.Call {
+	f.t.Helper()
+	var c session.Call
+	for range 500 {
+		if c, _ = f.m.GetCall(f.ctx, f.sc, callID); c.Status == want {
+			return c
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	f.t.Fatalf("call is %s, want %s: %+v", c.Status, want, c)
+	return c
+}
+
+func TestOutboundCallAnswered(t *testing.T) {
+	f := newFixture(t, "127.0.0.1/32")
+	c := newCallee(t, 200)
+	call, sid, err := f.dial(c, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := f.m.Subscribe(f.ctx, sid, session.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	<-c.acks
+	got := f.waitCall(call.ID, session.CallAnswered)
+	if got.Codec != "PCMU" || got.Speaker != session.SpeakerCustomer {
+		t.Fatalf("call %+v", got)
+	}
+	go c.sendTone(900, time.Second)
+	var heard []int16
+	var fr session.AudioFrame
+	deadline := time.After(10 * time.Second)
+	for len(heard) < session.Rate/2 {
+		for sub.NextAudio(&fr) {
+			heard = append(heard, fr.Samples...)
+		}
+		select {
+		case <-sub.AudioReady():
+		case <-deadline:
+			t.Fatalf("heard %d samples", len(heard))
+		}
+	}
+	mediatest.CheckTone(t, heard[2000:], session.Rate, mediatest.ToneWant{Freq: 900, Level: -10, MinSNR: 25})
+	// Hanging up through the manager sends BYE.
+	if _, err := f.m.Hangup(f.ctx, f.sc, sid, call.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ended := f.waitCall(call.ID, session.CallEnded); ended.HangupCause != "api_hangup" {
+		t.Fatalf("cause %q", ended.HangupCause)
+	}
+	time.Sleep(1100 * time.Millisecond) // let the tone finish before the phone closes
+}
+
+func TestOutboundBusyAndNoAnswer(t *testing.T) {
+	f := newFixture(t, "127.0.0.1/32")
+	call, _, err := f.dial(newCallee(t, 486), 10*time.Second)
+	var de *session.DialError
+	if !errors.As(err, &de) || de.SIPStatus != 486 {
+		t.Fatalf("busy: %v %+v", err, call)
+	}
+	calls, _, _ := f.m.ListCalls(f.ctx, f.sc, store.ListQuery{Limit: 1})
+	if calls[0].Status != session.CallBusy || *calls[0].SIPStatus != 486 {
+		t.Fatalf("busy call %+v", calls[0])
+	}
+	// Nobody answers within the timeout: no_answer, and the INVITE is canceled.
+	call, _, err = f.dial(newCallee(t, 0), time.Second)
+	if err != nil && !errors.As(err, &de) {
+		t.Fatal(err)
+	}
+	if call.ID == "" {
+		calls, _, _ = f.m.ListCalls(f.ctx, f.sc, store.ListQuery{Limit: 1})
+		call = calls[0]
+	}
+	if got := f.waitCall(call.ID, session.CallNoAnswer); got.HangupCause != "timeout" {
+		t.Fatalf("no answer: %+v", got)
+	}
 }

@@ -80,6 +80,14 @@ func serve(args []string, env func(string) string) int {
 	return 0
 }
 
+// The legs satisfy the session's interfaces structurally; checked here,
+// where they meet.
+var (
+	_ session.Dialer = (*sip.Server)(nil)
+	_ session.Leg    = (*sip.Call)(nil)
+	_ session.Leg    = (*rtc.Peer)(nil)
+)
+
 // gateway is a running voxgate: its store, manager and listeners.
 type gateway struct {
 	log      *zap.Logger
@@ -150,6 +158,7 @@ func start(ctx context.Context, cfg Config, log *zap.Logger) (*gateway, error) {
 		return nil, fmt.Errorf("sip_addr: %w", err)
 	}
 	g.sip.Serve()
+	g.sessions.SetDialer(g.sip)
 	log.Info("sip listening", zap.Stringer("addr", g.sip.Addr()))
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {

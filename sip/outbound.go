@@ -1,0 +1,215 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo"
+	sipmsg "github.com/emiago/sipgo/sip"
+	"go.uber.org/zap"
+
+	"github.com/voxgate/voxgate/media/rtpio"
+	"github.com/voxgate/voxgate/session"
+)
+
+// refusalWait is how long Dial waits for a refusal before it reports the
+// call as under way (a trunk that refuses does so at once).
+const refusalWait = 2 * time.Second
+
+// Dial places an outbound call (session.Dialer): an INVITE through the trunk
+// or straight to a sip: URI, offering every codec voxgate speaks.
+func (s *Server) Dial(ctx context.Context, req session.DialRequest) error {
+	if s.draining.Load() {
+		return &session.DialError{SIPStatus: 503, Reason: "gateway draining"}
+	}
+	target, from, err := s.addresses(req)
+	if err != nil {
+		return &session.DialError{SIPStatus: 400, Reason: err.Error()}
+	}
+	c := req.Call
+	call := &Call{id: c.ID, sessionID: c.SessionID, speaker: c.Speaker, done: make(chan struct{}), ended: make(chan struct{}),
+		log: s.log.With(zap.String("call_id", c.ID), zap.String("session_id", c.SessionID))}
+	rtpCfg := rtpio.Config{Local: s.host.String() + ":0", PortMin: s.cfg.RTPPortMin, PortMax: s.cfg.RTPPortMax,
+		PayloadType: Supported[0].PayloadType, ClockRate: Supported[0].ClockRate, DTMFPayloadType: TelephoneEvent.PayloadType,
+		MediaTimeout: s.cfg.MediaTimeout, OnDTMF: s.dtmfEmitter(c.SessionID, c.ID)}
+	if call.rtp, err = rtpio.Listen(rtpCfg); err != nil {
+		return &session.DialError{SIPStatus: 503, Reason: "no RTP port"}
+	}
+	offer := AnswerSDP(uint64(time.Now().Unix()), call.rtp.LocalAddr(), SendRecv, append(append([]Codec(nil), Supported...), TelephoneEvent)...)
+	fromParams := sipmsg.NewParams()
+	fromParams.Add("tag", sipmsg.GenerateTagN(16))
+	hdrs := []sipmsg.Header{&sipmsg.FromHeader{DisplayName: req.CallerIDName, Address: from, Params: fromParams}}
+	for k, v := range req.Headers {
+		hdrs = append(hdrs, sipmsg.NewHeader(k, v))
+	}
+	wait := req.Timeout
+	if wait <= 0 {
+		wait = 30 * time.Second
+	}
+	ringCtx, cancel := context.WithTimeout(context.Background(), wait)
+	dlg, err := s.dialer.Invite(ringCtx, target, offer, hdrs...)
+	if err != nil {
+		cancel()
+		_ = call.rtp.Close()
+		return &session.DialError{SIPStatus: 503, Reason: err.Error()}
+	}
+	call.sipID = callIDOf(dlg.InviteRequest)
+	call.cancelRing = cancel
+	s.mu.Lock()
+	s.calls[call.id] = call
+	s.mu.Unlock()
+	refused := make(chan error, 1)
+	s.wg.Add(1)
+	go s.runOutbound(ringCtx, call, dlg, req, refused)
+	select {
+	case err := <-refused:
+		return err
+	case <-time.After(refusalWait):
+		return nil
+	case <-ctx.Done():
+		return nil // the call goes on; its progress arrives as events
+	}
+}
+
+// addresses works out the Request-URI and From of an outbound call.
+func (s *Server) addresses(req session.DialRequest) (target, from sipmsg.Uri, err error) {
+	to := req.Call.To
+	if t := req.Trunk; t != nil {
+		user := to
+		if t.NumberFormat == "national" {
+			user = strings.TrimPrefix(user, "+")
+		}
+		target = sipmsg.Uri{User: user, Host: t.OutboundHost, Port: t.OutboundPort}
+		if t.Transport == "tcp" {
+			target.UriParams = sipmsg.NewParams()
+			target.UriParams.Add("transport", "tcp")
+		}
+	} else if err = sipmsg.ParseUri(to, &target); err != nil {
+		return target, from, fmt.Errorf("to: %w", err)
+	}
+	fromUser := strings.TrimPrefix(strings.TrimPrefix(req.Call.From, "sip:"), "sips:")
+	fromUser, _, _ = strings.Cut(fromUser, "@")
+	if fromUser == "" {
+		fromUser = "voxgate"
+	}
+	host := s.host.String()
+	if req.Trunk != nil && req.Trunk.FromDomain != "" {
+		host = req.Trunk.FromDomain
+	}
+	return target, sipmsg.Uri{User: fromUser, Host: host}, nil
+}
+
+// runOutbound waits for the answer, joins the call to its session, and
+// records how it ends. A refusal before refusalWait goes back to Dial.
+func (s *Server) runOutbound(ringCtx context.Context, call *Call, dlg *sipgo.DialogClientSession, req session.DialRequest, refused chan<- error) {
+	defer s.wg.Done()
+	defer call.cancelRing()
+	ctx := context.Background()
+	opts := sipgo.AnswerOptions{OnResponse: func(res *sipmsg.Response) error {
+		if res.StatusCode == 180 || res.StatusCode == 183 {
+			_ = s.sessions.CallRinging(ctx, call.id, res.StatusCode)
+		}
+		return nil
+	}}
+	if req.Trunk != nil {
+		opts.Username, opts.Password = req.Trunk.Username, req.Trunk.Password
+	}
+	answered := make(chan error, 1)
+	go func() { answered <- dlg.WaitAnswer(ringCtx, opts) }()
+	var err error
+	select {
+	case err = <-answered:
+	case <-ringCtx.Done():
+		// Timed out or hung up while ringing: the call ends now; the CANCEL
+		// handshake finishes in the background (up to 64*T1).
+		err = ringCtx.Err()
+		defer func() { <-answered }()
+	}
+	if err != nil {
+		status, cause, code := failure(err, ringCtx, call)
+		_ = call.rtp.Close()
+		s.finish(call, call.sessionID, status, cause, code)
+		refused <- &session.DialError{SIPStatus: code, Reason: cause}
+		return
+	}
+	answer, err := ParseSDP(dlg.InviteResponse.Body())
+	var codec Codec
+	if err == nil {
+		codec, _, err = Negotiate(answer)
+	}
+	if err != nil {
+		_ = dlg.Ack(ctx)
+		call.confirmed(dlg.Bye) // answered with nothing we speak: hang up
+		_ = call.Close(err)
+		s.finish(call, call.sessionID, session.CallFailed, "no_common_codec", 488)
+		return
+	}
+	call.rtp.SetCodec(codec.PayloadType, codec.ClockRate)
+	call.rtp.SetRemote(netipAddrPort(answer))
+	call.format = formatOf(codec)
+	if err := dlg.Ack(ctx); err != nil {
+		_ = call.Close(err)
+		s.finish(call, call.sessionID, session.CallFailed, "ack_failed", 0)
+		return
+	}
+	call.confirmed(dlg.Bye)
+	_ = s.sessions.CallAnswered(ctx, call.id, call.format.Codec)
+	if err := s.sessions.AddLeg(ctx, call.sessionID, call); err != nil {
+		_ = call.Close(err)
+	}
+	var maxDur <-chan time.Time
+	if req.MaxDuration > 0 {
+		t := time.NewTimer(req.MaxDuration)
+		defer t.Stop()
+		maxDur = t.C
+	}
+	select {
+	case <-call.done:
+	case <-dlg.Context().Done():
+		_ = call.Close(ErrRemoteBye)
+	case <-call.rtp.Done():
+		_ = call.Close(call.rtp.Err())
+	case <-maxDur:
+		_ = call.Close(errMaxDuration)
+	}
+	s.finish(call, call.sessionID, session.CallEnded, causeOf(call.cause), 0)
+}
+
+var errMaxDuration = errors.New("sip: max duration reached")
+
+// failure maps an unanswered INVITE to a call status, cause and SIP status.
+func failure(err error, ringCtx context.Context, call *Call) (session.CallStatus, string, int) {
+	var de *sipgo.ErrDialogResponse
+	if errors.As(err, &de) {
+		code := de.Res.StatusCode
+		switch {
+		case code == 486 || code == 600:
+			return session.CallBusy, "busy", code
+		case code == 487:
+			return session.CallCanceled, "canceled", code
+		case code == 408 || code == 480:
+			return session.CallNoAnswer, "no_answer", code
+		}
+		return session.CallFailed, strings.ToLower(strings.ReplaceAll(de.Res.Reason, " ", "_")), code
+	}
+	select {
+	case <-call.done: // hung up through the API before the answer
+		return session.CallCanceled, "api_hangup", 487
+	default:
+	}
+	if errors.Is(ringCtx.Err(), context.DeadlineExceeded) {
+		return session.CallNoAnswer, "timeout", 408
+	}
+	return session.CallFailed, "unreachable", 503
+}
+
+// dtmfEmitter reports RFC 4733 digits from a call as dtmf.received.
+func (s *Server) dtmfEmitter(sessionID, callID string) func(byte) {
+	return func(d byte) {
+		_ = s.sessions.Emit(context.Background(), sessionID, "dtmf.received",
+			map[string]any{"session_id": sessionID, "call_id": callID, "digit": string(d), "method": "rfc4733"})
+	}
+}
