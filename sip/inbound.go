@@ -25,6 +25,10 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	log := s.log.With(zap.String("sip_call_id", callIDOf(req)), zap.String("remote_addr", req.Source()))
+	if to := req.To(); to != nil && to.Params.Has("tag") {
+		s.reinvite(req, tx)
+		return
+	}
 	if s.draining.Load() {
 		respond(req, tx, 503, "Service Unavailable", sipmsg.NewHeader("Retry-After", "30"))
 		return
@@ -288,4 +292,39 @@ func callIDOf(req *sipmsg.Request) string {
 func mustParse(body []byte) SDP {
 	s, _ := ParseSDP(body)
 	return s
+}
+
+// reinvite answers an INVITE within a call: hold and resume. The answer
+// mirrors the offer's direction (sendonly ↔ recvonly, inactive), and the
+// media timeout pauses while the far end is not sending.
+func (s *Server) reinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	s.mu.Lock()
+	call := s.bySIPID[callIDOf(req)]
+	s.mu.Unlock()
+	if call == nil {
+		respond(req, tx, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	offer, err := ParseSDP(req.Body())
+	if err != nil || !offer.HasAudio {
+		respond(req, tx, 488, "Not Acceptable Here")
+		return
+	}
+	audio, dtmf, err := Negotiate(offer)
+	if err != nil {
+		respond(req, tx, 488, "Not Acceptable Here")
+		return
+	}
+	held := offer.Direction == SendOnly || offer.Direction == Inactive || offer.Addr.IsUnspecified()
+	call.rtp.Hold(held)
+	if !offer.Addr.IsUnspecified() && offer.Port > 0 {
+		call.rtp.SetRemote(netipAddrPort(offer))
+	}
+	codecs := []Codec{audio}
+	if dtmf != nil {
+		codecs = append(codecs, *dtmf)
+	}
+	res := sipmsg.NewSDPResponseFromRequest(req, AnswerSDP(uint64(time.Now().Unix()), call.rtp.LocalAddr(), offer.Direction.Reverse(), codecs...))
+	_ = tx.Respond(res)
+	call.log.Info("re-invite", zap.Bool("held", held), zap.String("direction", string(offer.Direction)))
 }

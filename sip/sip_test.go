@@ -199,6 +199,20 @@ func TestInboundCallJoinsTheSession(t *testing.T) {
 	if len(calls) != 1 || calls[0].Status != session.CallAnswered || calls[0].Codec != "PCMU" || calls[0].SIPHeaders["X-Ticket"] != "T-9" {
 		t.Fatalf("calls: %+v", calls)
 	}
+	// Hold and resume: the answer mirrors the direction.
+	for _, tc := range []struct{ offer, want sip.Direction }{{sip.SendOnly, sip.RecvOnly}, {sip.Inactive, sip.Inactive}, {sip.SendRecv, sip.SendRecv}} {
+		re := sipmsg.NewRequest(sipmsg.INVITE, p.dlg.InviteResponse.Contact().Address)
+		re.AppendHeader(sipmsg.NewHeader("Content-Type", "application/sdp"))
+		re.SetBody(sip.AnswerSDP(7, p.rtp.LocalAddr(), tc.offer, sip.Supported[0], sip.TelephoneEvent))
+		res, err := p.dlg.Do(f.ctx, re)
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("re-INVITE %s: %v %v", tc.offer, err, res)
+		}
+		ans, err := sip.ParseSDP(res.Body())
+		if err != nil || ans.Direction != tc.want {
+			t.Fatalf("re-INVITE %s answered %s (%v)", tc.offer, ans.Direction, err)
+		}
+	}
 	// The phone hangs up: the call ends, and with the last call the session.
 	if err := p.dlg.Bye(f.ctx); err != nil {
 		t.Fatal(err)
