@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"net/netip"
 	"strings"
 	"testing"
@@ -504,4 +507,73 @@ func TestOutboundBusyAndNoAnswer(t *testing.T) {
 	if got := f.waitCall(call.ID, session.CallNoAnswer); got.HangupCause != "timeout" {
 		t.Fatalf("no answer: %+v", got)
 	}
+}
+
+// TestSIPpCallsIn places a call from SIPp (Debian's sip-tester): its
+// built-in G.711 A-law recording and an RFC 4733 digit reach the session,
+// and its BYE ends the call and the session.
+func TestSIPpCallsIn(t *testing.T) {
+	sipp, err := exec.LookPath("sipp")
+	if err != nil {
+		t.Fatal("sipp is missing: apt-get install sip-tester (make test installs it)")
+	}
+	f := newFixture(t, "127.0.0.1/32")
+	s, _ := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream"})
+	sub, err := f.m.Subscribe(f.ctx, s.ID, session.SubscribeOptions{AudioQueue: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	ctx, cancel := context.WithTimeout(f.ctx, 40*time.Second)
+	defer cancel()
+	scenario := sippScenario(t, sipp)
+	cmd := exec.CommandContext(ctx, sipp, "-sf", scenario, "-s", s.ID, "-m", "1",
+		"-i", "127.0.0.1", "-p", "0", "-mp", "0", "-nostdin", "-timeout", "30s", "-timeout_error", f.srv.Addr().String())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("sipp: %v\n%s", err, lastLines(out, 30))
+	}
+	var heard []int16
+	var fr session.AudioFrame
+	for sub.NextAudio(&fr) {
+		if fr.Speaker == session.SpeakerCustomer {
+			heard = append(heard, fr.Samples...)
+		}
+	}
+	var energy float64
+	for _, v := range heard {
+		energy += float64(v) * float64(v)
+	}
+	if len(heard) < session.Rate || energy/float64(len(heard)) < 1e4 {
+		t.Fatalf("the session heard %d samples of SIPp's audio, mean power %.0f", len(heard), energy/float64(max(1, len(heard))))
+	}
+	if ev := next(t, sub, "dtmf.received"); !strings.Contains(string(ev.Data), `"digit":"1"`) {
+		t.Fatalf("dtmf: %s", ev.Data)
+	}
+	if ev := next(t, sub, session.EventSessionEnded); ev.Reason != session.EndCallsEnded {
+		t.Fatalf("ended with %s", ev.Reason)
+	}
+}
+
+// sippScenario writes SIPp's built-in uac_pcap scenario (sipp -sd uac_pcap)
+// with the pcap paths of Debian's sip-tester package and a shorter pause:
+// G.711 A-law audio, the RFC 4733 digit 1, then BYE.
+func sippScenario(t *testing.T, sipp string) string {
+	xml, err := exec.Command(sipp, "-sd", "uac_pcap").Output()
+	if err != nil {
+		t.Fatalf("sipp -sd uac_pcap: %v", err)
+	}
+	s := strings.NewReplacer("pcap/g711a.pcap", "/usr/share/sip-tester/g711a.pcap",
+		"pcap/dtmf_2833_1.pcap", "/usr/share/sip-tester/dtmf_2833_1.pcap",
+		`<pause milliseconds="8000"/>`, `<pause milliseconds="3000"/>`).Replace(string(xml))
+	path := filepath.Join(t.TempDir(), "uac_pcap.xml")
+	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(string(b), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
