@@ -198,17 +198,9 @@ func (m *Manager) CreateAgent(ctx context.Context, sc store.Scope, p AgentParams
 	return a.Agent, err
 }
 
-// Agent returns an agent with its secrets, for the parts that use them.
+// agent returns an agent with its secrets, for the parts that use them.
 func (m *Manager) agent(ctx context.Context, sc store.Scope, agentID string) (storedAgent, error) {
-	var a storedAgent
-	rec, err := m.store.Get(ctx, store.Agents, sc, agentID)
-	if errors.Is(err, store.ErrNotFound) {
-		return a, ErrNotFound
-	}
-	if err != nil {
-		return a, err
-	}
-	return a, json.Unmarshal(rec.Data, &a)
+	return getRecord[storedAgent](ctx, m.store, store.Agents, sc, agentID)
 }
 
 // GetAgent returns an agent.
@@ -257,6 +249,19 @@ func (m *Manager) DeleteAgent(ctx context.Context, sc store.Scope, agentID strin
 		return ErrNotFound
 	}
 	return err
+}
+
+// getRecord reads one stored document of the scope.
+func getRecord[T any](ctx context.Context, st *store.Store, t store.Table, sc store.Scope, recordID string) (T, error) {
+	var v T
+	rec, err := st.Get(ctx, t, sc, recordID)
+	if errors.Is(err, store.ErrNotFound) {
+		return v, ErrNotFound
+	}
+	if err != nil {
+		return v, err
+	}
+	return v, json.Unmarshal(rec.Data, &v)
 }
 
 // listRecords decodes a page of stored documents into their public views.

@@ -234,15 +234,7 @@ func (m *Manager) CallEnded(ctx context.Context, callID string, status CallStatu
 
 // GetCall returns a call in the scope.
 func (m *Manager) GetCall(ctx context.Context, sc store.Scope, callID string) (Call, error) {
-	var c Call
-	rec, err := m.store.Get(ctx, store.Calls, sc, callID)
-	if errors.Is(err, store.ErrNotFound) {
-		return c, ErrNotFound
-	}
-	if err != nil {
-		return c, err
-	}
-	return c, json.Unmarshal(rec.Data, &c)
+	return getRecord[Call](ctx, m.store, store.Calls, sc, callID)
 }
 
 // ListCalls returns a page of calls, newest first, filtered by the query's

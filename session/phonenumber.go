@@ -77,15 +77,7 @@ func (m *Manager) CreatePhoneNumber(ctx context.Context, sc store.Scope, p Phone
 
 // GetPhoneNumber returns a phone number.
 func (m *Manager) GetPhoneNumber(ctx context.Context, sc store.Scope, numberID string) (PhoneNumber, error) {
-	var n PhoneNumber
-	rec, err := m.store.Get(ctx, store.PhoneNumbers, sc, numberID)
-	if errors.Is(err, store.ErrNotFound) {
-		return n, ErrNotFound
-	}
-	if err != nil {
-		return n, err
-	}
-	return n, json.Unmarshal(rec.Data, &n)
+	return getRecord[PhoneNumber](ctx, m.store, store.PhoneNumbers, sc, numberID)
 }
 
 // ListPhoneNumbers returns a page of phone numbers, newest first.
