@@ -61,7 +61,8 @@ func EventOf(digit byte) (uint8, bool) {
 // DTMFReceiver turns telephone-event packets into digits, one per event:
 // every packet of an event (start, updates, the redundant end packets)
 // shares its RTP timestamp, so a digit is reported the first time a new
-// timestamp is seen, even if the start packet was lost.
+// timestamp is seen, even if the start packet was lost. Packets of an
+// older event that arrive late (reordered) are ignored.
 type DTMFReceiver struct {
 	lastTS   uint32
 	lastCode uint8
@@ -78,7 +79,7 @@ func (r *DTMFReceiver) Push(timestamp uint32, payload []byte) (digit byte, ok bo
 	if d == 0 {
 		return 0, false
 	}
-	if r.seen && timestamp == r.lastTS && e.Event == r.lastCode {
+	if r.seen && (int32(timestamp-r.lastTS) < 0 || timestamp == r.lastTS && e.Event == r.lastCode) {
 		return 0, false
 	}
 	r.seen, r.lastTS, r.lastCode = true, timestamp, e.Event
@@ -91,7 +92,7 @@ type DTMFPacket struct {
 	// TimestampOffset is added to the stream's timestamp at the start of
 	// the string; all packets of one digit share it.
 	TimestampOffset uint32
-	// SendAfter is when to send it, counted in 20 ms steps from the start.
+	// Step is when to send it, counted in 20 ms steps from the start.
 	Step    int
 	Payload [4]byte
 }

@@ -55,10 +55,22 @@ func TestDTMFDigitsOncePerEvent(t *testing.T) {
 	if got := receive(t, "9", map[int]bool{0: true, 1: true, 2: true, 3: true, 4: true}); got != "9" {
 		t.Fatalf("only ends: %q", got)
 	}
+	// An end packet of the first digit reordered after the second began.
+	pkts, _ := GenerateDTMF("12", 8000, 10)
+	var r DTMFReceiver
+	var got []byte
+	for _, i := range []int{0, 8, 7, 9, 15} {
+		if d, ok := r.Push(pkts[i].TimestampOffset, pkts[i].Payload[:]); ok {
+			got = append(got, d)
+		}
+	}
+	if string(got) != "12" {
+		t.Fatalf("reordered end: %q", got)
+	}
 	if _, err := GenerateDTMF("1x", 8000, 10); err == nil {
 		t.Fatal("accepted x")
 	}
-	pkts, _ := GenerateDTMF("5", 8000, 10)
+	pkts, _ = GenerateDTMF("5", 8000, 10)
 	if !pkts[0].Marker || pkts[1].Marker || len(pkts) != 8 {
 		t.Fatalf("packets: %+v", pkts)
 	}

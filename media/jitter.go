@@ -15,11 +15,15 @@ type JitterStats struct {
 // largest depth.
 const jitterSlots = 64
 
+// maxJitterDepth is the deepest a jitter buffer may get: 200 ms of frames.
+const maxJitterDepth = 10
+
 // slot is one packet in a buffer.
 type slot struct {
-	seq     uint16
-	full    bool
-	payload []byte
+	seq       uint16
+	full      bool
+	timestamp uint32
+	payload   []byte
 }
 
 // JitterBuffer smooths a packet stream played out in real time to another
@@ -30,7 +34,7 @@ type slot struct {
 // that decoders conceal them. Not safe for concurrent use.
 type JitterBuffer struct {
 	// MinDepth and MaxDepth bound the target depth in 20 ms frames
-	// (defaults 1 and 10: 20-200 ms).
+	// (defaults 1 and 10: 20-200 ms; values outside 1-10 are clamped).
 	MinDepth, MaxDepth int
 
 	clockRate int
@@ -48,7 +52,13 @@ type JitterBuffer struct {
 
 // NewJitterBuffer returns a buffer for a stream whose RTP clock is clockRate.
 func NewJitterBuffer(clockRate int) *JitterBuffer {
-	return &JitterBuffer{MinDepth: 1, MaxDepth: 10, clockRate: clockRate}
+	return &JitterBuffer{MinDepth: 1, MaxDepth: maxJitterDepth, clockRate: clockRate}
+}
+
+// bounds returns MinDepth and MaxDepth clamped to 1-10 frames.
+func (j *JitterBuffer) bounds() (lo, hi int) {
+	hi = max(1, min(j.MaxDepth, maxJitterDepth))
+	return max(1, min(j.MinDepth, hi)), hi
 }
 
 // Push adds a packet that arrived at the given time. The payload is copied.
@@ -65,16 +75,17 @@ func (j *JitterBuffer) Push(seq uint16, timestamp uint32, payload []byte, arriva
 	if !j.started {
 		j.started, j.next = true, seq
 	}
+	_, hi := j.bounds()
 	diff := int16(seq - j.next)
 	switch {
 	case diff < 0:
 		j.stats.Late++
 		return
-	case int(diff) >= j.MaxDepth+jitterSlots/2:
+	case int(diff) >= hi+jitterSlots/2:
 		// Far ahead (a restart of the stream): start over from here.
 		j.reset(seq)
 	}
-	for int(int16(seq-j.next)) >= j.MaxDepth { // beyond the largest depth: drop the oldest
+	for int(int16(seq-j.next)) >= hi { // beyond the largest depth: drop the oldest
 		j.skip()
 		j.stats.Overflow++
 	}
@@ -83,7 +94,7 @@ func (j *JitterBuffer) Push(seq uint16, timestamp uint32, payload []byte, arriva
 		j.stats.Duplicates++
 		return
 	}
-	s.seq, s.full = seq, true
+	s.seq, s.full, s.timestamp = seq, true, timestamp
 	s.payload = append(s.payload[:0], payload...)
 	j.count++
 }
@@ -108,8 +119,9 @@ func (j *JitterBuffer) skip() {
 // target is the depth the measured jitter asks for: about three times the
 // jitter, within the bounds.
 func (j *JitterBuffer) target() int {
+	lo, hi := j.bounds()
 	frames := int(3*j.jitter/0.020) + 1
-	return max(j.MinDepth, min(j.MaxDepth, frames))
+	return max(lo, min(hi, frames))
 }
 
 // span is how many frames lie between the next one to play and the newest.
@@ -124,7 +136,8 @@ func (j *JitterBuffer) span() int {
 }
 
 // Pop is called once per 20 ms by the playout clock. It fills f with the
-// next frame (Missing for a gap) and reports whether there was a frame to
+// next frame (Missing, with Timestamp 0, for a gap; else the packet's RTP
+// timestamp) and reports whether there was a frame to
 // play: false while the buffer fills to its target depth.
 func (j *JitterBuffer) Pop(f *Frame) bool {
 	if !j.started || j.count == 0 {
@@ -148,12 +161,12 @@ func (j *JitterBuffer) Pop(f *Frame) bool {
 	f.Samples = nil
 	if s.full && s.seq == j.next {
 		f.Payload = append(f.Payload[:0], s.payload...)
-		f.Missing = false
+		f.Timestamp, f.Missing = s.timestamp, false
 		s.full = false
 		j.count--
 	} else {
 		f.Payload = f.Payload[:0]
-		f.Missing = true
+		f.Timestamp, f.Missing = 0, true
 		j.stats.Concealed++
 	}
 	j.next++
@@ -183,10 +196,15 @@ type ReorderWindow struct {
 	stats   JitterStats
 }
 
+// Emit receives the frames a ReorderWindow lets out: a packet's payload and
+// RTP timestamp, or (nil, 0, true) for a gap. The payload is valid only
+// during the call.
+type Emit func(payload []byte, timestamp uint32, missing bool)
+
 // Push adds a packet and calls emit for every frame that can now go out, in
-// order (payload nil and missing true for a concealed gap). The payload
-// passed to emit is valid only during the call.
-func (r *ReorderWindow) Push(seq uint16, payload []byte, emit func(payload []byte, missing bool)) {
+// order. It reports false when the packet came too late (its place was
+// already played or concealed) or is a duplicate of one still waiting.
+func (r *ReorderWindow) Push(seq uint16, timestamp uint32, payload []byte, emit Emit) bool {
 	if r.Window <= 0 {
 		r.Window = 3
 	}
@@ -198,7 +216,7 @@ func (r *ReorderWindow) Push(seq uint16, payload []byte, emit func(payload []byt
 	switch {
 	case diff < 0:
 		r.stats.Late++
-		return
+		return false
 	case int(diff) >= jitterSlots/2: // a jump: flush and restart there
 		r.flush(emit)
 		r.next = seq
@@ -206,9 +224,9 @@ func (r *ReorderWindow) Push(seq uint16, payload []byte, emit func(payload []byt
 	s := &r.slots[seq%jitterSlots]
 	if s.full && s.seq == seq {
 		r.stats.Duplicates++
-		return
+		return false
 	}
-	s.seq, s.full = seq, true
+	s.seq, s.full, s.timestamp = seq, true, timestamp
 	s.payload = append(s.payload[:0], payload...)
 	r.waiting++
 	r.drain(emit)
@@ -216,10 +234,11 @@ func (r *ReorderWindow) Push(seq uint16, payload []byte, emit func(payload []byt
 		r.emitNext(emit)
 		r.drain(emit)
 	}
+	return true
 }
 
 // drain emits the packets that follow in order.
-func (r *ReorderWindow) drain(emit func([]byte, bool)) {
+func (r *ReorderWindow) drain(emit Emit) {
 	for {
 		s := &r.slots[r.next%jitterSlots]
 		if !s.full || s.seq != r.next {
@@ -230,27 +249,27 @@ func (r *ReorderWindow) drain(emit func([]byte, bool)) {
 }
 
 // emitNext emits the next frame: the packet, or a gap.
-func (r *ReorderWindow) emitNext(emit func([]byte, bool)) {
+func (r *ReorderWindow) emitNext(emit Emit) {
 	s := &r.slots[r.next%jitterSlots]
 	if s.full && s.seq == r.next {
 		s.full = false
 		r.waiting--
-		emit(s.payload, false)
+		emit(s.payload, s.timestamp, false)
 	} else {
 		r.stats.Concealed++
-		emit(nil, true)
+		emit(nil, 0, true)
 	}
 	r.next++
 }
 
 // flush emits whatever waits, in order, skipping gaps.
-func (r *ReorderWindow) flush(emit func([]byte, bool)) {
+func (r *ReorderWindow) flush(emit Emit) {
 	for r.waiting > 0 {
 		s := &r.slots[r.next%jitterSlots]
 		if s.full && s.seq == r.next {
 			s.full = false
 			r.waiting--
-			emit(s.payload, false)
+			emit(s.payload, s.timestamp, false)
 		}
 		r.next++
 	}

@@ -8,19 +8,20 @@ import (
 
 type emitted struct {
 	payload string
+	ts      uint32
 	missing bool
 }
 
 func TestReorderWindow(t *testing.T) {
 	var r ReorderWindow
 	var out []emitted
-	emit := func(p []byte, missing bool) { out = append(out, emitted{string(p), missing}) }
-	push := func(seq uint16) { r.Push(seq, []byte(fmt.Sprint(seq)), emit) }
+	emit := func(p []byte, ts uint32, missing bool) { out = append(out, emitted{string(p), ts, missing}) }
+	push := func(seq uint16) { r.Push(seq, uint32(seq)*160, []byte(fmt.Sprint(seq)), emit) }
 	// In order, reordered, duplicated, across the sequence wrap.
 	for _, seq := range []uint16{65533, 65535, 65534, 0, 0, 1} {
 		push(seq)
 	}
-	want := []emitted{{"65533", false}, {"65534", false}, {"65535", false}, {"0", false}, {"1", false}}
+	want := []emitted{{"65533", 65533 * 160, false}, {"65534", 65534 * 160, false}, {"65535", 65535 * 160, false}, {"0", 0, false}, {"1", 160, false}}
 	if fmt.Sprint(out) != fmt.Sprint(want) {
 		t.Fatalf("got %v", out)
 	}
@@ -29,11 +30,13 @@ func TestReorderWindow(t *testing.T) {
 	for _, seq := range []uint16{3, 4, 5, 6} {
 		push(seq)
 	}
-	want = []emitted{{"", true}, {"3", false}, {"4", false}, {"5", false}, {"6", false}}
+	want = []emitted{{"", 0, true}, {"3", 480, false}, {"4", 640, false}, {"5", 800, false}, {"6", 960, false}}
 	if fmt.Sprint(out) != fmt.Sprint(want) {
 		t.Fatalf("loss: got %v", out)
 	}
-	push(2) // too late now
+	if r.Push(2, 320, nil, emit) { // too late now
+		t.Fatal("accepted a packet after its gap went out")
+	}
 	st := r.Stats()
 	// The second 0 came after 0 had gone out: late, like 2.
 	if st.Late != 2 || st.Concealed != 1 || st.Pushed != 11 {
@@ -48,7 +51,7 @@ func TestJitterBufferSmoothsAndAdapts(t *testing.T) {
 	// A steady stream: depth stays at the minimum and every frame plays.
 	for i := range 50 {
 		j.Push(uint16(i), uint32(i*160), []byte{byte(i)}, start.Add(time.Duration(i)*20*time.Millisecond))
-		if !j.Pop(&f) || f.Missing || f.Payload[0] != byte(i) {
+		if !j.Pop(&f) || f.Missing || f.Payload[0] != byte(i) || f.Timestamp != uint32(i*160) {
 			t.Fatalf("steady frame %d: %+v", i, f)
 		}
 	}
@@ -65,12 +68,25 @@ func TestJitterBufferSmoothsAndAdapts(t *testing.T) {
 	if st.Depth < 3 || st.Depth > 10 {
 		t.Fatalf("jittery depth %d (jitter %v)", st.Depth, st.Jitter)
 	}
-	// A burst of 100 packets at once never holds more than MaxDepth.
+	// Steady again: the depth comes back down to the minimum.
 	for i := 300; i < 400; i++ {
-		j.Push(uint16(i), uint32(i*160), []byte{1}, start.Add(6*time.Second))
+		j.Push(uint16(i), uint32(i*160), []byte{byte(i)}, start.Add(time.Duration(i)*20*time.Millisecond))
+		j.Pop(&f)
 	}
-	if j.count > j.MaxDepth {
+	if d := j.Stats().Depth; d != 1 {
+		t.Fatalf("depth %d after the jitter stopped", d)
+	}
+	// A burst of 100 packets at once never holds more than MaxDepth, even
+	// when asked for more than 200 ms.
+	j.MaxDepth = 50
+	for i := 400; i < 500; i++ {
+		j.Push(uint16(i), uint32(i*160), []byte{1}, start.Add(8*time.Second))
+	}
+	if j.count > 10 {
 		t.Fatalf("holds %d frames", j.count)
+	}
+	if d := j.Stats().Depth; d > 10 {
+		t.Fatalf("depth %d after a burst, past the 200 ms cap", d)
 	}
 	if j.Stats().Overflow == 0 {
 		t.Fatal("burst not counted")
@@ -115,11 +131,11 @@ func FuzzJitterBuffer(f *testing.F) {
 			seq := uint16(seqs[i])<<8 | uint16(seqs[i+1])
 			now = now.Add(time.Duration(seqs[i]) * time.Millisecond)
 			j.Push(seq, uint32(seq)*160, seqs[i:i+2], now)
-			r.Push(seq, seqs[i:i+2], func([]byte, bool) {})
+			r.Push(seq, uint32(seq), seqs[i:i+2], func([]byte, uint32, bool) {})
 			if i%4 == 0 {
 				j.Pop(&fr)
 			}
-			if j.count > j.MaxDepth+1 || j.count < 0 {
+			if j.count > maxJitterDepth || j.count < 0 {
 				t.Fatalf("holds %d", j.count)
 			}
 		}

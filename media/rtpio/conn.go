@@ -85,10 +85,19 @@ func (c Config) Validate() error {
 
 // Stats is a snapshot of a stream's counters.
 type Stats struct {
+	// PacketsIn and BytesIn count accepted RTP (audio and DTMF, duplicates
+	// included); PacketsOut and BytesOut what was sent.
 	PacketsIn, BytesIn, PacketsOut, BytesOut uint64
-	Lost, Late, Duplicates, SSRCChanges      uint64
-	Strays, RTCPIn, Invalid                  uint64
-	Jitter                                   time.Duration
+	// Lost counts gaps handed out as Missing frames; Late, packets that came
+	// after their gap went out; Duplicates, repeats of one of the last 64.
+	Lost, Late, Duplicates uint64
+	// SSRCChanges counts new sources; Strays, RTP from other addresses
+	// after the latch; Invalid, datagrams that were not usable RTP/RTCP.
+	SSRCChanges, Strays, Invalid uint64
+	// RTCPIn counts RTCP packets (each part of a compound one); Byes, BYEs.
+	RTCPIn, Byes uint64
+	// Jitter is the interarrival jitter (RFC 3550 §6.4.1).
+	Jitter time.Duration
 }
 
 // Conn is an RTP stream on one UDP socket. ReadFrame and WriteFrame make it
@@ -125,15 +134,25 @@ type Conn struct {
 	latched   bool
 	window    media.ReorderWindow
 	dtmf      media.DTMFReceiver
-	transit   int64
+	dtmfSSRC  uint32
+	arrival   int64   // arrival of the last packet, in clock units
+	lastTS    uint32  // its RTP timestamp
 	jitter    float64 // in clock units
 	highest   uint16
-	rxTS      uint32                             // timestamp of the packet being received
-	emitFn    func(payload []byte, missing bool) // c.emit, made once
+	seen      uint64     // bit i: highest-i was received (duplicate detection)
+	emittedTS uint32     // timestamp of the last frame handed out
+	frameStep uint32     // timestamp step of a frame, for gaps
+	emitFn    media.Emit // c.emit, made once
+
+	// the peer's last sender report (middle 32 bits of its NTP time) and
+	// when it came, for reception reports; written by either read loop
+	lastSR   atomic.Uint32
+	lastSRAt atomic.Int64
 
 	stats struct {
 		packetsIn, bytesIn, packetsOut, bytesOut             atomic.Uint64
 		lost, late, dups, ssrcChanges, strays, rtcpIn, inval atomic.Uint64
+		byes                                                 atomic.Uint64
 		jitterNanos                                          atomic.Int64
 		rxSSRC, highest                                      atomic.Uint32 // for RTCP reports
 	}
@@ -374,7 +393,7 @@ func (c *Conn) Stats() Stats {
 		PacketsOut: c.stats.packetsOut.Load(), BytesOut: c.stats.bytesOut.Load(),
 		Lost: c.stats.lost.Load(), Late: c.stats.late.Load(), Duplicates: c.stats.dups.Load(),
 		SSRCChanges: c.stats.ssrcChanges.Load(), Strays: c.stats.strays.Load(), RTCPIn: c.stats.rtcpIn.Load(),
-		Invalid: c.stats.inval.Load(), Jitter: time.Duration(c.stats.jitterNanos.Load()),
+		Byes: c.stats.byes.Load(), Invalid: c.stats.inval.Load(), Jitter: time.Duration(c.stats.jitterNanos.Load()),
 	}
 }
 

@@ -40,7 +40,8 @@ func (c *Conn) receive(b []byte, from netip.AddrPort, pkt *rtp.Packet) {
 		return
 	}
 	cd := c.codec.Load()
-	if pkt.PayloadType != cd.payloadType && (c.cfg.DTMFPayloadType == 0 || pkt.PayloadType != c.cfg.DTMFPayloadType) {
+	dtmf := c.cfg.DTMFPayloadType != 0 && pkt.PayloadType == c.cfg.DTMFPayloadType
+	if pkt.PayloadType != cd.payloadType && !dtmf {
 		c.stats.inval.Add(1)
 		return
 	}
@@ -52,35 +53,45 @@ func (c *Conn) receive(b []byte, from netip.AddrPort, pkt *rtp.Packet) {
 	c.last.Store(now.UnixNano())
 	c.stats.packetsIn.Add(1)
 	c.stats.bytesIn.Add(uint64(len(b)))
-	if c.rxStarted && pkt.SSRC != c.rxSSRC {
-		// A new source (a transfer, a restart): start its sequence afresh.
-		c.stats.ssrcChanges.Add(1)
-		c.rxStarted = false
-		c.window = media.ReorderWindow{Window: c.cfg.Window}
-		c.dtmf = media.DTMFReceiver{}
-	}
-	if pkt.PayloadType == c.cfg.DTMFPayloadType && c.cfg.DTMFPayloadType != 0 {
+	if dtmf {
+		if pkt.SSRC != c.dtmfSSRC { // events of a new source start afresh
+			c.dtmfSSRC, c.dtmf = pkt.SSRC, media.DTMFReceiver{}
+		}
 		if d, ok := c.dtmf.Push(pkt.Timestamp, pkt.Payload); ok && c.cfg.OnDTMF != nil {
 			c.cfg.OnDTMF(d)
 		}
 		return
 	}
-	c.track(pkt, now, cd.clockRate)
-	c.rxTS = pkt.Timestamp
+	if c.rxStarted && pkt.SSRC != c.rxSSRC {
+		// A new source (a transfer, a restart): start its sequence afresh.
+		c.stats.ssrcChanges.Add(1)
+		c.rxStarted = false
+		c.window = media.ReorderWindow{Window: c.cfg.Window}
+	}
+	if !c.track(pkt, now, cd.clockRate) {
+		c.stats.dups.Add(1)
+		return
+	}
 	if c.emitFn == nil {
 		c.emitFn = c.emit // a method value made once: the hot path allocates nothing
 	}
-	c.window.Push(pkt.SequenceNumber, pkt.Payload, c.emitFn)
+	c.frameStep = cd.frameSamples
+	if !c.window.Push(pkt.SequenceNumber, pkt.Timestamp, pkt.Payload, c.emitFn) {
+		c.stats.late.Add(1)
+	}
 }
 
-// emit hands one frame (or a gap) from the reorder window to ReadFrame.
-func (c *Conn) emit(payload []byte, missing bool) {
-	var rx rxFrame
-	rx.missing, rx.ts = missing, c.rxTS
-	rx.n = copy(rx.buf[:], payload)
+// emit hands one frame (or a gap) from the reorder window to ReadFrame. A
+// gap gets the timestamp one frame after the frame before it.
+func (c *Conn) emit(payload []byte, ts uint32, missing bool) {
 	if missing {
+		ts = c.emittedTS + c.frameStep
 		c.stats.lost.Add(1)
 	}
+	c.emittedTS = ts
+	var rx rxFrame
+	rx.missing, rx.ts = missing, ts
+	rx.n = copy(rx.buf[:], payload)
 	select {
 	case c.frames <- rx:
 	default: // nobody reads: drop rather than block the socket
@@ -105,34 +116,43 @@ func (c *Conn) latch(from netip.AddrPort) bool {
 	return true
 }
 
-// track updates the sequence and jitter statistics (RFC 3550 A.8).
-func (c *Conn) track(pkt *rtp.Packet, now time.Time, clockRate int) {
+// track updates the sequence and jitter statistics (RFC 3550 A.8) and
+// reports false for a duplicate of one of the last 64 packets. A timestamp
+// jump of more than a second against the arrival times (a sender that
+// restarted its clock) is left out of the jitter.
+func (c *Conn) track(pkt *rtp.Packet, now time.Time, clockRate int) bool {
 	arrival := now.UnixNano() * int64(clockRate) / int64(time.Second)
-	transit := arrival - int64(pkt.Timestamp)
 	if !c.rxStarted {
-		c.rxStarted, c.rxSSRC, c.highest, c.transit = true, pkt.SSRC, pkt.SequenceNumber, transit
+		c.rxStarted, c.rxSSRC, c.highest, c.seen = true, pkt.SSRC, pkt.SequenceNumber, 1
+		c.arrival, c.lastTS = arrival, pkt.Timestamp
 		c.stats.rxSSRC.Store(pkt.SSRC)
 		c.stats.highest.Store(uint32(c.highest))
-		return
+		return true
 	}
-	d := transit - c.transit
-	c.transit = transit
+	switch diff := int(int16(pkt.SequenceNumber - c.highest)); {
+	case diff > 0:
+		c.seen = c.seen<<diff | 1 // a shift of 64 or more clears it
+		c.highest = pkt.SequenceNumber
+		c.stats.highest.Store(uint32(c.highest))
+	case -diff < 64 && c.seen&(1<<-diff) != 0:
+		return false
+	case -diff < 64:
+		c.seen |= 1 << -diff
+	}
+	d := arrival - c.arrival - int64(int32(pkt.Timestamp-c.lastTS))
+	c.arrival, c.lastTS = arrival, pkt.Timestamp
 	if d < 0 {
 		d = -d
 	}
-	c.jitter += (float64(d) - c.jitter) / 16
-	c.stats.jitterNanos.Store(int64(c.jitter / float64(clockRate) * float64(time.Second)))
-	switch diff := int16(pkt.SequenceNumber - c.highest); {
-	case diff > 0:
-		c.highest = pkt.SequenceNumber
-		c.stats.highest.Store(uint32(c.highest))
-	case diff == 0:
-		c.stats.dups.Add(1)
-	default:
-		c.stats.late.Add(1)
+	if d <= int64(clockRate) {
+		c.jitter += (float64(d) - c.jitter) / 16
+		c.stats.jitterNanos.Store(int64(c.jitter / float64(clockRate) * float64(time.Second)))
 	}
+	return true
 }
 
+// receiveRTCP counts a compound RTCP packet, keeps the peer's last sender
+// report for our reception reports (LSR/DLSR) and counts BYEs.
 func (c *Conn) receiveRTCP(b []byte) {
 	pkts, err := rtcp.Unmarshal(b)
 	if err != nil {
@@ -140,6 +160,15 @@ func (c *Conn) receiveRTCP(b []byte) {
 		return
 	}
 	c.stats.rtcpIn.Add(uint64(len(pkts)))
+	for _, p := range pkts {
+		switch p := p.(type) {
+		case *rtcp.SenderReport:
+			c.lastSR.Store(uint32(p.NTPTime >> 16))
+			c.lastSRAt.Store(time.Now().UnixNano())
+		case *rtcp.Goodbye:
+			c.stats.byes.Add(1)
+		}
+	}
 }
 
 // rtcpLoop reads RTCP on port+1.
@@ -191,6 +220,10 @@ func (c *Conn) report(now time.Time) {
 	jitter := c.stats.jitterNanos.Load() * int64(c.codec.Load().clockRate) / int64(time.Second)
 	rr := rtcp.ReceptionReport{SSRC: c.stats.rxSSRC.Load(), LastSequenceNumber: c.stats.highest.Load(),
 		TotalLost: uint32(min(c.stats.lost.Load(), 1<<23)), Jitter: uint32(jitter)}
+	if at := c.lastSRAt.Load(); at != 0 { // delay since the last SR, in 1/65536 s
+		rr.LastSenderReport = c.lastSR.Load()
+		rr.Delay = uint32(now.Sub(time.Unix(0, at)) * 65536 / time.Second)
+	}
 	var pkt rtcp.Packet
 	if c.sentPkt.Load() > 0 {
 		c.wmu.Lock()
