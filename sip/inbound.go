@@ -33,17 +33,38 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		respond(req, tx, 503, "Service Unavailable", sipmsg.NewHeader("Retry-After", "30"))
 		return
 	}
-	trunk, ok, err := s.trunkByAddr(ctx, sourceAddr(req))
+	trunks, nets, err := s.loadTrunks(ctx)
 	if err != nil {
 		log.Warn("trunks not loaded", zap.Error(err))
 		respond(req, tx, 500, "Server Error")
 		return
 	}
+	trunk, ok := trunkByAddr(trunks, nets, sourceAddr(req))
 	if !ok {
-		// The same answer for every refusal: nothing says what exists.
-		respond(req, tx, 403, "Forbidden")
+		// Not a trunk's address: its digest credentials, before anything
+		// about the user is looked at, so no answer says what exists.
+		var verdict authVerdict
+		trunk, verdict = s.auth.authenticate(req, trunks)
+		switch {
+		case verdict == authOK:
+		case verdict == authForbidden || !hasCredentials(trunks):
+			respond(req, tx, 403, "Forbidden")
+			return
+		default:
+			respond(req, tx, 401, "Unauthorized", s.auth.challenge(verdict == authStale))
+			return
+		}
+	}
+	if !s.reserve(trunk) {
+		respond(req, tx, 503, "Service Unavailable", sipmsg.NewHeader("Retry-After", "5"))
 		return
 	}
+	registered := false // from then on, finish releases the trunk
+	defer func() {
+		if !registered {
+			s.release(trunk.ID)
+		}
+	}()
 	user := req.Recipient.User
 	if trunk.NumberFormat == "national" && user != "" && !strings.HasPrefix(user, "+") && !strings.HasPrefix(user, "sess_") {
 		user = "+" + user // national numbers are configured with their country code, without '+'
@@ -85,7 +106,7 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		speaker = session.Speaker(h.Value())
 	}
 	callID := id.New(id.Call)
-	call := &Call{id: callID, sessionID: sid, sipID: callIDOf(req), speaker: speaker, dialog: dlg,
+	call := &Call{id: callID, sessionID: sid, sipID: callIDOf(req), trunkID: trunk.ID, speaker: speaker, dialog: dlg,
 		done: make(chan struct{}), ended: make(chan struct{}), ackBody: make(chan []byte, 1),
 		log: log.With(zap.String("call_id", callID), zap.String("session_id", sid))}
 	rtpCfg := rtpio.Config{Local: s.host.String() + ":0", PortMin: s.cfg.RTPPortMin, PortMax: s.cfg.RTPPortMax, MediaTimeout: s.cfg.MediaTimeout, RTCPMux: false,
@@ -128,6 +149,7 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	s.calls[callID] = call
 	s.bySIPID[call.sipID] = call
 	s.mu.Unlock()
+	registered = true
 	if err := dlg.RespondSDP(answer); err != nil {
 		s.finish(call, sid, session.CallFailed, "answer_failed", 0)
 		return
@@ -225,6 +247,7 @@ func (s *Server) finish(call *Call, sid string, status session.CallStatus, cause
 	delete(s.calls, call.id)
 	delete(s.bySIPID, call.sipID)
 	s.mu.Unlock()
+	s.release(call.trunkID)
 	if err := s.sessions.CallEnded(context.Background(), call.id, status, cause, sipStatus); err != nil && !errors.Is(err, session.ErrNotFound) {
 		call.log.Warn("call end not recorded", zap.Error(err))
 	}

@@ -32,10 +32,17 @@ func (s *Server) Dial(ctx context.Context, req session.DialRequest) error {
 	c := req.Call
 	call := &Call{id: c.ID, sessionID: c.SessionID, speaker: c.Speaker, done: make(chan struct{}), ended: make(chan struct{}),
 		log: s.log.With(zap.String("call_id", c.ID), zap.String("session_id", c.SessionID))}
+	if req.Trunk != nil {
+		if !s.reserve(*req.Trunk) {
+			return &session.DialError{SIPStatus: 503, Reason: "trunk at max_concurrent_calls"}
+		}
+		call.trunkID = req.Trunk.ID
+	}
 	rtpCfg := rtpio.Config{Local: s.host.String() + ":0", PortMin: s.cfg.RTPPortMin, PortMax: s.cfg.RTPPortMax,
 		PayloadType: Supported[0].PayloadType, ClockRate: Supported[0].ClockRate, DTMFPayloadType: TelephoneEvent.PayloadType,
 		MediaTimeout: s.cfg.MediaTimeout, OnDTMF: s.dtmfEmitter(c.SessionID, c.ID)}
 	if call.rtp, err = rtpio.Listen(rtpCfg); err != nil {
+		s.release(call.trunkID)
 		return &session.DialError{SIPStatus: 503, Reason: "no RTP port"}
 	}
 	offer := AnswerSDP(uint64(time.Now().Unix()), call.rtp.LocalAddr(), SendRecv, append(append([]Codec(nil), Supported...), TelephoneEvent)...)
@@ -54,6 +61,7 @@ func (s *Server) Dial(ctx context.Context, req session.DialRequest) error {
 	if err != nil {
 		cancel()
 		_ = call.rtp.Close()
+		s.release(call.trunkID)
 		return &session.DialError{SIPStatus: 503, Reason: err.Error()}
 	}
 	call.sipID = callIDOf(dlg.InviteRequest)

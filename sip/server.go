@@ -77,10 +77,12 @@ type Server struct {
 	tcp    net.Listener
 	host   netip.Addr
 
-	mu      sync.Mutex
-	calls   map[string]*Call // live calls by call ID
-	bySIPID map[string]*Call // and by SIP Call-ID
-	trunks  trunkCache
+	mu       sync.Mutex
+	calls    map[string]*Call // live calls by call ID
+	bySIPID  map[string]*Call // and by SIP Call-ID
+	perTrunk map[string]int   // live calls per trunk ID
+	trunks   trunkCache
+	auth     *nonces
 
 	draining atomic.Bool
 	wg       sync.WaitGroup
@@ -100,7 +102,8 @@ func Listen(cfg Config, sessions Sessions, log *zap.Logger) (*Server, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	s := &Server{cfg: cfg, sessions: sessions, log: log, calls: map[string]*Call{}, bySIPID: map[string]*Call{}}
+	s := &Server{cfg: cfg, sessions: sessions, log: log, calls: map[string]*Call{}, bySIPID: map[string]*Call{},
+		perTrunk: map[string]int{}, auth: newNonces()}
 	var err error
 	if s.udp, err = net.ListenPacket("udp", cfg.Addr); err != nil {
 		return nil, fmt.Errorf("sip: listen udp: %w", err)

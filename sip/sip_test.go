@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -26,8 +26,12 @@ import (
 	"github.com/voxgate/voxgate/transcode/g711"
 )
 
+// sipgo's transport readers end when their sockets close, which its
+// UserAgent.Close does without waiting for them.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/emiago/sipgo/sip.(*TransportLayer).serveConnection"))
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreAnyFunction("github.com/emiago/sipgo/sip.(*TransportLayer).serveConnection"),
+		goleak.IgnoreAnyFunction("github.com/emiago/sipgo/sip.(*TransportUDP).readUDPConnection"))
 }
 
 type fixture struct {
@@ -40,6 +44,11 @@ type fixture struct {
 
 // newFixture runs a SIP server on loopback with a trunk for cidr.
 func newFixture(t *testing.T, cidr string) *fixture {
+	return newFixtureTrunk(t, session.TrunkParams{InboundCIDRs: &[]string{cidr}})
+}
+
+// newFixtureTrunk runs a SIP server on loopback with one trunk.
+func newFixtureTrunk(t *testing.T, trunk session.TrunkParams) *fixture {
 	st := storetest.OpenConfig(t, store.Config{DataDir: t.TempDir()})
 	m, err := session.NewManager(session.Config{PublicURL: "http://127.0.0.1:8080", SIPHost: "127.0.0.1"}, st, nil)
 	if err != nil {
@@ -49,7 +58,8 @@ func newFixture(t *testing.T, cidr string) *fixture {
 	t.Cleanup(cancel)
 	sc := store.Scope{OrgID: "org_sip", Livemode: true}
 	name := "carrier"
-	if _, err := m.CreateTrunk(ctx, sc, session.TrunkParams{Name: &name, InboundCIDRs: &[]string{cidr}}); err != nil {
+	trunk.Name = &name
+	if _, err := m.CreateTrunk(ctx, sc, trunk); err != nil {
 		t.Fatal(err)
 	}
 	srv, err := sip.Listen(sip.Config{Addr: "127.0.0.1:0", MediaTimeout: 5 * time.Second}, m, nil)
@@ -69,6 +79,8 @@ type phone struct {
 	dc  *sipgo.DialogClientCache
 	rtp *rtpio.Conn
 	dlg *sipgo.DialogClientSession
+	// auth answers a digest challenge when set.
+	auth sipgo.AnswerOptions
 }
 
 func newPhone(t *testing.T, pt uint8, clock int) *phone {
@@ -97,7 +109,7 @@ func (p *phone) call(ctx context.Context, f *fixture, user string, sdp []byte, h
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	err = dlg.WaitAnswer(ctx, sipgo.AnswerOptions{})
+	err = dlg.WaitAnswer(ctx, p.auth)
 	var de *sipgo.ErrDialogResponse
 	if errors.As(err, &de) {
 		return de.Res.StatusCode
@@ -576,4 +588,59 @@ func sippScenario(t *testing.T, sipp string) string {
 func lastLines(b []byte, n int) string {
 	lines := strings.Split(string(b), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// TestDigestAndCallCap calls from a source outside the trunk's CIDRs: a 401
+// challenge without credentials, 403 with wrong ones, the call with the
+// trunk's own; then its max_concurrent_calls of 1 turns a second call away
+// with 503 until the first has ended.
+func TestDigestAndCallCap(t *testing.T) {
+	user, pass, one := "carrier", "s3cret", 1
+	f := newFixtureTrunk(t, session.TrunkParams{InboundCIDRs: &[]string{"10.0.0.0/8"},
+		Username: &user, Password: &pass, MaxConcurrentCalls: &one})
+	s, _ := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream"})
+	s2, _ := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream"})
+	sub, err := f.m.Subscribe(f.ctx, s.ID, session.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	p := newPhone(t, 0, 8000)
+	if code := p.call(f.ctx, f, s.ID, p.offer(sip.Supported[0])); code != 401 {
+		t.Fatalf("no credentials: %d", code)
+	}
+	p.auth = sipgo.AnswerOptions{Username: user, Password: "wrong"}
+	if code := p.call(f.ctx, f, s.ID, p.offer(sip.Supported[0])); code != 403 {
+		t.Fatalf("wrong password: %d", code)
+	}
+	p.auth.Password = pass
+	if code := p.call(f.ctx, f, "sess_01JD3ZZZZZZZZZZZZZZZZZZZZZ", p.offer(sip.Supported[0])); code != 404 {
+		t.Fatalf("unknown session after auth: %d", code)
+	}
+	if code := p.call(f.ctx, f, s.ID, p.offer(sip.Supported[0])); code != 200 {
+		t.Fatalf("with credentials: %d", code)
+	}
+	first := p.dlg
+	q := newPhone(t, 0, 8000)
+	q.auth = p.auth
+	if code := q.call(f.ctx, f, s2.ID, q.offer(sip.Supported[0])); code != 503 {
+		t.Fatalf("over max_concurrent_calls: %d", code)
+	}
+	if err := first.Bye(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	next(t, sub, session.EventSessionEnded)
+	code := 0
+	for range 100 { // the trunk's count drops as the call's end is recorded
+		if code = q.call(f.ctx, f, s2.ID, q.offer(sip.Supported[0])); code != 503 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code != 200 {
+		t.Fatalf("after the first call ended: %d", code)
+	}
+	if err := q.dlg.Bye(f.ctx); err != nil {
+		t.Fatal(err)
+	}
 }
