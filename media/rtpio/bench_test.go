@@ -1,9 +1,9 @@
 package rtpio
 
 import (
+	"net"
 	"net/netip"
 	"testing"
-	"time"
 
 	"github.com/pion/rtp"
 
@@ -61,18 +61,25 @@ func BenchmarkLoopback(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
 }
 
-// BenchmarkJitterBuffer measures a push and a pop of a steady stream.
-func BenchmarkJitterBuffer(b *testing.B) {
-	j := media.NewJitterBuffer(8000)
-	payload := make([]byte, 160)
-	var f media.Frame
-	var seq uint16
-	start := time.Unix(0, 0)
+// BenchmarkWrite measures one frame packetized and sent to a loopback
+// socket that nobody reads (the kernel drops what overflows).
+func BenchmarkWrite(b *testing.B) {
+	sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sink.Close()
+	tx, err := Listen(Config{Local: "127.0.0.1:0", ClockRate: 8000, MediaTimeout: -1, Remote: sink.LocalAddr().(*net.UDPAddr).AddrPort()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tx.Close()
+	out := media.Frame{Payload: make([]byte, 160)}
 	b.ReportAllocs()
 	for b.Loop() {
-		j.Push(seq, uint32(seq)*160, payload, start.Add(time.Duration(seq)*20*time.Millisecond))
-		j.Pop(&f)
-		seq++
+		if err := tx.WriteFrame(out); err != nil {
+			b.Fatal(err)
+		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
 }
