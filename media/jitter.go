@@ -262,16 +262,17 @@ func (r *ReorderWindow) emitNext(emit Emit) {
 	r.next++
 }
 
-// flush emits whatever waits, in order, skipping gaps.
+// Reset emits whatever waits, in order, and forgets the sequence: the next
+// packet starts a new stream (a new SSRC).
+func (r *ReorderWindow) Reset(emit Emit) {
+	r.flush(emit)
+	r.started = false
+}
+
+// flush emits whatever waits, in order, with the gaps before it.
 func (r *ReorderWindow) flush(emit Emit) {
 	for r.waiting > 0 {
-		s := &r.slots[r.next%jitterSlots]
-		if s.full && s.seq == r.next {
-			s.full = false
-			r.waiting--
-			emit(s.payload, s.timestamp, false)
-		}
-		r.next++
+		r.emitNext(emit)
 	}
 }
 

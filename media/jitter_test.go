@@ -42,6 +42,15 @@ func TestReorderWindow(t *testing.T) {
 	if st.Late != 2 || st.Concealed != 1 || st.Pushed != 11 {
 		t.Fatalf("stats %+v", st)
 	}
+	// A new stream: what waits goes out first, then sequencing restarts.
+	out = nil
+	push(9) // waits for 7 and 8
+	r.Reset(emit)
+	push(500)
+	want = []emitted{{"", 0, true}, {"", 0, true}, {"9", 9 * 160, false}, {"500", 500 * 160, false}}
+	if fmt.Sprint(out) != fmt.Sprint(want) {
+		t.Fatalf("reset: got %v", out)
+	}
 }
 
 func TestJitterBufferSmoothsAndAdapts(t *testing.T) {

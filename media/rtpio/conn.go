@@ -296,7 +296,8 @@ func (c *Conn) Close() error {
 }
 
 // ReadFrame returns the next received frame in order; gaps come as Missing
-// frames. f.Payload is overwritten (reusing its capacity).
+// frames. f.Payload is overwritten (reusing its capacity); f.Timestamp is
+// the packet's RTP timestamp (a gap's is one frame after the frame before).
 func (c *Conn) ReadFrame(f *media.Frame) error {
 	select {
 	case rx := <-c.frames:

@@ -66,19 +66,25 @@ func (c *Conn) receive(b []byte, from netip.AddrPort, pkt *rtp.Packet) {
 		// A new source (a transfer, a restart): start its sequence afresh.
 		c.stats.ssrcChanges.Add(1)
 		c.rxStarted = false
-		c.window = media.ReorderWindow{Window: c.cfg.Window}
+		c.window.Reset(c.emitter())
 	}
 	if !c.track(pkt, now, cd.clockRate) {
 		c.stats.dups.Add(1)
 		return
 	}
-	if c.emitFn == nil {
-		c.emitFn = c.emit // a method value made once: the hot path allocates nothing
-	}
 	c.frameStep = cd.frameSamples
-	if !c.window.Push(pkt.SequenceNumber, pkt.Timestamp, pkt.Payload, c.emitFn) {
+	if !c.window.Push(pkt.SequenceNumber, pkt.Timestamp, pkt.Payload, c.emitter()) {
 		c.stats.late.Add(1)
 	}
+}
+
+// emitter returns c.emit as a func value made once, so that the hot path
+// allocates nothing.
+func (c *Conn) emitter() media.Emit {
+	if c.emitFn == nil {
+		c.emitFn = c.emit
+	}
+	return c.emitFn
 }
 
 // emit hands one frame (or a gap) from the reorder window to ReadFrame. A
