@@ -42,6 +42,7 @@ func (s *Server) routes(reg *prometheus.Registry, demo, connect http.Handler) ht
 
 	if connect != nil {
 		rt.handle("GET /v1/sessions/{id}/connect", connect) // the stream token authenticates
+		rt.handle("OPTIONS /v1/sessions/{id}/connect", s.cors(http.NotFoundHandler()))
 	}
 	rt.handle("POST /v1/sessions/{id}/webrtc", s.cors(s.tokenOrKey("sessions:write", s.withBody(s.webrtcOffer))))
 	rt.handle("OPTIONS /v1/sessions/{id}/webrtc", s.cors(http.NotFoundHandler()))

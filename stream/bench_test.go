@@ -1,10 +1,12 @@
 package stream_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -56,6 +58,7 @@ func BenchmarkFanOut(b *testing.B) {
 				b.Fatal(err)
 			}
 			frame := make([]int16, session.FrameSamples)
+			b.ReportAllocs()
 			b.ResetTimer()
 			go func() {
 				for range b.N {
@@ -89,6 +92,7 @@ func BenchmarkLatency(b *testing.B) {
 	seq := 0
 	tk := time.NewTicker(20 * time.Millisecond)
 	defer tk.Stop()
+	b.ReportAllocs()
 	for b.Loop() {
 		<-tk.C
 		start := time.Now()
@@ -100,4 +104,46 @@ func BenchmarkLatency(b *testing.B) {
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkThousandSessions runs 1,000 sessions, each with a call leg and
+// one WebSocket client, and moves one frame through every session per round
+// (a round ends when all 1,000 clients have their frame as audio.output).
+func BenchmarkThousandSessions(b *testing.B) {
+	const n = 1000
+	g := newGateway(b, stream.Config{})
+	var received atomic.Int64
+	legs := make([]*feedLeg, n)
+	for i := range legs {
+		sid, token := g.session()
+		ws := g.dialRaw(sid, token, "")
+		go func() {
+			for {
+				_, raw, err := ws.ReadMessage()
+				if err != nil {
+					return
+				}
+				if bytes.Contains(raw, []byte(`"audio.output"`)) {
+					received.Add(1)
+				}
+			}
+		}()
+		legs[i] = &feedLeg{in: make(chan []int16, 1), done: make(chan struct{})}
+		defer close(legs[i].done)
+		if err := g.m.AddLeg(context.Background(), sid, legs[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	frame := make([]int16, session.FrameSamples)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for round := int64(1); round <= int64(b.N); round++ {
+		for _, l := range legs {
+			l.in <- frame
+		}
+		for received.Load() < round*n {
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "frames/s")
 }

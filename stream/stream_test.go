@@ -44,7 +44,7 @@ func newGateway(t testing.TB, cfg stream.Config) *gateway {
 	g.st = storetest.OpenConfig(t, store.Config{DataDir: t.TempDir()})
 	g.st.SetClock(func() time.Time { return time.Now().Add(time.Duration(g.clock.Load())) })
 	var err error
-	g.m, err = session.NewManager(session.Config{PublicURL: "http://127.0.0.1:8080", SIPHost: "127.0.0.1"}, g.st, nil)
+	g.m, err = session.NewManager(session.Config{PublicURL: "http://127.0.0.1:8080", SIPHost: "127.0.0.1", MaxConcurrentSessions: 2000}, g.st, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,13 +82,21 @@ type message struct {
 	m    map[string]any
 }
 
-func (g *gateway) dial(sid, token, query string) *client {
+// dialRaw connects a bare WebSocket client, closed at the end of the test.
+func (g *gateway) dialRaw(sid, token, query string) *websocket.Conn {
 	g.t.Helper()
 	u := strings.Replace(g.srv.URL, "http://", "ws://", 1) + "/v1/sessions/" + sid + "/connect?token=" + token + query
 	ws, _, err := websocket.DefaultDialer.Dial(u, nil)
 	if err != nil {
 		g.t.Fatal(err)
 	}
+	g.t.Cleanup(func() { ws.Close() })
+	return ws
+}
+
+func (g *gateway) dial(sid, token, query string) *client {
+	g.t.Helper()
+	ws := g.dialRaw(sid, token, query)
 	c := &client{t: g.t, ws: ws, msgs: make(chan message, 10000), done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
@@ -418,6 +426,20 @@ func TestStreamCORSOrigin(t *testing.T) {
 	u := strings.Replace(g.srv.URL, "http://", "ws://", 1) + "/v1/sessions/" + sid + "/connect?token=" + token
 	if _, res, err := websocket.DefaultDialer.Dial(u, http.Header{"Origin": {"https://evil.example"}}); err == nil || res.StatusCode != http.StatusForbidden {
 		t.Fatalf("foreign origin: %v", err)
+	}
+	pre, err := http.NewRequest(http.MethodOptions, g.srv.URL+"/v1/sessions/"+sid+"/connect", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre.Header.Set("Origin", "https://ok.example")
+	pre.Header.Set("Access-Control-Request-Method", "GET")
+	res, err := http.DefaultClient.Do(pre)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNoContent || res.Header.Get("Access-Control-Allow-Origin") != "https://ok.example" {
+		t.Fatalf("preflight: %d %v", res.StatusCode, res.Header)
 	}
 	ws, _, err := websocket.DefaultDialer.Dial(u, http.Header{"Origin": {"https://ok.example"}})
 	if err != nil {
