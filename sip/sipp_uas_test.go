@@ -1,0 +1,150 @@
+package sip_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/voxgate/voxgate/media/mediatest"
+	"github.com/voxgate/voxgate/session"
+)
+
+// sippCallee runs SIPp as the callee of one call with a scenario from
+// testdata/sipp; wait returns once SIPp has played it to the end.
+func sippCallee(t *testing.T, scenario string, args ...string) (addr netip.AddrPort, wait func()) {
+	t.Helper()
+	sipp, err := exec.LookPath("sipp")
+	if err != nil {
+		t.Fatal("sipp is missing: apt-get install sip-tester (make test installs it)")
+	}
+	xml, err := filepath.Abs(filepath.Join("testdata", "sipp", scenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := freeUDPPort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	args = append([]string{"-sf", xml, "-i", "127.0.0.1", "-p", strconv.Itoa(port),
+		"-mp", strconv.Itoa(freeUDPPort(t)), "-m", "1", "-nostdin", "-timeout", "20s", "-timeout_error"}, args...)
+	cmd := exec.CommandContext(ctx, sipp, args...)
+	cmd.Dir = t.TempDir()
+	logPath := filepath.Join(cmd.Dir, "sipp.log")
+	log, err := os.Create(logPath)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	defer log.Close()
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { cancel(); <-exited })
+	// SIPp is ready once it holds its port.
+	for range 100 {
+		c, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			break
+		}
+		c.Close()
+		time.Sleep(20 * time.Millisecond)
+	}
+	return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)), func() {
+		t.Helper()
+		select {
+		case err := <-exited:
+			exited <- err // for the cleanup
+			if err != nil {
+				out, _ := os.ReadFile(logPath)
+				t.Fatalf("sipp %s: %v\n%s", scenario, err, lastLines(out, 30))
+			}
+		case <-time.After(25 * time.Second):
+			out, _ := os.ReadFile(logPath)
+			t.Fatalf("sipp %s did not finish\n%s", scenario, lastLines(out, 30))
+		}
+	}
+}
+
+// TestSIPpAnswersDials dials SIPp (Debian's sip-tester) as the callee: one
+// that answers and echoes our audio back until our BYE, one that is busy
+// (486) and one that rings until the dial times out (CANCEL, 487).
+func TestSIPpAnswersDials(t *testing.T) {
+	f := newFixture(t, "127.0.0.1/32")
+	// SIPp answers.
+	{
+		addr, wait := sippCallee(t, "uas_answer.xml", "-rtp_echo")
+		call, sid, err := f.dial(&callee{addr: addr}, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub, err := f.m.Subscribe(f.ctx, sid, session.SubscribeOptions{AudioQueue: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Close()
+		if got := f.waitCall(call.ID, session.CallAnswered); got.Codec != "PCMU" {
+			t.Fatalf("call %+v", got)
+		}
+		// What the agent says comes back from SIPp's echo as the customer.
+		if err := sub.Input(session.SpeakerAgent, mediatest.Tone(session.Rate, 1000, -10, session.Rate)); err != nil {
+			t.Fatal(err)
+		}
+		var heard []int16
+		var fr session.AudioFrame
+		deadline := time.After(10 * time.Second)
+		for len(heard) < session.Rate/2 {
+			for sub.NextAudio(&fr) {
+				if fr.Speaker == session.SpeakerCustomer {
+					heard = append(heard, fr.Samples...)
+				}
+			}
+			select {
+			case <-sub.AudioReady():
+			case <-deadline:
+				t.Fatalf("heard %d samples of the echo", len(heard))
+			}
+		}
+		if lvl := mediatest.Level(heard[len(heard)-session.Rate/4:], session.Rate, 1000); lvl < -16 {
+			t.Fatalf("the echo is at %.1f dBFS (peak %.0f Hz)", lvl, mediatest.PeakFrequency(heard, session.Rate))
+		}
+		if _, err := f.m.Hangup(f.ctx, f.sc, sid, call.ID); err != nil {
+			t.Fatal(err)
+		}
+		wait()
+		if got := f.waitCall(call.ID, session.CallEnded); got.HangupCause != "api_hangup" {
+			t.Fatalf("cause %q", got.HangupCause)
+		}
+	}
+	// SIPp is busy.
+	{
+		addr, wait := sippCallee(t, "uas_busy.xml")
+		_, _, err := f.dial(&callee{addr: addr}, 10*time.Second)
+		var de *session.DialError
+		if !errors.As(err, &de) || de.SIPStatus != 486 {
+			t.Fatalf("busy: %v", err)
+		}
+		wait()
+	}
+	// SIPp rings until the dial times out.
+	{
+		addr, wait := sippCallee(t, "uas_noanswer.xml")
+		// Longer than Dial's wait for an immediate refusal (2 s).
+		call, _, err := f.dial(&callee{addr: addr}, 3*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wait() // SIPp saw the CANCEL and our ACK of its 487
+		if got := f.waitCall(call.ID, session.CallNoAnswer); got.HangupCause != "timeout" {
+			t.Fatalf("no answer: %+v", got)
+		}
+	}
+}
