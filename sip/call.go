@@ -39,9 +39,6 @@ type Call struct {
 	cause     error
 }
 
-// ErrRemoteBye means the far end hung up.
-var ErrRemoteBye = errors.New("sip: remote hung up")
-
 // formatOf is the media format of a negotiated codec.
 func formatOf(c Codec) media.Format {
 	switch strings.ToUpper(c.Name) {

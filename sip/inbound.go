@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -275,20 +276,38 @@ func (s *Server) onInfo(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if ct := req.ContentType(); ct == nil || !strings.EqualFold(ct.Value(), "application/dtmf-relay") {
 		return
 	}
-	for _, line := range strings.Split(string(req.Body()), "\n") {
-		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
-		if !ok || !strings.EqualFold(strings.TrimSpace(k), "Signal") {
+	if digit, ms, ok := parseDTMFRelay(req.Body()); ok {
+		data := map[string]any{"session_id": call.sessionID, "call_id": call.id, "digit": string(digit), "method": "info"}
+		if ms > 0 {
+			data["duration_ms"] = ms
+		}
+		_ = s.sessions.Emit(context.Background(), call.sessionID, "dtmf.received", data)
+	}
+}
+
+// parseDTMFRelay reads an application/dtmf-relay body ("Signal=5\r\nDuration=160"):
+// the digit (upper case) and its duration in ms, 0 when absent.
+func parseDTMFRelay(body []byte) (digit byte, durationMS int, ok bool) {
+	for _, line := range strings.Split(string(body), "\n") {
+		k, v, found := strings.Cut(strings.TrimSpace(line), "=")
+		if !found {
 			continue
 		}
 		v = strings.TrimSpace(v)
-		if len(v) != 1 {
-			continue
-		}
-		if _, ok := media.EventOf(v[0]); ok {
-			_ = s.sessions.Emit(context.Background(), call.sessionID, "dtmf.received",
-				map[string]any{"session_id": call.sessionID, "call_id": call.id, "digit": strings.ToUpper(v), "method": "info"})
+		switch strings.ToLower(strings.TrimSpace(k)) {
+		case "signal":
+			if len(v) == 1 {
+				if _, valid := media.EventOf(v[0]); valid {
+					digit, ok = strings.ToUpper(v)[0], true
+				}
+			}
+		case "duration":
+			if n, err := strconv.Atoi(v); err == nil && n > 0 && n < 60_000 {
+				durationMS = n
+			}
 		}
 	}
+	return digit, durationMS, ok
 }
 
 // Hangup ends a call this server holds.

@@ -186,8 +186,6 @@ func (s *Server) runOutbound(ringCtx context.Context, call *Call, dlg *sipgo.Dia
 	s.finish(call, call.sessionID, session.CallEnded, causeOf(call.cause), 0)
 }
 
-var errMaxDuration = errors.New("sip: max duration reached")
-
 // failure maps an unanswered INVITE to a call status, cause and SIP status.
 func failure(err error, ringCtx context.Context, call *Call) (session.CallStatus, string, int) {
 	var de *sipgo.ErrDialogResponse

@@ -1,7 +1,6 @@
 package sip
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -57,9 +56,6 @@ var staticCodecs = map[uint8]Codec{
 	8: {PayloadType: 8, Name: "PCMA", ClockRate: 8000, Channels: 1},
 	9: {PayloadType: 9, Name: "G722", ClockRate: 8000, Channels: 1},
 }
-
-// ErrBadSDP means a session description could not be read.
-var ErrBadSDP = errors.New("sip: malformed SDP")
 
 // ParseSDP reads the first audio stream of a session description.
 func ParseSDP(body []byte) (SDP, error) {
@@ -198,9 +194,6 @@ var Supported = []Codec{
 
 // TelephoneEvent is the RFC 4733 payload format voxgate offers.
 var TelephoneEvent = Codec{PayloadType: 101, Name: "telephone-event", ClockRate: 8000, Channels: 1, Fmtp: "0-16"}
-
-// ErrNoCommonCodec means the offer has no codec voxgate speaks (488).
-var ErrNoCommonCodec = errors.New("sip: no common codec")
 
 // Negotiate picks the answer to an offer: the offerer's first supported
 // codec, and telephone-event at 8 kHz when offered.

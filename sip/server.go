@@ -199,8 +199,6 @@ func (s *Server) Close() error {
 	return nil
 }
 
-var errServerClosed = errors.New("sip: server closed")
-
 func respond(req *sipmsg.Request, tx sipmsg.ServerTransaction, code int, reason string, hdrs ...sipmsg.Header) {
 	res := sipmsg.NewResponseFromRequest(req, code, reason, nil)
 	for _, h := range hdrs {

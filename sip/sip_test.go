@@ -23,6 +23,7 @@ import (
 	"github.com/voxgate/voxgate/sip"
 	"github.com/voxgate/voxgate/store"
 	"github.com/voxgate/voxgate/store/storetest"
+	"github.com/voxgate/voxgate/transcode"
 	"github.com/voxgate/voxgate/transcode/g711"
 )
 
@@ -81,6 +82,8 @@ type phone struct {
 	dlg *sipgo.DialogClientSession
 	// auth answers a digest challenge when set.
 	auth sipgo.AnswerOptions
+	// format is what sendTone encodes.
+	format media.Format
 }
 
 func newPhone(t *testing.T, pt uint8, clock int) *phone {
@@ -96,7 +99,7 @@ func newPhone(t *testing.T, pt uint8, clock int) *phone {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &phone{t: t, ua: ua, cli: cli, rtp: r,
+	p := &phone{t: t, ua: ua, cli: cli, rtp: r, format: media.Format{Codec: media.CodecPCMU, SampleRate: 8000, Channels: 1},
 		dc: sipgo.NewDialogClientCache(cli, sipmsg.ContactHeader{Address: sipmsg.Uri{User: "phone", Host: "127.0.0.1", Port: 5099}})}
 	t.Cleanup(func() { r.Close(); ua.Close() })
 	return p
@@ -133,17 +136,22 @@ func (p *phone) offer(codecs ...sip.Codec) []byte {
 	return sip.AnswerSDP(7, p.rtp.LocalAddr(), sip.SendRecv, codecs...)
 }
 
-// sendTone plays μ-law at 8 kHz in real time for d.
+// sendTone plays a tone in the phone's format, in real time for d.
 func (p *phone) sendTone(freq float64, d time.Duration) {
-	sine := mediatest.NewSine(8000, freq, -10)
-	pcm, payload := make([]int16, 160), make([]byte, 160)
+	rate := p.format.SampleRate
+	enc, err := transcode.Chain(media.PCM16(rate), p.format, media.WriterFunc(p.rtp.WriteFrame))
+	if err != nil {
+		p.t.Error(err)
+		return
+	}
+	sine := mediatest.NewSine(rate, freq, -10)
+	pcm := make([]int16, rate/50)
 	tk := time.NewTicker(20 * time.Millisecond)
 	defer tk.Stop()
-	for range int(d / (20 * time.Millisecond)) {
+	for i := range int(d / (20 * time.Millisecond)) {
 		<-tk.C
 		sine.Read(pcm)
-		g711.PCMU.Encode(pcm, payload)
-		_ = p.rtp.WriteFrame(media.Frame{Payload: payload})
+		_ = enc.WriteFrame(media.Frame{Samples: pcm, Timestamp: uint32(i * len(pcm))})
 	}
 }
 
@@ -642,5 +650,59 @@ func TestDigestAndCallCap(t *testing.T) {
 	}
 	if err := q.dlg.Bye(f.ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCodecMatrix calls in offering one codec at a time: the call takes it,
+// and a tone the phone sends in it reaches the session.
+func TestCodecMatrix(t *testing.T) {
+	formats := map[string]media.Format{
+		"PCMU": {Codec: media.CodecPCMU, SampleRate: 8000, Channels: 1},
+		"PCMA": {Codec: media.CodecPCMA, SampleRate: 8000, Channels: 1},
+		"G722": {Codec: media.CodecG722, SampleRate: 16000, Channels: 1},
+		"opus": {Codec: media.CodecOpus, SampleRate: 48000, Channels: 1},
+	}
+	f := newFixture(t, "127.0.0.1/32")
+	for _, codec := range sip.Supported {
+		t.Run(codec.Name, func(t *testing.T) {
+			s, _ := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream"})
+			sub, err := f.m.Subscribe(f.ctx, s.ID, session.SubscribeOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sub.Close()
+			p := newPhone(t, codec.PayloadType, codec.ClockRate)
+			p.format = formats[codec.Name]
+			if code := p.call(f.ctx, f, s.ID, p.offer(codec)); code != 200 {
+				t.Fatalf("INVITE answered %d", code)
+			}
+			calls, _, _ := f.m.ListCalls(f.ctx, f.sc, store.ListQuery{Limit: 1, SessionID: s.ID})
+			if len(calls) != 1 {
+				t.Fatalf("calls: %+v", calls)
+			}
+			if c := f.waitCall(calls[0].ID, session.CallAnswered); c.Codec != p.format.Codec {
+				t.Fatalf("call: %+v", c)
+			}
+			go p.sendTone(1000, time.Second)
+			var heard []int16
+			var fr session.AudioFrame
+			deadline := time.After(10 * time.Second)
+			for len(heard) < session.Rate*3/4 {
+				for sub.NextAudio(&fr) {
+					heard = append(heard, fr.Samples...)
+				}
+				select {
+				case <-sub.AudioReady():
+				case <-deadline:
+					t.Fatalf("subscriber heard %d samples", len(heard))
+				}
+			}
+			mediatest.CheckTone(t, heard[session.Rate/4:], session.Rate, mediatest.ToneWant{Freq: 1000, Level: -10, MinSNR: 20})
+			if err := p.dlg.Bye(f.ctx); err != nil {
+				t.Fatal(err)
+			}
+			next(t, sub, session.EventSessionEnded)
+			time.Sleep(300 * time.Millisecond) // the tone ends before the phone closes
+		})
 	}
 }
