@@ -373,7 +373,9 @@ func TestBadInputKeepsTheStreamOpen(t *testing.T) {
 }
 
 func TestStalledClientIsDroppedReaderKeepsEveryFrame(t *testing.T) {
-	g := newGateway(t, stream.Config{EventQueue: 8, AudioQueue: 50, WriteTimeout: 2 * time.Second})
+	// The write timeout outlasts the test: the stalled client's writer waits
+	// until the client reads again, and then sends it the 4008 close.
+	g := newGateway(t, stream.Config{EventQueue: 8, AudioQueue: 50, WriteTimeout: time.Minute})
 	sid, token := g.session()
 	// The stalled client reads nothing and floods marks, whose echoes pile up.
 	u := strings.Replace(g.srv.URL, "http://", "ws://", 1) + "/v1/sessions/" + sid + "/connect?token=" + token
@@ -417,6 +419,16 @@ func TestStalledClientIsDroppedReaderKeepsEveryFrame(t *testing.T) {
 			t.Fatalf("the stalled client was not dropped: %+v", g.m.Metrics())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	// Once it reads again, what was in flight arrives, then close 4008.
+	_ = stalled.SetReadDeadline(time.Now().Add(15 * time.Second))
+	for {
+		if _, _, err := stalled.ReadMessage(); err != nil {
+			if !websocket.IsCloseError(err, stream.CloseSlowConsumer) {
+				t.Fatalf("stalled client: %v", err)
+			}
+			break
+		}
 	}
 }
 
