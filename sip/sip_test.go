@@ -14,6 +14,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
 	"go.uber.org/goleak"
 
 	"github.com/voxgate/voxgate/media"
@@ -192,22 +193,7 @@ func TestInboundCallJoinsTheSession(t *testing.T) {
 	if err := sub.Input(session.SpeakerAgent, mediatest.Tone(session.Rate, 600, -10, session.Rate)); err != nil {
 		t.Fatal(err)
 	}
-	var phoneHeard []int16
-	var mf media.Frame
-	for len(phoneHeard) < 8000 {
-		if err := p.rtp.ReadFrame(&mf); err != nil {
-			t.Fatal(err)
-		}
-		if mf.Missing {
-			continue
-		}
-		dec := make([]int16, len(mf.Payload))
-		g711.PCMU.Decode(mf.Payload, dec)
-		phoneHeard = append(phoneHeard, dec...)
-	}
-	if lvl := mediatest.Level(phoneHeard[len(phoneHeard)-4000:], 8000, 600); lvl < -14 {
-		t.Fatalf("phone hears the agent at %.1f dBFS", lvl)
-	}
+	p.hears(600)
 	// DTMF from the phone arrives once per digit.
 	if err := p.rtp.SendDTMF("42"); err != nil {
 		t.Fatal(err)
@@ -386,15 +372,21 @@ type callee struct {
 	addr    netip.AddrPort
 	acks    chan struct{}
 	ringing chan *sipgo.DialogServerSession
+	invites chan *sipmsg.Request // every INVITE that passed authentication
 }
 
-func newCallee(t *testing.T, status int) *callee {
+func newCallee(t *testing.T, status int) *callee { return newCalleeAuth(t, status, "", "") }
+
+// newCalleeAuth is a phone answering INVITEs with status (0: never), after
+// a digest challenge when pass is set.
+func newCalleeAuth(t *testing.T, status int, user, pass string) *callee {
 	p := newPhone(t, 0, 8000)
 	srv, err := sipgo.NewServer(p.ua)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &callee{phone: p, srv: srv, acks: make(chan struct{}, 1), ringing: make(chan *sipgo.DialogServerSession, 1)}
+	c := &callee{phone: p, srv: srv, acks: make(chan struct{}, 1), ringing: make(chan *sipgo.DialogServerSession, 1),
+		invites: make(chan *sipmsg.Request, 4)}
 	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -402,6 +394,14 @@ func newCallee(t *testing.T, status int) *callee {
 	c.addr = conn.LocalAddr().(*net.UDPAddr).AddrPort()
 	ds := sipgo.NewDialogServerCache(p.cli, sipmsg.ContactHeader{Address: sipmsg.Uri{User: "callee", Host: "127.0.0.1", Port: int(c.addr.Port())}})
 	srv.OnInvite(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		if pass != "" && !digestValid(req, user, pass) {
+			chal := digest.Challenge{Realm: "carrier", Nonce: "n0nce", Algorithm: "MD5", QOP: []string{"auth"}}
+			res := sipmsg.NewResponseFromRequest(req, 401, "Unauthorized", nil)
+			res.AppendHeader(sipmsg.NewHeader("WWW-Authenticate", chal.String()))
+			_ = tx.Respond(res)
+			return
+		}
+		c.invites <- req
 		dlg, err := ds.ReadInvite(req, tx)
 		if err != nil {
 			return
@@ -435,6 +435,42 @@ func newCallee(t *testing.T, status int) *callee {
 	go func() { _ = srv.ServeUDP(conn) }()
 	t.Cleanup(func() { conn.Close(); srv.Close() })
 	return c
+}
+
+// digestValid checks an INVITE's Authorization against user and pass.
+func digestValid(req *sipmsg.Request, user, pass string) bool {
+	h := req.GetHeader("Authorization")
+	if h == nil {
+		return false
+	}
+	cred, err := digest.ParseCredentials(h.Value())
+	if err != nil || cred.Username != user {
+		return false
+	}
+	want, err := digest.Digest(&digest.Challenge{Realm: cred.Realm, Nonce: cred.Nonce, Algorithm: "MD5", QOP: []string{cred.QOP}},
+		digest.Options{Method: "INVITE", URI: cred.URI, Username: user, Password: pass, Cnonce: cred.Cnonce, Count: cred.Nc})
+	return err == nil && want.Response == cred.Response
+}
+
+// hears checks that the phone receives a μ-law tone at freq.
+func (p *phone) hears(freq float64) {
+	p.t.Helper()
+	var heard []int16
+	var mf media.Frame
+	for len(heard) < 8000 {
+		if err := p.rtp.ReadFrame(&mf); err != nil {
+			p.t.Fatal(err)
+		}
+		if mf.Missing {
+			continue
+		}
+		dec := make([]int16, len(mf.Payload))
+		g711.PCMU.Decode(mf.Payload, dec)
+		heard = append(heard, dec...)
+	}
+	if lvl := mediatest.Level(heard[len(heard)-4000:], 8000, freq); lvl < -14 {
+		p.t.Fatalf("the phone hears %.0f Hz at %.1f dBFS", freq, lvl)
+	}
 }
 
 func (f *fixture) dial(c *callee, timeout time.Duration) (session.Call, string, error) {
@@ -494,6 +530,11 @@ func TestOutboundCallAnswered(t *testing.T) {
 		}
 	}
 	mediatest.CheckTone(t, heard[2000:], session.Rate, mediatest.ToneWant{Freq: 900, Level: -10, MinSNR: 25})
+	// The callee hears the agent.
+	if err := sub.Input(session.SpeakerAgent, mediatest.Tone(session.Rate, 600, -10, session.Rate)); err != nil {
+		t.Fatal(err)
+	}
+	c.hears(600)
 	// Hanging up through the manager sends BYE.
 	if _, err := f.m.Hangup(f.ctx, f.sc, sid, call.ID); err != nil {
 		t.Fatal(err)
@@ -705,4 +746,37 @@ func TestCodecMatrix(t *testing.T) {
 			time.Sleep(300 * time.Millisecond) // the tone ends before the phone closes
 		})
 	}
+}
+
+// TestOutboundTrunkDigest dials a number through a trunk whose far end
+// challenges: the INVITE is repeated with the trunk's credentials, to the
+// trunk's host and port, and the call is answered.
+func TestOutboundTrunkDigest(t *testing.T) {
+	f := newFixture(t, "127.0.0.1/32")
+	c := newCalleeAuth(t, 200, "acct", "pw")
+	name, host, port, user, pass := "out", "127.0.0.1", int(c.addr.Port()), "acct", "pw"
+	tr, err := f.m.CreateTrunk(f.ctx, f.sc, session.TrunkParams{Name: &name, OutboundHost: &host, OutboundPort: &port, Username: &user, Password: &pass})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream"})
+	f.m.SetDialer(f.srv)
+	call, err := f.m.Dial(f.ctx, f.sc, s.ID, session.DialParams{To: "+14155550100", TrunkID: tr.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case req := <-c.invites:
+		if req.Recipient.User != "+14155550100" || req.Recipient.Host != host {
+			t.Fatalf("INVITE to %s", req.Recipient.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no authenticated INVITE")
+	}
+	<-c.acks
+	f.waitCall(call.ID, session.CallAnswered)
+	if _, err := f.m.Hangup(f.ctx, f.sc, s.ID, call.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.waitCall(call.ID, session.CallEnded)
 }
