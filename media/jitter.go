@@ -69,7 +69,9 @@ func (j *JitterBuffer) Push(seq uint16, timestamp uint32, payload []byte, arriva
 		if d < 0 {
 			d = -d
 		}
-		j.jitter += (d - j.jitter) / 16
+		if d <= 1 { // more is a timestamp jump (a restarted clock), not jitter
+			j.jitter += (d - j.jitter) / 16
+		}
 	}
 	j.lastArrival, j.lastTS = arrival, timestamp
 	if !j.started {

@@ -85,10 +85,15 @@ func TestJitterBufferSmoothsAndAdapts(t *testing.T) {
 	if d := j.Stats().Depth; d != 1 {
 		t.Fatalf("depth %d after the jitter stopped", d)
 	}
+	// A timestamp jump (the sender restarted its clock) is not jitter.
+	j.Push(400, 1<<30, []byte{1}, start.Add(8*time.Second))
+	if d := j.Stats().Depth; d != 1 {
+		t.Fatalf("depth %d after a timestamp jump", d)
+	}
 	// A burst of 100 packets at once never holds more than MaxDepth, even
 	// when asked for more than 200 ms.
 	j.MaxDepth = 50
-	for i := 400; i < 500; i++ {
+	for i := 401; i < 500; i++ {
 		j.Push(uint16(i), uint32(i*160), []byte{1}, start.Add(8*time.Second))
 	}
 	if j.count > 10 {

@@ -39,6 +39,7 @@ type Config struct {
 	DTMFPayloadType uint8
 	DTMFClockRate   int
 	// OnDTMF receives each digit from the peer, once per event.
+	// It runs on the receive goroutine and must not block.
 	OnDTMF func(digit byte)
 	// MediaTimeout ends the stream when no RTP arrives for this long while
 	// not on hold. Default 30s; negative disables it.
@@ -89,8 +90,9 @@ type Stats struct {
 	// included); PacketsOut and BytesOut what was sent.
 	PacketsIn, BytesIn, PacketsOut, BytesOut uint64
 	// Lost counts gaps handed out as Missing frames; Late, packets that came
-	// after their gap went out; Duplicates, repeats of one of the last 64.
-	Lost, Late, Duplicates uint64
+	// after their gap went out; Duplicates, repeats of one of the last 64;
+	// Dropped, frames discarded because ReadFrame fell 16 frames behind.
+	Lost, Late, Duplicates, Dropped uint64
 	// SSRCChanges counts new sources; Strays, RTP from other addresses
 	// after the latch; Invalid, datagrams that were not usable RTP/RTCP.
 	SSRCChanges, Strays, Invalid uint64
@@ -152,7 +154,7 @@ type Conn struct {
 	stats struct {
 		packetsIn, bytesIn, packetsOut, bytesOut             atomic.Uint64
 		lost, late, dups, ssrcChanges, strays, rtcpIn, inval atomic.Uint64
-		byes                                                 atomic.Uint64
+		byes, dropped                                        atomic.Uint64
 		jitterNanos                                          atomic.Int64
 		rxSSRC, highest                                      atomic.Uint32 // for RTCP reports
 	}
@@ -394,7 +396,7 @@ func (c *Conn) Stats() Stats {
 		PacketsOut: c.stats.packetsOut.Load(), BytesOut: c.stats.bytesOut.Load(),
 		Lost: c.stats.lost.Load(), Late: c.stats.late.Load(), Duplicates: c.stats.dups.Load(),
 		SSRCChanges: c.stats.ssrcChanges.Load(), Strays: c.stats.strays.Load(), RTCPIn: c.stats.rtcpIn.Load(),
-		Byes: c.stats.byes.Load(), Invalid: c.stats.inval.Load(), Jitter: time.Duration(c.stats.jitterNanos.Load()),
+		Byes: c.stats.byes.Load(), Dropped: c.stats.dropped.Load(), Invalid: c.stats.inval.Load(), Jitter: time.Duration(c.stats.jitterNanos.Load()),
 	}
 }
 

@@ -101,6 +101,7 @@ func (c *Conn) emit(payload []byte, ts uint32, missing bool) {
 	select {
 	case c.frames <- rx:
 	default: // nobody reads: drop rather than block the socket
+		c.stats.dropped.Add(1)
 	}
 }
 

@@ -164,6 +164,28 @@ func TestCraftedStreams(t *testing.T) {
 	}
 }
 
+func TestSlowReader(t *testing.T) {
+	b := pcmu(t, Config{})
+	s := newSender(t, b.LocalAddr())
+	for seq := range uint16(20) {
+		s.send(1, 0, seq, "p"+itoa(seq))
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for b.Stats().PacketsIn < 20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v", b.Stats())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// The oldest 16 wait for the reader; the rest are dropped and counted.
+	if f := read(t, b, 16); string(f[0].Payload) != "p0" || string(f[15].Payload) != "p15" {
+		t.Fatalf("frames %q .. %q", f[0].Payload, f[15].Payload)
+	}
+	if st := b.Stats(); st.Dropped != 4 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
 func TestRelatchAfterSilence(t *testing.T) {
 	b := pcmu(t, Config{RelatchAfter: 50 * time.Millisecond})
 	first, second := newSender(t, b.LocalAddr()), newSender(t, b.LocalAddr())
