@@ -1,12 +1,13 @@
 package sip_test
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,6 +37,163 @@ module_tmp		account.so
 module_app		menu.so
 `
 
+// baresipPeer is a baresip process on loopback that plays a tone and
+// records what it hears.
+type baresipPeer struct {
+	port    int
+	rec     string
+	logPath string
+	cmd     *exec.Cmd
+	exited  chan error
+}
+
+// startBaresip runs baresip playing a tone of freq Hz, with one account
+// (a format with %d for its SIP port) and extra arguments.
+func startBaresip(t *testing.T, freq float64, account string, args ...string) *baresipPeer {
+	t.Helper()
+	bin, err := exec.LookPath("baresip")
+	if err != nil {
+		t.Fatal("baresip is missing: apt-get install baresip-core (make test installs it)")
+	}
+	dir := t.TempDir()
+	b := &baresipPeer{port: freeUDPPort(t), rec: filepath.Join(dir, "rec"), logPath: filepath.Join(dir, "baresip.log"), exited: make(chan error, 1)}
+	wav := filepath.Join(dir, "tone.wav")
+	w, err := os.Create(wav)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := mediatest.WriteWAV(w, 8000, mediatest.Tone(8000, freq, -6, 30*8000)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(b.rec, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config"), fmt.Appendf(nil, baresipConfig, b.port, wav, b.rec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "accounts"), fmt.Appendf(nil, account+"\n", b.port), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logFile, err := os.Create(b.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	b.cmd = exec.Command(bin, append([]string{"-f", dir}, args...)...)
+	b.cmd.Stdout, b.cmd.Stderr = logFile, logFile
+	if err := b.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { b.exited <- b.cmd.Wait() }()
+	t.Cleanup(func() {
+		if b.cmd.ProcessState == nil {
+			_ = b.cmd.Process.Kill()
+			<-b.exited
+		}
+	})
+	for !strings.Contains(b.log(), "baresip is ready") {
+		select {
+		case err := <-b.exited:
+			b.exited <- err
+			return b // a -t run may be done already; wait reports it
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return b
+}
+
+// log is what baresip printed so far.
+func (b *baresipPeer) log() string {
+	out, _ := os.ReadFile(b.logPath)
+	return string(out)
+}
+
+// fatal fails the test with baresip's last log lines.
+func (b *baresipPeer) fatal(t *testing.T, format string, args ...any) {
+	t.Helper()
+	t.Fatalf(format+"\nbaresip log:\n%s", append(args, lastLines([]byte(b.log()), 30))...)
+}
+
+// wait waits for baresip to exit (after -t, or asked to with SIGTERM,
+// which hangs up its calls first).
+func (b *baresipPeer) wait(t *testing.T, terminate bool) {
+	t.Helper()
+	if terminate {
+		_ = b.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	select {
+	case err := <-b.exited:
+		b.exited <- err
+		if err != nil {
+			b.fatal(t, "baresip: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		b.fatal(t, "baresip did not exit")
+	}
+}
+
+// heard checks that baresip's recording of its call holds a second of a
+// tone of freq Hz.
+func (b *baresipPeer) heard(t *testing.T, freq float64) {
+	t.Helper()
+	decs, _ := filepath.Glob(filepath.Join(b.rec, "*-dec.wav"))
+	if len(decs) != 1 {
+		b.fatal(t, "recordings: %v", decs)
+	}
+	r, err := os.Open(decs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	rate, got, err := mediatest.ReadWAV(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, ok := mediatest.FindTone(got, rate, freq, -20)
+	if !ok || len(got)-at < rate {
+		b.fatal(t, "no second of %.0f Hz in baresip's recording (%d samples at %d Hz, peak %.0f Hz)", freq, len(got), rate, mediatest.PeakFrequency(got, rate))
+	}
+	if lvl := mediatest.Level(got[at+rate/10:at+rate], rate, freq); lvl < -16 {
+		b.fatal(t, "baresip heard %.0f Hz at %.1f dBFS", freq, lvl)
+	}
+}
+
+// hear reads a subscriber's audio from speaker until it holds d of it and
+// checks that its last half second is a tone of freq Hz.
+func hear(t *testing.T, sub *session.Subscription, speaker session.Speaker, freq float64, d time.Duration, fatal func(string, ...any)) {
+	t.Helper()
+	var heard []int16
+	var fr session.AudioFrame
+	deadline := time.After(15 * time.Second)
+	for len(heard) < int(d.Seconds()*session.Rate) {
+		for sub.NextAudio(&fr) {
+			if fr.Speaker == speaker {
+				heard = append(heard, fr.Samples...)
+			}
+		}
+		select {
+		case <-sub.AudioReady():
+		case <-deadline:
+			fatal("the subscriber heard %d samples from %s", len(heard), speaker)
+		}
+	}
+	if lvl := mediatest.Level(heard[len(heard)-session.Rate/2:], session.Rate, freq); lvl < -14 {
+		fatal("the subscriber hears %.0f Hz at %.1f dBFS (peak %.0f Hz)", freq, lvl, mediatest.PeakFrequency(heard, session.Rate))
+	}
+}
+
+// speak has the agent side say a tone of freq Hz for about d.
+func speak(t *testing.T, sub *session.Subscription, freq float64, d time.Duration) {
+	t.Helper()
+	for range int(d / time.Second) {
+		if err := sub.Input(session.SpeakerAgent, mediatest.Tone(session.Rate, freq, -10, session.Rate)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(900 * time.Millisecond)
+	}
+}
+
 // freeUDPPort returns a loopback UDP port that was free a moment ago.
 func freeUDPPort(t *testing.T) int {
 	t.Helper()
@@ -52,10 +210,6 @@ func freeUDPPort(t *testing.T) int {
 // the agent reaches baresip's recording, and baresip's BYE at the end of
 // its run ends the session.
 func TestBaresipCallsIn(t *testing.T) {
-	bin, err := exec.LookPath("baresip")
-	if err != nil {
-		t.Fatal("baresip is missing: apt-get install baresip-core (make test installs it)")
-	}
 	f := newFixture(t, "127.0.0.1/32")
 	s, err := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream"})
 	if err != nil {
@@ -66,112 +220,14 @@ func TestBaresipCallsIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-
-	dir := t.TempDir()
-	wav, rec := filepath.Join(dir, "caller-440.wav"), filepath.Join(dir, "rec")
-	w, err := os.Create(wav)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := mediatest.WriteWAV(w, 8000, mediatest.Tone(8000, 440, -6, 20*8000)); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	port := freeUDPPort(t)
-	if err := os.Mkdir(rec, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "config"), fmt.Appendf(nil, baresipConfig, port, wav, rec), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "accounts"), fmt.Appendf(nil, "<sip:alice@127.0.0.1:%d>;regint=0\n", port), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(f.ctx, 30*time.Second)
-	defer cancel()
 	target := fmt.Sprintf("sip:%s@%s", s.ID, f.srv.Addr())
-	cmd := exec.CommandContext(ctx, bin, "-f", dir, "-e", "/dial "+target, "-t", "7")
-	logPath := filepath.Join(dir, "baresip.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}()
-	fail := func(format string, args ...any) {
-		t.Helper()
-		out, _ := os.ReadFile(logPath)
-		t.Fatalf(format+"\nbaresip log:\n%s", append(args, lastLines(out, 30))...)
-	}
-
-	// The subscriber hears baresip's tone as the customer.
-	var heard []int16
-	var fr session.AudioFrame
-	deadline := time.After(15 * time.Second)
-	for len(heard) < 2*session.Rate {
-		for sub.NextAudio(&fr) {
-			if fr.Speaker == session.SpeakerCustomer {
-				heard = append(heard, fr.Samples...)
-			}
-		}
-		select {
-		case <-sub.AudioReady():
-		case <-deadline:
-			fail("the subscriber heard %d samples from baresip", len(heard))
-		}
-	}
-	if lvl := mediatest.Level(heard[len(heard)-session.Rate:], session.Rate, 440); lvl < -14 {
-		fail("the subscriber hears 440 Hz at %.1f dBFS (peak %.0f Hz)", lvl, mediatest.PeakFrequency(heard, session.Rate))
-	}
-	// The agent side speaks 1 kHz until baresip hangs up.
-	for range 3 {
-		if err := sub.Input(session.SpeakerAgent, mediatest.Tone(session.Rate, 1000, -10, session.Rate)); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(900 * time.Millisecond)
-	}
+	b := startBaresip(t, 440, "<sip:alice@127.0.0.1:%d>;regint=0", "-e", "/dial "+target, "-t", "7")
+	fatal := func(format string, args ...any) { t.Helper(); b.fatal(t, format, args...) }
+	hear(t, sub, session.SpeakerCustomer, 440, 2*time.Second, fatal)
+	speak(t, sub, 1000, 3*time.Second)
 	if ev := next(t, sub, session.EventSessionEnded); ev.Reason != session.EndCallsEnded {
-		fail("session ended with %s", ev.Reason)
+		fatal("session ended with %s", ev.Reason)
 	}
-	select {
-	case err := <-exited:
-		if err != nil {
-			fail("baresip: %v", err)
-		}
-	case <-ctx.Done():
-		fail("baresip did not exit")
-	}
-
-	// baresip's recording of what it heard holds the agent's tone.
-	decs, _ := filepath.Glob(filepath.Join(rec, "*-dec.wav"))
-	if len(decs) != 1 {
-		fail("recordings: %v", decs)
-	}
-	r, err := os.Open(decs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	rate, got, err := mediatest.ReadWAV(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	at, ok := mediatest.FindTone(got, rate, 1000, -20)
-	if !ok || len(got)-at < rate {
-		fail("no second of 1 kHz in baresip's recording (%d samples at %d Hz, peak %.0f Hz)", len(got), rate, mediatest.PeakFrequency(got, rate))
-	}
-	if lvl := mediatest.Level(got[at+rate/10:at+rate], rate, 1000); lvl < -16 {
-		fail("baresip heard 1 kHz at %.1f dBFS", lvl)
-	}
+	b.wait(t, false)
+	b.heard(t, 1000)
 }
