@@ -187,11 +187,11 @@ func Listen(cfg Config) (*Conn, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	sock, err := listen(cfg)
+	sock, rtcpSock, err := listen(cfg)
 	if err != nil {
 		return nil, err
 	}
-	c := &Conn{cfg: cfg, sock: sock, frames: make(chan rxFrame, 16), done: make(chan struct{}), wbuf: make([]byte, 1500), marker: true}
+	c := &Conn{cfg: cfg, sock: sock, rtcp: rtcpSock, frames: make(chan rxFrame, 16), done: make(chan struct{}), wbuf: make([]byte, 1500), marker: true}
 	c.window.Window = cfg.Window
 	c.codec.Store(&codec{payloadType: cfg.PayloadType, clockRate: cfg.ClockRate, frameSamples: cfg.FrameSamples})
 	var b [8]byte
@@ -200,13 +200,6 @@ func Listen(cfg Config) (*Conn, error) {
 	if cfg.Remote.IsValid() {
 		r := cfg.Remote
 		c.remote.Store(&r)
-	}
-	if !cfg.RTCPMux {
-		port := sock.LocalAddr().(*net.UDPAddr).Port + 1
-		laddr := &net.UDPAddr{IP: sock.LocalAddr().(*net.UDPAddr).IP, Port: port}
-		if c.rtcp, err = net.ListenUDP("udp", laddr); err != nil {
-			c.rtcp = nil // RTCP on port+1 is best effort: the port may be taken
-		}
 	}
 	c.last.Store(time.Now().UnixNano())
 	c.wg.Add(2)
@@ -219,29 +212,52 @@ func Listen(cfg Config) (*Conn, error) {
 	return c, nil
 }
 
-func listen(cfg Config) (*net.UDPConn, error) {
+// listen opens the RTP socket and, without rtcp-mux, the RTCP one on the
+// next port. In a port range both must be free (an even RTP port, by
+// convention); on a given port RTCP is best effort and may be nil.
+func listen(cfg Config) (sock, rtcpSock *net.UDPConn, err error) {
 	addr, err := net.ResolveUDPAddr("udp", cfg.Local)
 	if err != nil {
-		return nil, fmt.Errorf("rtpio: local address: %w", err)
+		return nil, nil, fmt.Errorf("rtpio: local address: %w", err)
 	}
 	if cfg.PortMax == 0 || addr.Port != 0 {
-		return net.ListenUDP("udp", addr)
+		if sock, err = net.ListenUDP("udp", addr); err != nil {
+			return nil, nil, err
+		}
+		if !cfg.RTCPMux {
+			rtcpSock, _ = listenNext(sock)
+		}
+		return sock, rtcpSock, nil
 	}
-	// Even ports, RTP convention, so port+1 can carry RTCP.
-	span := (cfg.PortMax - cfg.PortMin) / 2
+	first := cfg.PortMin + cfg.PortMin%2
+	last := cfg.PortMax
+	if !cfg.RTCPMux {
+		last-- // room for port+1
+	}
+	span := (last - first) / 2
 	var b [2]byte
 	_, _ = rand.Read(b[:])
 	start := int(binary.BigEndian.Uint16(b[:]))
-	for i := 0; i <= span; i++ {
-		addr.Port = cfg.PortMin + ((start+i)%(span+1))*2
-		if addr.Port%2 == 1 {
-			addr.Port--
+	for i := 0; first <= last && i <= span; i++ {
+		addr.Port = first + ((start+i)%(span+1))*2
+		if sock, err = net.ListenUDP("udp", addr); err != nil {
+			continue
 		}
-		if sock, err := net.ListenUDP("udp", addr); err == nil {
-			return sock, nil
+		if cfg.RTCPMux {
+			return sock, nil, nil
 		}
+		if rtcpSock, err = listenNext(sock); err == nil {
+			return sock, rtcpSock, nil
+		}
+		_ = sock.Close()
 	}
-	return nil, fmt.Errorf("rtpio: no free port in %d-%d", cfg.PortMin, cfg.PortMax)
+	return nil, nil, fmt.Errorf("rtpio: no free port in %d-%d", cfg.PortMin, cfg.PortMax)
+}
+
+// listenNext opens the port after sock's, on the same address, for RTCP.
+func listenNext(sock *net.UDPConn) (*net.UDPConn, error) {
+	local := sock.LocalAddr().(*net.UDPAddr)
+	return net.ListenUDP("udp", &net.UDPAddr{IP: local.IP, Port: local.Port + 1})
 }
 
 // LocalAddr is the address RTP is received on (for SDP).

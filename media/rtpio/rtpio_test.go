@@ -340,6 +340,18 @@ func TestPortRange(t *testing.T) {
 	if p := c.LocalAddr().Port(); p < 40000 || p > 40100 || p%2 != 0 {
 		t.Fatalf("port %d", p)
 	}
+	// An odd range of three ports holds one RTP/RTCP pair: 47302 and 47303.
+	d, err := Listen(Config{Local: "127.0.0.1:0", PortMin: 47301, PortMax: 47303, ClockRate: 8000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if p := d.LocalAddr().Port(); p != 47302 || d.rtcp == nil {
+		t.Fatalf("port %d, rtcp %v", p, d.rtcp)
+	}
+	if _, err := Listen(Config{Local: "127.0.0.1:0", PortMin: 47301, PortMax: 47303, ClockRate: 8000}); err == nil {
+		t.Fatal("a full range gave a port")
+	}
 	if _, err := Listen(Config{Local: "127.0.0.1:0", ClockRate: 0}); err == nil {
 		t.Fatal("accepted a zero clock rate")
 	}
