@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -66,16 +67,39 @@ func TestStreamCommandPlaysAWAV(t *testing.T) {
 	defer listener.Close()
 
 	cmd := voxgate(ctx, "stream", sid, "--url", p.base, "--api-key", key, "--play", wavPath, "--speaker", "agent", "--quiet-audio")
-	var cliOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &cliOut, &cliOut
+	var cliErr bytes.Buffer
+	cmd.Stderr = &cliErr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
+	}
+	output := make(chan string, 1024) // the command's output, closed at its end
+	go func() {
+		defer close(output)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			output <- sc.Text()
+		}
+	}()
+	var got []string
+	// waitLine collects output until a line contains want (false at the end).
+	waitLine := func(want string) bool {
+		for line := range output {
+			got = append(got, line)
+			if strings.Contains(line, want) {
+				return true
+			}
+		}
+		return false
 	}
 	var heard []int16
 	for len(heard) < 16000 {
 		raw, err := listener.Read()
 		if err != nil {
-			t.Fatalf("listener: %v (heard %d samples); cli: %s", err, len(heard), cliOut.String())
+			t.Fatalf("listener: %v (heard %d samples)", err, len(heard))
 		}
 		var m struct {
 			Type, Speaker string
@@ -90,17 +114,24 @@ func TestStreamCommandPlaysAWAV(t *testing.T) {
 		}
 	}
 	mediatest.CheckTone(t, heard[4000:], 16000, mediatest.ToneWant{Freq: 800, Level: -10, MinSNR: 40})
-	call("POST", "/v1/sessions/"+sid+"/end")
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("voxgate stream: %v\n%s", err, cliOut.String())
+	// The mark sent after the WAV comes back once all of it was played.
+	if !waitLine(`{"name":"played","type":"mark"}`) {
+		t.Fatalf("no mark echo:\n%s", strings.Join(got, "\n"))
 	}
-	got := cliOut.String()
+	call("POST", "/v1/sessions/"+sid+"/end")
+	for line := range output {
+		got = append(got, line)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("voxgate stream: %v\n%s\n%s", err, strings.Join(got, "\n"), cliErr.String())
+	}
+	text := strings.Join(got, "\n")
 	for _, want := range []string{`"type":"session.ready"`, `"type":"session.ended"`, "closed 1000"} {
-		if !strings.Contains(got, want) {
-			t.Fatalf("output lacks %q:\n%s", want, got)
+		if !strings.Contains(text, want) {
+			t.Fatalf("output lacks %q:\n%s", want, text)
 		}
 	}
-	if strings.Contains(got, "audio.output") {
+	if strings.Contains(text, "audio.output") {
 		t.Fatal("--quiet-audio printed audio")
 	}
 }
