@@ -3,7 +3,6 @@ package sip_test
 import (
 	"context"
 	"errors"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -14,17 +13,15 @@ import (
 
 	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
-	"github.com/icholy/digest"
 	"go.uber.org/goleak"
 
 	"github.com/voxgate/voxgate/media"
 	"github.com/voxgate/voxgate/media/mediatest"
-	"github.com/voxgate/voxgate/media/rtpio"
 	"github.com/voxgate/voxgate/session"
 	"github.com/voxgate/voxgate/sip"
+	"github.com/voxgate/voxgate/sip/siptest"
 	"github.com/voxgate/voxgate/store"
 	"github.com/voxgate/voxgate/store/storetest"
-	"github.com/voxgate/voxgate/transcode"
 	"github.com/voxgate/voxgate/transcode/g711"
 )
 
@@ -73,89 +70,6 @@ func newFixtureTrunk(t *testing.T, trunk session.TrunkParams) *fixture {
 	return &fixture{t: t, m: m, srv: srv, sc: sc, ctx: ctx}
 }
 
-// phone is a SIP phone built on sipgo with its own RTP.
-type phone struct {
-	t   *testing.T
-	ua  *sipgo.UserAgent
-	cli *sipgo.Client
-	dc  *sipgo.DialogClientCache
-	rtp *rtpio.Conn
-	dlg *sipgo.DialogClientSession
-	// auth answers a digest challenge when set.
-	auth sipgo.AnswerOptions
-	// format is what sendTone encodes.
-	format media.Format
-}
-
-func newPhone(t *testing.T, pt uint8, clock int) *phone {
-	ua, err := sipgo.NewUA(sipgo.WithUserAgentHostname("127.0.0.1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cli, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := rtpio.Listen(rtpio.Config{Local: "127.0.0.1:0", PayloadType: pt, ClockRate: clock, DTMFPayloadType: 101, MediaTimeout: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &phone{t: t, ua: ua, cli: cli, rtp: r, format: media.Format{Codec: media.CodecPCMU, SampleRate: 8000, Channels: 1},
-		dc: sipgo.NewDialogClientCache(cli, sipmsg.ContactHeader{Address: sipmsg.Uri{User: "phone", Host: "127.0.0.1", Port: 5099}})}
-	t.Cleanup(func() { r.Close(); ua.Close() })
-	return p
-}
-
-// call sends an INVITE with the SDP and returns the final status.
-func (p *phone) call(ctx context.Context, f *fixture, user string, sdp []byte, hdrs ...sipmsg.Header) int {
-	addr := f.srv.Addr()
-	dlg, err := p.dc.Invite(ctx, sipmsg.Uri{User: user, Host: addr.Addr().String(), Port: int(addr.Port())}, sdp, hdrs...)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	err = dlg.WaitAnswer(ctx, p.auth)
-	var de *sipgo.ErrDialogResponse
-	if errors.As(err, &de) {
-		return de.Res.StatusCode
-	}
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	if err := dlg.Ack(ctx); err != nil {
-		p.t.Fatal(err)
-	}
-	p.dlg = dlg
-	answer, err := sip.ParseSDP(dlg.InviteResponse.Body())
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	p.rtp.SetRemote(netip.AddrPortFrom(answer.Addr, uint16(answer.Port)))
-	return 200
-}
-
-func (p *phone) offer(codecs ...sip.Codec) []byte {
-	return sip.AnswerSDP(7, p.rtp.LocalAddr(), sip.SendRecv, codecs...)
-}
-
-// sendTone plays a tone in the phone's format, in real time for d.
-func (p *phone) sendTone(freq float64, d time.Duration) {
-	rate := p.format.SampleRate
-	enc, err := transcode.Chain(media.PCM16(rate), p.format, media.WriterFunc(p.rtp.WriteFrame))
-	if err != nil {
-		p.t.Error(err)
-		return
-	}
-	sine := mediatest.NewSine(rate, freq, -10)
-	pcm := make([]int16, rate/50)
-	tk := time.NewTicker(20 * time.Millisecond)
-	defer tk.Stop()
-	for i := range int(d / (20 * time.Millisecond)) {
-		<-tk.C
-		sine.Read(pcm)
-		_ = enc.WriteFrame(media.Frame{Samples: pcm, Timestamp: uint32(i * len(pcm))})
-	}
-}
-
 func TestInboundCallJoinsTheSession(t *testing.T) {
 	f := newFixture(t, "127.0.0.1/32")
 	s, err := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream"})
@@ -167,11 +81,11 @@ func TestInboundCallJoinsTheSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	p := newPhone(t, 0, 8000)
-	if code := p.call(f.ctx, f, s.ID, p.offer(sip.Supported[0], sip.TelephoneEvent), sipmsg.NewHeader("X-Ticket", "T-9")); code != 200 {
+	p := siptest.NewPhone(t, 0, 8000)
+	if code := p.Call(f.ctx, f.srv.Addr(), s.ID, p.Offer(sip.Supported[0], sip.TelephoneEvent), sipmsg.NewHeader("X-Ticket", "T-9")); code != 200 {
 		t.Fatalf("INVITE answered %d", code)
 	}
-	go p.sendTone(1000, 1500*time.Millisecond)
+	go p.SendTone(1000, 1500*time.Millisecond)
 	// The subscriber hears the phone as the customer.
 	var heard []int16
 	var fr session.AudioFrame
@@ -193,9 +107,9 @@ func TestInboundCallJoinsTheSession(t *testing.T) {
 	if err := sub.Input(session.SpeakerAgent, mediatest.Tone(session.Rate, 600, -10, session.Rate)); err != nil {
 		t.Fatal(err)
 	}
-	p.hears(600)
+	p.Hears(600)
 	// DTMF from the phone arrives once per digit.
-	if err := p.rtp.SendDTMF("42"); err != nil {
+	if err := p.RTP.SendDTMF("42"); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"4", "2"} {
@@ -210,10 +124,10 @@ func TestInboundCallJoinsTheSession(t *testing.T) {
 	}
 	// Hold and resume: the answer mirrors the direction.
 	for _, tc := range []struct{ offer, want sip.Direction }{{sip.SendOnly, sip.RecvOnly}, {sip.Inactive, sip.Inactive}, {sip.SendRecv, sip.SendRecv}} {
-		re := sipmsg.NewRequest(sipmsg.INVITE, p.dlg.InviteResponse.Contact().Address)
+		re := sipmsg.NewRequest(sipmsg.INVITE, p.Dialog.InviteResponse.Contact().Address)
 		re.AppendHeader(sipmsg.NewHeader("Content-Type", "application/sdp"))
-		re.SetBody(sip.AnswerSDP(7, p.rtp.LocalAddr(), tc.offer, sip.Supported[0], sip.TelephoneEvent))
-		res, err := p.dlg.Do(f.ctx, re)
+		re.SetBody(sip.AnswerSDP(7, p.RTP.LocalAddr(), tc.offer, sip.Supported[0], sip.TelephoneEvent))
+		res, err := p.Dialog.Do(f.ctx, re)
 		if err != nil || res.StatusCode != 200 {
 			t.Fatalf("re-INVITE %s: %v %v", tc.offer, err, res)
 		}
@@ -223,7 +137,7 @@ func TestInboundCallJoinsTheSession(t *testing.T) {
 		}
 	}
 	// The phone hangs up: the call ends, and with the last call the session.
-	if err := p.dlg.Bye(f.ctx); err != nil {
+	if err := p.Dialog.Bye(f.ctx); err != nil {
 		t.Fatal(err)
 	}
 	if ev := next(t, sub, session.EventSessionEnded); ev.Reason != session.EndCallsEnded {
@@ -244,25 +158,25 @@ func TestInboundCallJoinsTheSession(t *testing.T) {
 func TestInboundRefusals(t *testing.T) {
 	f := newFixture(t, "127.0.0.1/32")
 	s, _ := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream"})
-	p := newPhone(t, 0, 8000)
-	if code := p.call(f.ctx, f, "sess_01JD3ZZZZZZZZZZZZZZZZZZZZZ", p.offer(sip.Supported[0])); code != 404 {
+	p := siptest.NewPhone(t, 0, 8000)
+	if code := p.Call(f.ctx, f.srv.Addr(), "sess_01JD3ZZZZZZZZZZZZZZZZZZZZZ", p.Offer(sip.Supported[0])); code != 404 {
 		t.Fatalf("unknown session: %d", code)
 	}
-	if code := p.call(f.ctx, f, "+14155550100", p.offer(sip.Supported[0])); code != 404 {
+	if code := p.Call(f.ctx, f.srv.Addr(), "+14155550100", p.Offer(sip.Supported[0])); code != 404 {
 		t.Fatalf("unknown number: %d", code)
 	}
 	gsm := sip.Codec{PayloadType: 3, Name: "GSM", ClockRate: 8000, Channels: 1}
-	if code := p.call(f.ctx, f, s.ID, p.offer(gsm)); code != 488 {
+	if code := p.Call(f.ctx, f.srv.Addr(), s.ID, p.Offer(gsm)); code != 488 {
 		t.Fatalf("no common codec: %d", code)
 	}
 	f.srv.Drain()
-	if code := p.call(f.ctx, f, s.ID, p.offer(sip.Supported[0])); code != 503 {
+	if code := p.Call(f.ctx, f.srv.Addr(), s.ID, p.Offer(sip.Supported[0])); code != 503 {
 		t.Fatalf("draining: %d", code)
 	}
 	// A source no trunk admits.
 	g := newFixture(t, "10.0.0.0/8")
 	s2, _ := g.m.Create(g.ctx, g.sc, session.CreateParams{Mode: "media_stream"})
-	if code := p.call(g.ctx, g, s2.ID, p.offer(sip.Supported[0])); code != 403 {
+	if code := p.Call(g.ctx, g.srv.Addr(), s2.ID, p.Offer(sip.Supported[0])); code != 403 {
 		t.Fatalf("unknown source: %d", code)
 	}
 }
@@ -292,9 +206,9 @@ func TestLateOffer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	p := newPhone(t, 8, 8000) // the phone answers with PCMA
+	p := siptest.NewPhone(t, 8, 8000) // the phone answers with PCMA
 	addr := f.srv.Addr()
-	dlg, err := p.dc.Invite(f.ctx, sipmsg.Uri{User: s.ID, Host: addr.Addr().String(), Port: int(addr.Port())}, nil)
+	dlg, err := p.Dialogs.Invite(f.ctx, sipmsg.Uri{User: s.ID, Host: addr.Addr().String(), Port: int(addr.Port())}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,11 +227,11 @@ func TestLateOffer(t *testing.T) {
 	}
 	ack.CSeq().MethodName = sipmsg.ACK
 	ack.AppendHeader(sipmsg.NewHeader("Content-Type", "application/sdp"))
-	ack.SetBody(sip.AnswerSDP(8, p.rtp.LocalAddr(), sip.SendRecv, sip.Supported[1]))
+	ack.SetBody(sip.AnswerSDP(8, p.RTP.LocalAddr(), sip.SendRecv, sip.Supported[1]))
 	if err := dlg.WriteAck(f.ctx, ack); err != nil {
 		t.Fatal(err)
 	}
-	p.rtp.SetRemote(netip.AddrPortFrom(offer.Addr, uint16(offer.Port)))
+	p.RTP.SetRemote(netip.AddrPortFrom(offer.Addr, uint16(offer.Port)))
 	waitCall := func() session.Call {
 		for range 200 {
 			calls, _, _ := f.m.ListCalls(f.ctx, f.sc, store.ListQuery{Limit: 1, SessionID: s.ID})
@@ -343,7 +257,7 @@ func TestLateOffer(t *testing.T) {
 		for range 50 {
 			sine.Read(pcm)
 			g711.PCMA.Encode(pcm, payload)
-			_ = p.rtp.WriteFrame(media.Frame{Payload: payload})
+			_ = p.RTP.WriteFrame(media.Frame{Payload: payload})
 			time.Sleep(20 * time.Millisecond)
 		}
 	}()
@@ -364,116 +278,7 @@ func TestLateOffer(t *testing.T) {
 	_ = dlg.Bye(f.ctx)
 }
 
-// callee is a phone that answers calls: a sipgo server on loopback that
-// replies with status (and, for 200, an SDP answer with PCMU).
-type callee struct {
-	*phone
-	srv     *sipgo.Server
-	addr    netip.AddrPort
-	acks    chan struct{}
-	ringing chan *sipgo.DialogServerSession
-	invites chan *sipmsg.Request // every INVITE that passed authentication
-}
-
-func newCallee(t *testing.T, status int) *callee { return newCalleeAuth(t, status, "", "") }
-
-// newCalleeAuth is a phone answering INVITEs with status (0: never), after
-// a digest challenge when pass is set.
-func newCalleeAuth(t *testing.T, status int, user, pass string) *callee {
-	p := newPhone(t, 0, 8000)
-	srv, err := sipgo.NewServer(p.ua)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &callee{phone: p, srv: srv, acks: make(chan struct{}, 1), ringing: make(chan *sipgo.DialogServerSession, 1),
-		invites: make(chan *sipmsg.Request, 4)}
-	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.addr = conn.LocalAddr().(*net.UDPAddr).AddrPort()
-	ds := sipgo.NewDialogServerCache(p.cli, sipmsg.ContactHeader{Address: sipmsg.Uri{User: "callee", Host: "127.0.0.1", Port: int(c.addr.Port())}})
-	srv.OnInvite(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-		if pass != "" && !digestValid(req, user, pass) {
-			chal := digest.Challenge{Realm: "carrier", Nonce: "n0nce", Algorithm: "MD5", QOP: []string{"auth"}}
-			res := sipmsg.NewResponseFromRequest(req, 401, "Unauthorized", nil)
-			res.AppendHeader(sipmsg.NewHeader("WWW-Authenticate", chal.String()))
-			_ = tx.Respond(res)
-			return
-		}
-		c.invites <- req
-		dlg, err := ds.ReadInvite(req, tx)
-		if err != nil {
-			return
-		}
-		_ = dlg.Respond(180, "Ringing", nil)
-		switch status {
-		case 200:
-			offer, _ := sip.ParseSDP(req.Body())
-			c.rtp.SetRemote(netip.AddrPortFrom(offer.Addr, uint16(offer.Port)))
-			_ = dlg.RespondSDP(sip.AnswerSDP(9, c.rtp.LocalAddr(), sip.SendRecv, sip.Supported[0], sip.TelephoneEvent))
-		case 0: // never answers; a CANCEL gets 487 as real phones send
-			c.ringing <- dlg
-		default:
-			_ = dlg.Respond(status, "Busy Here", nil)
-		}
-	})
-	srv.OnAck(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-		if ds.ReadAck(req, tx) == nil {
-			c.acks <- struct{}{}
-		}
-	})
-	srv.OnBye(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) { _ = ds.ReadBye(req, tx) })
-	srv.OnCancel(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-		_ = tx.Respond(sipmsg.NewResponseFromRequest(req, 200, "OK", nil))
-		select {
-		case dlg := <-c.ringing:
-			_ = dlg.Respond(487, "Request Terminated", nil)
-		default:
-		}
-	})
-	go func() { _ = srv.ServeUDP(conn) }()
-	t.Cleanup(func() { conn.Close(); srv.Close() })
-	return c
-}
-
-// digestValid checks an INVITE's Authorization against user and pass.
-func digestValid(req *sipmsg.Request, user, pass string) bool {
-	h := req.GetHeader("Authorization")
-	if h == nil {
-		return false
-	}
-	cred, err := digest.ParseCredentials(h.Value())
-	if err != nil || cred.Username != user {
-		return false
-	}
-	want, err := digest.Digest(&digest.Challenge{Realm: cred.Realm, Nonce: cred.Nonce, Algorithm: "MD5", QOP: []string{cred.QOP}},
-		digest.Options{Method: "INVITE", URI: cred.URI, Username: user, Password: pass, Cnonce: cred.Cnonce, Count: cred.Nc})
-	return err == nil && want.Response == cred.Response
-}
-
-// hears checks that the phone receives a μ-law tone at freq.
-func (p *phone) hears(freq float64) {
-	p.t.Helper()
-	var heard []int16
-	var mf media.Frame
-	for len(heard) < 8000 {
-		if err := p.rtp.ReadFrame(&mf); err != nil {
-			p.t.Fatal(err)
-		}
-		if mf.Missing {
-			continue
-		}
-		dec := make([]int16, len(mf.Payload))
-		g711.PCMU.Decode(mf.Payload, dec)
-		heard = append(heard, dec...)
-	}
-	if lvl := mediatest.Level(heard[len(heard)-4000:], 8000, freq); lvl < -14 {
-		p.t.Fatalf("the phone hears %.0f Hz at %.1f dBFS", freq, lvl)
-	}
-}
-
-func (f *fixture) dial(c *callee, timeout time.Duration) (session.Call, string, error) {
+func (f *fixture) dial(to netip.AddrPort, timeout time.Duration) (session.Call, string, error) {
 	f.t.Helper()
 	s, err := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream"})
 	if err != nil {
@@ -481,7 +286,7 @@ func (f *fixture) dial(c *callee, timeout time.Duration) (session.Call, string, 
 	}
 	f.m.SetDialer(f.srv)
 	secs := int(timeout / time.Second)
-	call, err := f.m.Dial(f.ctx, f.sc, s.ID, session.DialParams{To: "sip:callee@" + c.addr.String(), TimeoutSeconds: &secs})
+	call, err := f.m.Dial(f.ctx, f.sc, s.ID, session.DialParams{To: "sip:callee@" + to.String(), TimeoutSeconds: &secs})
 	return call, s.ID, err
 }
 
@@ -500,8 +305,8 @@ func (f *fixture) waitCall(callID string, want session.CallStatus) session.Call 
 
 func TestOutboundCallAnswered(t *testing.T) {
 	f := newFixture(t, "127.0.0.1/32")
-	c := newCallee(t, 200)
-	call, sid, err := f.dial(c, 10*time.Second)
+	c := siptest.NewCallee(t, 200, "", "")
+	call, sid, err := f.dial(c.Addr, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -510,12 +315,12 @@ func TestOutboundCallAnswered(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	<-c.acks
+	<-c.Acks
 	got := f.waitCall(call.ID, session.CallAnswered)
 	if got.Codec != "PCMU" || got.Speaker != session.SpeakerCustomer {
 		t.Fatalf("call %+v", got)
 	}
-	go c.sendTone(900, time.Second)
+	go c.SendTone(900, time.Second)
 	var heard []int16
 	var fr session.AudioFrame
 	deadline := time.After(10 * time.Second)
@@ -534,7 +339,7 @@ func TestOutboundCallAnswered(t *testing.T) {
 	if err := sub.Input(session.SpeakerAgent, mediatest.Tone(session.Rate, 600, -10, session.Rate)); err != nil {
 		t.Fatal(err)
 	}
-	c.hears(600)
+	c.Hears(600)
 	// Hanging up through the manager sends BYE.
 	if _, err := f.m.Hangup(f.ctx, f.sc, sid, call.ID); err != nil {
 		t.Fatal(err)
@@ -547,7 +352,7 @@ func TestOutboundCallAnswered(t *testing.T) {
 
 func TestOutboundBusyAndNoAnswer(t *testing.T) {
 	f := newFixture(t, "127.0.0.1/32")
-	call, _, err := f.dial(newCallee(t, 486), 10*time.Second)
+	call, _, err := f.dial(siptest.NewCallee(t, 486, "", "").Addr, 10*time.Second)
 	var de *session.DialError
 	if !errors.As(err, &de) || de.SIPStatus != 486 {
 		t.Fatalf("busy: %v %+v", err, call)
@@ -557,7 +362,7 @@ func TestOutboundBusyAndNoAnswer(t *testing.T) {
 		t.Fatalf("busy call %+v", calls[0])
 	}
 	// Nobody answers within the timeout: no_answer, and the INVITE is canceled.
-	call, _, err = f.dial(newCallee(t, 0), time.Second)
+	call, _, err = f.dial(siptest.NewCallee(t, 0, "", "").Addr, time.Second)
 	if err != nil && !errors.As(err, &de) {
 		t.Fatal(err)
 	}
@@ -654,25 +459,25 @@ func TestDigestAndCallCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	p := newPhone(t, 0, 8000)
-	if code := p.call(f.ctx, f, s.ID, p.offer(sip.Supported[0])); code != 401 {
+	p := siptest.NewPhone(t, 0, 8000)
+	if code := p.Call(f.ctx, f.srv.Addr(), s.ID, p.Offer(sip.Supported[0])); code != 401 {
 		t.Fatalf("no credentials: %d", code)
 	}
-	p.auth = sipgo.AnswerOptions{Username: user, Password: "wrong"}
-	if code := p.call(f.ctx, f, s.ID, p.offer(sip.Supported[0])); code != 403 {
+	p.Auth = sipgo.AnswerOptions{Username: user, Password: "wrong"}
+	if code := p.Call(f.ctx, f.srv.Addr(), s.ID, p.Offer(sip.Supported[0])); code != 403 {
 		t.Fatalf("wrong password: %d", code)
 	}
-	p.auth.Password = pass
-	if code := p.call(f.ctx, f, "sess_01JD3ZZZZZZZZZZZZZZZZZZZZZ", p.offer(sip.Supported[0])); code != 404 {
+	p.Auth.Password = pass
+	if code := p.Call(f.ctx, f.srv.Addr(), "sess_01JD3ZZZZZZZZZZZZZZZZZZZZZ", p.Offer(sip.Supported[0])); code != 404 {
 		t.Fatalf("unknown session after auth: %d", code)
 	}
-	if code := p.call(f.ctx, f, s.ID, p.offer(sip.Supported[0])); code != 200 {
+	if code := p.Call(f.ctx, f.srv.Addr(), s.ID, p.Offer(sip.Supported[0])); code != 200 {
 		t.Fatalf("with credentials: %d", code)
 	}
-	first := p.dlg
-	q := newPhone(t, 0, 8000)
-	q.auth = p.auth
-	if code := q.call(f.ctx, f, s2.ID, q.offer(sip.Supported[0])); code != 503 {
+	first := p.Dialog
+	q := siptest.NewPhone(t, 0, 8000)
+	q.Auth = p.Auth
+	if code := q.Call(f.ctx, f.srv.Addr(), s2.ID, q.Offer(sip.Supported[0])); code != 503 {
 		t.Fatalf("over max_concurrent_calls: %d", code)
 	}
 	if err := first.Bye(f.ctx); err != nil {
@@ -681,7 +486,7 @@ func TestDigestAndCallCap(t *testing.T) {
 	next(t, sub, session.EventSessionEnded)
 	code := 0
 	for range 100 { // the trunk's count drops as the call's end is recorded
-		if code = q.call(f.ctx, f, s2.ID, q.offer(sip.Supported[0])); code != 503 {
+		if code = q.Call(f.ctx, f.srv.Addr(), s2.ID, q.Offer(sip.Supported[0])); code != 503 {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -689,7 +494,7 @@ func TestDigestAndCallCap(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("after the first call ended: %d", code)
 	}
-	if err := q.dlg.Bye(f.ctx); err != nil {
+	if err := q.Dialog.Bye(f.ctx); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -712,19 +517,19 @@ func TestCodecMatrix(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer sub.Close()
-			p := newPhone(t, codec.PayloadType, codec.ClockRate)
-			p.format = formats[codec.Name]
-			if code := p.call(f.ctx, f, s.ID, p.offer(codec)); code != 200 {
+			p := siptest.NewPhone(t, codec.PayloadType, codec.ClockRate)
+			p.Format = formats[codec.Name]
+			if code := p.Call(f.ctx, f.srv.Addr(), s.ID, p.Offer(codec)); code != 200 {
 				t.Fatalf("INVITE answered %d", code)
 			}
 			calls, _, _ := f.m.ListCalls(f.ctx, f.sc, store.ListQuery{Limit: 1, SessionID: s.ID})
 			if len(calls) != 1 {
 				t.Fatalf("calls: %+v", calls)
 			}
-			if c := f.waitCall(calls[0].ID, session.CallAnswered); c.Codec != p.format.Codec {
+			if c := f.waitCall(calls[0].ID, session.CallAnswered); c.Codec != p.Format.Codec {
 				t.Fatalf("call: %+v", c)
 			}
-			go p.sendTone(1000, time.Second)
+			go p.SendTone(1000, time.Second)
 			var heard []int16
 			var fr session.AudioFrame
 			deadline := time.After(10 * time.Second)
@@ -739,7 +544,7 @@ func TestCodecMatrix(t *testing.T) {
 				}
 			}
 			mediatest.CheckTone(t, heard[session.Rate/4:], session.Rate, mediatest.ToneWant{Freq: 1000, Level: -10, MinSNR: 20})
-			if err := p.dlg.Bye(f.ctx); err != nil {
+			if err := p.Dialog.Bye(f.ctx); err != nil {
 				t.Fatal(err)
 			}
 			next(t, sub, session.EventSessionEnded)
@@ -753,8 +558,8 @@ func TestCodecMatrix(t *testing.T) {
 // trunk's host and port, and the call is answered.
 func TestOutboundTrunkDigest(t *testing.T) {
 	f := newFixture(t, "127.0.0.1/32")
-	c := newCalleeAuth(t, 200, "acct", "pw")
-	name, host, port, user, pass := "out", "127.0.0.1", int(c.addr.Port()), "acct", "pw"
+	c := siptest.NewCallee(t, 200, "acct", "pw")
+	name, host, port, user, pass := "out", "127.0.0.1", int(c.Addr.Port()), "acct", "pw"
 	tr, err := f.m.CreateTrunk(f.ctx, f.sc, session.TrunkParams{Name: &name, OutboundHost: &host, OutboundPort: &port, Username: &user, Password: &pass})
 	if err != nil {
 		t.Fatal(err)
@@ -766,14 +571,14 @@ func TestOutboundTrunkDigest(t *testing.T) {
 		t.Fatal(err)
 	}
 	select {
-	case req := <-c.invites:
+	case req := <-c.Invites:
 		if req.Recipient.User != "+14155550100" || req.Recipient.Host != host {
 			t.Fatalf("INVITE to %s", req.Recipient.String())
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no authenticated INVITE")
 	}
-	<-c.acks
+	<-c.Acks
 	f.waitCall(call.ID, session.CallAnswered)
 	if _, err := f.m.Hangup(f.ctx, f.sc, s.ID, call.ID); err != nil {
 		t.Fatal(err)

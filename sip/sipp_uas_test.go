@@ -82,7 +82,7 @@ func TestSIPpAnswersDials(t *testing.T) {
 	// SIPp answers.
 	{
 		addr, wait := sippCallee(t, "uas_answer.xml", "-rtp_echo")
-		call, sid, err := f.dial(&callee{addr: addr}, 10*time.Second)
+		call, sid, err := f.dial(addr, 10*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,7 +127,7 @@ func TestSIPpAnswersDials(t *testing.T) {
 	// SIPp is busy.
 	{
 		addr, wait := sippCallee(t, "uas_busy.xml")
-		_, _, err := f.dial(&callee{addr: addr}, 10*time.Second)
+		_, _, err := f.dial(addr, 10*time.Second)
 		var de *session.DialError
 		if !errors.As(err, &de) || de.SIPStatus != 486 {
 			t.Fatalf("busy: %v", err)
@@ -138,7 +138,7 @@ func TestSIPpAnswersDials(t *testing.T) {
 	{
 		addr, wait := sippCallee(t, "uas_noanswer.xml")
 		// Longer than Dial's wait for an immediate refusal (2 s).
-		call, _, err := f.dial(&callee{addr: addr}, 3*time.Second)
+		call, _, err := f.dial(addr, 3*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,222 @@
+// Package siptest is a SIP phone for tests on loopback: sipgo signalling and
+// rtpio media. A Phone calls the gateway; a Callee answers its calls.
+package siptest
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	sipmsg "github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
+
+	"github.com/voxgate/voxgate/media"
+	"github.com/voxgate/voxgate/media/mediatest"
+	"github.com/voxgate/voxgate/media/rtpio"
+	"github.com/voxgate/voxgate/sip"
+	"github.com/voxgate/voxgate/transcode"
+	"github.com/voxgate/voxgate/transcode/g711"
+)
+
+// Phone places calls; its RTP socket is on 127.0.0.1.
+type Phone struct {
+	T       testing.TB
+	UA      *sipgo.UserAgent
+	Client  *sipgo.Client
+	Dialogs *sipgo.DialogClientCache
+	RTP     *rtpio.Conn
+	// Dialog is the last answered call.
+	Dialog *sipgo.DialogClientSession
+	// Auth answers a digest challenge when set.
+	Auth sipgo.AnswerOptions
+	// Format is what SendTone encodes (PCMU unless set).
+	Format media.Format
+}
+
+// NewPhone makes a phone whose RTP uses payload type pt at clock Hz; it is
+// closed when the test ends.
+func NewPhone(t testing.TB, pt uint8, clock int) *Phone {
+	ua, err := sipgo.NewUA(sipgo.WithUserAgentHostname("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := rtpio.Listen(rtpio.Config{Local: "127.0.0.1:0", PayloadType: pt, ClockRate: clock, DTMFPayloadType: 101, MediaTimeout: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Phone{T: t, UA: ua, Client: cli, RTP: r, Format: media.Format{Codec: media.CodecPCMU, SampleRate: 8000, Channels: 1},
+		Dialogs: sipgo.NewDialogClientCache(cli, sipmsg.ContactHeader{Address: sipmsg.Uri{User: "phone", Host: "127.0.0.1", Port: 5099}})}
+	t.Cleanup(func() { r.Close(); ua.Close() })
+	return p
+}
+
+// Call sends an INVITE for user at the gateway with the SDP and returns the
+// final status; a 200 is acknowledged and its answer sets the RTP peer.
+func (p *Phone) Call(ctx context.Context, gateway netip.AddrPort, user string, sdp []byte, hdrs ...sipmsg.Header) int {
+	dlg, err := p.Dialogs.Invite(ctx, sipmsg.Uri{User: user, Host: gateway.Addr().String(), Port: int(gateway.Port())}, sdp, hdrs...)
+	if err != nil {
+		p.T.Fatal(err)
+	}
+	err = dlg.WaitAnswer(ctx, p.Auth)
+	var de *sipgo.ErrDialogResponse
+	if errors.As(err, &de) {
+		return de.Res.StatusCode
+	}
+	if err != nil {
+		p.T.Fatal(err)
+	}
+	if err := dlg.Ack(ctx); err != nil {
+		p.T.Fatal(err)
+	}
+	p.Dialog = dlg
+	answer, err := sip.ParseSDP(dlg.InviteResponse.Body())
+	if err != nil {
+		p.T.Fatal(err)
+	}
+	p.RTP.SetRemote(netip.AddrPortFrom(answer.Addr, uint16(answer.Port)))
+	return 200
+}
+
+// Offer is an SDP offer of codecs at the phone's RTP address.
+func (p *Phone) Offer(codecs ...sip.Codec) []byte {
+	return sip.AnswerSDP(7, p.RTP.LocalAddr(), sip.SendRecv, codecs...)
+}
+
+// SendTone plays a tone in the phone's Format, in real time for d.
+func (p *Phone) SendTone(freq float64, d time.Duration) {
+	rate := p.Format.SampleRate
+	enc, err := transcode.Chain(media.PCM16(rate), p.Format, media.WriterFunc(p.RTP.WriteFrame))
+	if err != nil {
+		p.T.Error(err)
+		return
+	}
+	sine := mediatest.NewSine(rate, freq, -10)
+	pcm := make([]int16, rate/50)
+	tk := time.NewTicker(20 * time.Millisecond)
+	defer tk.Stop()
+	for i := range int(d / (20 * time.Millisecond)) {
+		<-tk.C
+		sine.Read(pcm)
+		_ = enc.WriteFrame(media.Frame{Samples: pcm, Timestamp: uint32(i * len(pcm))})
+	}
+}
+
+// Hears checks that the phone receives a μ-law tone at freq (1 s of it).
+func (p *Phone) Hears(freq float64) {
+	p.T.Helper()
+	var heard []int16
+	var mf media.Frame
+	for len(heard) < 8000 {
+		if err := p.RTP.ReadFrame(&mf); err != nil {
+			p.T.Fatal(err)
+		}
+		if mf.Missing {
+			continue
+		}
+		dec := make([]int16, len(mf.Payload))
+		g711.PCMU.Decode(mf.Payload, dec)
+		heard = append(heard, dec...)
+	}
+	if lvl := mediatest.Level(heard[len(heard)-4000:], 8000, freq); lvl < -14 {
+		p.T.Fatalf("the phone hears %.0f Hz at %.1f dBFS", freq, lvl)
+	}
+}
+
+// Callee is a phone that answers INVITEs on its own UDP port.
+type Callee struct {
+	*Phone
+	// Addr is where it takes INVITEs.
+	Addr netip.AddrPort
+	// Acks has a value for each ACK of an answered call.
+	Acks chan struct{}
+	// Invites has each INVITE that passed authentication.
+	Invites chan *sipmsg.Request
+	ringing chan *sipgo.DialogServerSession
+}
+
+// NewCallee answers INVITEs with status after a 180: 200 with a PCMU answer,
+// 0 never (a CANCEL gets 487), anything else as a failure. With pass set, it
+// first challenges for user's digest credentials.
+func NewCallee(t testing.TB, status int, user, pass string) *Callee {
+	p := NewPhone(t, 0, 8000)
+	srv, err := sipgo.NewServer(p.UA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Callee{Phone: p, Acks: make(chan struct{}, 1), Invites: make(chan *sipmsg.Request, 4),
+		ringing: make(chan *sipgo.DialogServerSession, 1)}
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Addr = conn.LocalAddr().(*net.UDPAddr).AddrPort()
+	ds := sipgo.NewDialogServerCache(p.Client, sipmsg.ContactHeader{Address: sipmsg.Uri{User: "callee", Host: "127.0.0.1", Port: int(c.Addr.Port())}})
+	srv.OnInvite(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		if pass != "" && !digestValid(req, user, pass) {
+			chal := digest.Challenge{Realm: "carrier", Nonce: "n0nce", Algorithm: "MD5", QOP: []string{"auth"}}
+			res := sipmsg.NewResponseFromRequest(req, 401, "Unauthorized", nil)
+			res.AppendHeader(sipmsg.NewHeader("WWW-Authenticate", chal.String()))
+			_ = tx.Respond(res)
+			return
+		}
+		select {
+		case c.Invites <- req:
+		default:
+		}
+		dlg, err := ds.ReadInvite(req, tx)
+		if err != nil {
+			return
+		}
+		_ = dlg.Respond(180, "Ringing", nil)
+		switch status {
+		case 200:
+			offer, _ := sip.ParseSDP(req.Body())
+			c.RTP.SetRemote(netip.AddrPortFrom(offer.Addr, uint16(offer.Port)))
+			_ = dlg.RespondSDP(sip.AnswerSDP(9, c.RTP.LocalAddr(), sip.SendRecv, sip.Supported[0], sip.TelephoneEvent))
+		case 0:
+			c.ringing <- dlg
+		default:
+			_ = dlg.Respond(status, "Refused", nil)
+		}
+	})
+	srv.OnAck(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		if ds.ReadAck(req, tx) == nil {
+			c.Acks <- struct{}{}
+		}
+	})
+	srv.OnBye(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) { _ = ds.ReadBye(req, tx) })
+	srv.OnCancel(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		_ = tx.Respond(sipmsg.NewResponseFromRequest(req, 200, "OK", nil))
+		select {
+		case dlg := <-c.ringing:
+			_ = dlg.Respond(487, "Request Terminated", nil)
+		default:
+		}
+	})
+	go func() { _ = srv.ServeUDP(conn) }()
+	t.Cleanup(func() { conn.Close(); srv.Close() })
+	return c
+}
+
+// digestValid checks an INVITE's Authorization against user and pass.
+func digestValid(req *sipmsg.Request, user, pass string) bool {
+	h := req.GetHeader("Authorization")
+	if h == nil {
+		return false
+	}
+	cred, err := digest.ParseCredentials(h.Value())
+	if err != nil || cred.Username != user {
+		return false
+	}
+	want, err := digest.Digest(&digest.Challenge{Realm: cred.Realm, Nonce: cred.Nonce, Algorithm: "MD5", QOP: []string{cred.QOP}},
+		digest.Options{Method: "INVITE", URI: cred.URI, Username: user, Password: pass, Cnonce: cred.Cnonce, Count: cred.Nc})
+	return err == nil && want.Response == cred.Response
+}
