@@ -37,6 +37,7 @@ type gateway struct {
 	srv   *httptest.Server
 	sc    store.Scope
 	clock atomic.Int64 // store clock offset in ns
+	order atomic.Int64 // counts messages received by all clients
 }
 
 func newGateway(t testing.TB, cfg stream.Config) *gateway {
@@ -80,6 +81,9 @@ type message struct {
 	kind int
 	raw  []byte
 	m    map[string]any
+	// order is the message's rank among those every client of the gateway
+	// has received so far.
+	order int64
 }
 
 // dialRaw connects a bare WebSocket client, closed at the end of the test.
@@ -106,7 +110,7 @@ func (g *gateway) dial(sid, token, query string) *client {
 				c.err = err
 				return
 			}
-			msg := message{kind: kind, raw: raw}
+			msg := message{kind: kind, raw: raw, order: g.order.Add(1)}
 			if kind == websocket.TextMessage {
 				_ = json.Unmarshal(raw, &msg.m)
 			}
@@ -207,8 +211,10 @@ func TestTwoClientsToneMarksAndClear(t *testing.T) {
 	}
 	a.send(map[string]any{"type": "mark", "name": "after-1s"})
 	var pcm []int16
+	var frameOrder []int64
 	for i := range 50 {
 		m := b.next("audio.output")
+		frameOrder = append(frameOrder, m.order)
 		if m.m["speaker"] != "customer" || m.m["track"] != "original" || m.m["timestamp_ms"] != float64(20*i) || m.m["sequence"] != float64(i) {
 			t.Fatalf("frame %d: %s", i, m.raw)
 		}
@@ -221,6 +227,11 @@ func TestTwoClientsToneMarksAndClear(t *testing.T) {
 	mark := a.next("mark")
 	if mark.m["name"] != "after-1s" {
 		t.Fatalf("mark: %s", mark.raw)
+	}
+	// The mark waited for the audio: B had most of it first (the last frames
+	// and the mark leave on the same tick, on two connections).
+	if mark.order < frameOrder[45] {
+		t.Fatalf("the mark came back before B had 46 of the 50 frames queued before it")
 	}
 	// A never hears itself.
 	for len(a.msgs) > 0 {
@@ -332,6 +343,7 @@ func TestBadInputKeepsTheStreamOpen(t *testing.T) {
 	other, otherToken := g.session()
 	c := g.dial(sid, token, "")
 	bystander := g.dial(other, otherToken, "")
+	otherSpeaker := g.dial(other, otherToken, "&audio=none")
 	c.next("session.ready")
 	bystander.next("session.ready")
 	for _, tc := range []struct {
@@ -370,6 +382,10 @@ func TestBadInputKeepsTheStreamOpen(t *testing.T) {
 	}
 	bystander.send(map[string]any{"type": "ping"})
 	bystander.next("pong")
+	otherSpeaker.send(mulawInput(0, "agent", mediatest.NewSine(8000, 440, -10).Samples(800)))
+	if m := bystander.next("audio.output"); m.m["speaker"] != "agent" {
+		t.Fatalf("other session: %s", m.raw)
+	}
 }
 
 func TestStalledClientIsDroppedReaderKeepsEveryFrame(t *testing.T) {
