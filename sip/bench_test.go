@@ -15,19 +15,9 @@ func BenchmarkAnswerSDP(b *testing.B) {
 	local := netip.MustParseAddrPort("127.0.0.1:20000")
 	b.ReportAllocs()
 	for b.Loop() {
-		offer, err := ParseSDP(body)
-		if err != nil {
+		if _, err := answerTo(body, local); err != nil {
 			b.Fatal(err)
 		}
-		audio, dtmf, err := Negotiate(offer)
-		if err != nil {
-			b.Fatal(err)
-		}
-		codecs := []Codec{audio}
-		if dtmf != nil {
-			codecs = append(codecs, *dtmf)
-		}
-		_ = AnswerSDP(1, local, offer.Direction.Reverse(), codecs...)
 	}
 }
 
