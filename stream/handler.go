@@ -51,6 +51,9 @@ func (c *Config) setDefaults() {
 // Stats counts the stream's traffic.
 type Stats struct {
 	Connections, MessagesIn, MessagesOut, InvalidMessages uint64
+	// MaxQueuedAudio is the longest audio queue of an open client now, in
+	// frames: it never exceeds Config.AudioQueue (memory per client is bounded).
+	MaxQueuedAudio int
 }
 
 // Handler serves GET /v1/sessions/{id}/connect.
@@ -61,6 +64,9 @@ type Handler struct {
 	upgrader websocket.Upgrader
 
 	connections, messagesIn, messagesOut, invalid atomic.Uint64
+
+	mu   sync.Mutex
+	open map[*session.Subscription]struct{} // subscriptions of open clients
 }
 
 // NewHandler returns the /connect handler over the session manager.
@@ -69,7 +75,7 @@ func NewHandler(cfg Config, m *session.Manager, log *zap.Logger) *Handler {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	h := &Handler{cfg: cfg, sessions: m, log: log}
+	h := &Handler{cfg: cfg, sessions: m, log: log, open: map[*session.Subscription]struct{}{}}
 	h.upgrader = websocket.Upgrader{
 		ReadBufferSize: 4096, WriteBufferSize: 4096,
 		CheckOrigin: func(r *http.Request) bool {
@@ -82,8 +88,27 @@ func NewHandler(cfg Config, m *session.Manager, log *zap.Logger) *Handler {
 
 // Stats returns the counters.
 func (h *Handler) Stats() Stats {
-	return Stats{Connections: h.connections.Load(), MessagesIn: h.messagesIn.Load(),
+	st := Stats{Connections: h.connections.Load(), MessagesIn: h.messagesIn.Load(),
 		MessagesOut: h.messagesOut.Load(), InvalidMessages: h.invalid.Load()}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for sub := range h.open {
+		st.MaxQueuedAudio = max(st.MaxQueuedAudio, sub.QueuedAudio())
+	}
+	return st
+}
+
+// track adds an open client's subscription to Stats until untrack.
+func (h *Handler) track(sub *session.Subscription) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.open[sub] = struct{}{}
+}
+
+func (h *Handler) untrack(sub *session.Subscription) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.open, sub)
 }
 
 // ServeHTTP upgrades the request and runs the stream until it closes.
@@ -179,6 +204,8 @@ func (c *conn) serve(r *http.Request) {
 		return
 	}
 	defer c.sub.Close()
+	c.h.track(c.sub)
+	defer c.h.untrack(c.sub)
 	if c.out.encoding != "none" {
 		c.enc = newEncoder(c.out)
 	}

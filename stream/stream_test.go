@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -33,6 +32,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 type gateway struct {
 	t     testing.TB
 	m     *session.Manager
+	h     *stream.Handler
 	st    *store.Store
 	srv   *httptest.Server
 	sc    store.Scope
@@ -49,7 +49,8 @@ func newGateway(t testing.TB, cfg stream.Config) *gateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := api.New(api.Options{Store: g.st, Sessions: g.m, Registry: prometheus.NewRegistry(), Connect: stream.NewHandler(cfg, g.m, nil)})
+	g.h = stream.NewHandler(cfg, g.m, nil)
+	srv, err := api.New(api.Options{Store: g.st, Sessions: g.m, Registry: prometheus.NewRegistry(), Connect: g.h})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,18 +396,7 @@ func TestStalledClientIsDroppedReaderKeepsEveryFrame(t *testing.T) {
 	sid, token := g.session()
 	// The stalled client reads nothing and floods marks, whose echoes pile up.
 	u := strings.Replace(g.srv.URL, "http://", "ws://", 1) + "/v1/sessions/" + sid + "/connect?token=" + token
-	dialer := websocket.Dialer{NetDial: func(network, addr string) (net.Conn, error) {
-		conn, err := net.Dial(network, addr)
-		if tc, ok := conn.(*net.TCPConn); ok {
-			_ = tc.SetReadBuffer(4096)
-		}
-		return conn, err
-	}, ReadBufferSize: 1024}
-	stalled, _, err := dialer.Dial(u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stalled.Close()
+	stalled := dialSmallBuffers(t, u)
 	reader := g.dial(sid, token, "&audio=pcm16_16000")
 	speaker := g.dial(sid, token, "&audio=none")
 	reader.next("session.ready")
