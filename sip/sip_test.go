@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 }
 
 type fixture struct {
-	t   *testing.T
+	t   testing.TB
 	m   *session.Manager
 	srv *sip.Server
 	sc  store.Scope
@@ -42,12 +42,12 @@ type fixture struct {
 }
 
 // newFixture runs a SIP server on loopback with a trunk for cidr.
-func newFixture(t *testing.T, cidr string) *fixture {
+func newFixture(t testing.TB, cidr string) *fixture {
 	return newFixtureTrunk(t, session.TrunkParams{InboundCIDRs: &[]string{cidr}})
 }
 
 // newFixtureTrunk runs a SIP server on loopback with one trunk.
-func newFixtureTrunk(t *testing.T, trunk session.TrunkParams) *fixture {
+func newFixtureTrunk(t testing.TB, trunk session.TrunkParams) *fixture {
 	st := storetest.OpenConfig(t, store.Config{DataDir: t.TempDir()})
 	m, err := session.NewManager(session.Config{PublicURL: "http://127.0.0.1:8080", SIPHost: "127.0.0.1"}, st, nil)
 	if err != nil {
