@@ -136,6 +136,7 @@ type conn struct {
 
 	closeOnce sync.Once
 	slow      atomic.Bool
+	ended     bool // session.ended was sent (writer only)
 }
 
 // closeWith sends a close frame with the code and closes the connection.
@@ -150,23 +151,6 @@ func (c *conn) closeWith(code int, reason string) {
 func (c *conn) serve(r *http.Request) {
 	ctx := r.Context()
 	q := r.URL.Query()
-	var err error
-	if c.out, err = parseAudioOption(q.Get("audio")); err != nil {
-		c.closeWith(CloseBadQuery, err.Error())
-		return
-	}
-	c.binary = q.Get("binary") == "1"
-	var tracks []session.Track
-	if v := q.Get("tracks"); v != "" {
-		for _, t := range strings.Split(v, ",") {
-			tr := session.Track(strings.TrimSpace(t))
-			if tr != session.Original && tr != session.Translated && tr != session.Synthesized {
-				c.closeWith(CloseBadQuery, "tracks: use original, translated, synthesized")
-				return
-			}
-			tracks = append(tracks, tr)
-		}
-	}
 	sid := r.PathValue("id")
 	c.log = c.h.log.With(zap.String("session_id", sid), zap.String("remote_addr", r.RemoteAddr))
 
@@ -187,6 +171,23 @@ func (c *conn) serve(r *http.Request) {
 	if err := c.h.sessions.CheckStreamToken(ctx, sid, q.Get("token")); err != nil {
 		c.closeWith(CloseInvalidToken, "invalid or expired token")
 		return
+	}
+	// Then the options (4000).
+	if c.out, err = parseAudioOption(q.Get("audio")); err != nil {
+		c.closeWith(CloseBadQuery, err.Error())
+		return
+	}
+	c.binary = q.Get("binary") == "1"
+	var tracks []session.Track
+	if v := q.Get("tracks"); v != "" {
+		for _, t := range strings.Split(v, ",") {
+			tr := session.Track(strings.TrimSpace(t))
+			if tr != session.Original && tr != session.Translated && tr != session.Synthesized {
+				c.closeWith(CloseBadQuery, "tracks: use original, translated, synthesized")
+				return
+			}
+			tracks = append(tracks, tr)
+		}
 	}
 	c.sub, err = c.h.sessions.Subscribe(ctx, sid, session.SubscribeOptions{
 		Tracks: tracks, AudioQueue: c.h.cfg.AudioQueue, EventQueue: c.h.cfg.EventQueue,
@@ -252,17 +253,12 @@ func (c *conn) writeLoop(readDone <-chan struct{}) {
 		msg   []byte
 	)
 	for {
-		select {
-		case ev := <-c.sub.Events():
-			if c.write(websocket.TextMessage, render(ev)) != nil {
-				return
-			}
-			continue
-		default:
+		if !c.writeEvents() {
+			return
 		}
 		select {
 		case ev := <-c.sub.Events():
-			if c.write(websocket.TextMessage, render(ev)) != nil {
+			if c.writeEvent(ev) != nil {
 				return
 			}
 		case b := <-c.replies:
@@ -270,7 +266,7 @@ func (c *conn) writeLoop(readDone <-chan struct{}) {
 				return
 			}
 		case <-c.sub.AudioReady():
-			for c.sub.NextAudio(&frame) {
+			for !c.ended && c.sub.NextAudio(&frame) {
 				if c.enc == nil {
 					continue
 				}
@@ -283,7 +279,7 @@ func (c *conn) writeLoop(readDone <-chan struct{}) {
 					msg = appendAudioOutput(msg[:0], &frame, c.out, c.enc.base64(raw))
 					err = c.write(websocket.TextMessage, msg)
 				}
-				if err != nil {
+				if err != nil || !c.writeEvents() {
 					return
 				}
 			}
@@ -303,19 +299,32 @@ func (c *conn) writeLoop(readDone <-chan struct{}) {
 	}
 }
 
-// finish sends what is left of the events and closes with the code that
-// says why the subscription ended.
-func (c *conn) finish() {
+// writeEvents sends the events waiting now, without blocking for more; it
+// is false when a write failed. Events go before any other message.
+func (c *conn) writeEvents() bool {
 	for {
 		select {
 		case ev := <-c.sub.Events():
-			if c.write(websocket.TextMessage, render(ev)) != nil {
-				return
+			if c.writeEvent(ev) != nil {
+				return false
 			}
-			continue
 		default:
+			return true
 		}
-		break
+	}
+}
+
+// writeEvent sends one event; after session.ended no audio follows.
+func (c *conn) writeEvent(ev session.Event) error {
+	c.ended = c.ended || ev.Type == session.EventSessionEnded
+	return c.write(websocket.TextMessage, render(ev))
+}
+
+// finish sends what is left of the events and closes with the code that
+// says why the subscription ended.
+func (c *conn) finish() {
+	if !c.writeEvents() {
+		return
 	}
 	switch err := c.sub.Err(); {
 	case errors.Is(err, session.ErrSlowConsumer):

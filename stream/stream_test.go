@@ -327,6 +327,13 @@ func TestEndingAndCloseCodes(t *testing.T) {
 	if code := g.dial(sid2, token2, "&audio=flac").closeCode(); code != stream.CloseBadQuery {
 		t.Fatalf("bad audio option: %d", code)
 	}
+	// Options are checked after the session and the token.
+	if code := g.dial("sess_01JD3ZZZZZZZZZZZZZZZZZZZZZ", token2, "&audio=flac").closeCode(); code != stream.CloseNoSession {
+		t.Fatalf("unknown session, bad option: %d", code)
+	}
+	if code := g.dial(sid2, "kst_live_nope", "&tracks=karaoke").closeCode(); code != stream.CloseInvalidToken {
+		t.Fatalf("wrong token, bad option: %d", code)
+	}
 	// An open stream outlives its token; a new connection with it fails.
 	open := g.dial(sid2, token2, "")
 	open.next("session.ready")
