@@ -173,9 +173,6 @@ func (s *Server) run(call *Call, sid string, lateOffer bool) {
 		case <-call.dialog.Context().Done():
 			s.finish(call, sid, session.CallCanceled, "canceled", 487)
 			return
-		case <-call.done: // hung up or shut down before the ACK
-			s.finish(call, sid, session.CallFailed, causeOf(call.cause), 0)
-			return
 		}
 	}
 	call.confirmed(call.dialog.Bye)
