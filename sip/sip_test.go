@@ -585,3 +585,41 @@ func TestOutboundTrunkDigest(t *testing.T) {
 	}
 	f.waitCall(call.ID, session.CallEnded)
 }
+
+// TestOptionsAndInfo: OPTIONS is answered 200 in and out of a dialog, and an
+// INFO application/dtmf-relay digit is a dtmf.received event.
+func TestOptionsAndInfo(t *testing.T) {
+	f := newFixture(t, "127.0.0.1/32")
+	s, _ := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream"})
+	sub, err := f.m.Subscribe(f.ctx, s.ID, session.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	p := siptest.NewPhone(t, 0, 8000)
+	addr := f.srv.Addr()
+	res, err := p.Client.Do(f.ctx, sipmsg.NewRequest(sipmsg.OPTIONS, sipmsg.Uri{Host: addr.Addr().String(), Port: int(addr.Port())}))
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("OPTIONS: %v %v", err, res)
+	}
+	if code := p.Call(f.ctx, addr, s.ID, p.Offer(sip.Supported[0])); code != 200 {
+		t.Fatalf("INVITE answered %d", code)
+	}
+	target := p.Dialog.InviteResponse.Contact().Address
+	if res, err := p.Dialog.Do(f.ctx, sipmsg.NewRequest(sipmsg.OPTIONS, target)); err != nil || res.StatusCode != 200 {
+		t.Fatalf("OPTIONS in dialog: %v %v", err, res)
+	}
+	info := sipmsg.NewRequest(sipmsg.INFO, target)
+	info.AppendHeader(sipmsg.NewHeader("Content-Type", "application/dtmf-relay"))
+	info.SetBody([]byte("Signal=7\r\nDuration=160\r\n"))
+	if res, err := p.Dialog.Do(f.ctx, info); err != nil || res.StatusCode != 200 {
+		t.Fatalf("INFO: %v %v", err, res)
+	}
+	if ev := next(t, sub, "dtmf.received"); !strings.Contains(string(ev.Data), `"digit":"7"`) || !strings.Contains(string(ev.Data), `"duration_ms":160`) {
+		t.Fatalf("dtmf: %s", ev.Data)
+	}
+	if err := p.Dialog.Bye(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	next(t, sub, session.EventSessionEnded)
+}
