@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/voxgate/voxgate/session"
 	"github.com/voxgate/voxgate/stream"
 )
 
@@ -57,6 +58,10 @@ func streamCmd(args []string, env func(string) string, stdout, stderr io.Writer)
 	var wav []int16
 	var rate int
 	if *play != "" {
+		if !session.Speaker(*speaker).Valid() {
+			fmt.Fprintf(stderr, "voxgate stream: --speaker %q: use customer or agent\n", *speaker)
+			return 2
+		}
 		var err error
 		if rate, wav, err = readWAV(*play); err != nil {
 			fmt.Fprintln(stderr, "voxgate stream:", err)

@@ -135,3 +135,28 @@ func TestStreamCommandPlaysAWAV(t *testing.T) {
 		t.Fatal("--quiet-audio printed audio")
 	}
 }
+
+// TestStreamCommandUsage: what is wrong with the arguments is said before
+// anything connects, with exit status 2.
+func TestStreamCommandUsage(t *testing.T) {
+	wav := filepath.Join(t.TempDir(), "bad.wav")
+	if err := os.WriteFile(wav, []byte("RIFF\x00\x00\x00\x00WAVE"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	noEnv := func(string) string { return "" }
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "usage"},
+		{[]string{"sess_x"}, "--token"},
+		{[]string{"sess_x", "--token", "kst_x", "--play", wav, "--speaker", "bob"}, "customer or agent"},
+		{[]string{"sess_x", "--token", "kst_x", "--play", wav}, "no audio data"},
+		{[]string{"sess_x", "--token", "kst_x", "--url", "ftp://h"}, "want http"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := streamCmd(tc.args, noEnv, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%q: exit %d, %q (want 2 and %q)", tc.args, code, stderr.String(), tc.want)
+		}
+	}
+}
