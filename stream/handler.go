@@ -113,7 +113,12 @@ func (h *Handler) untrack(sub *session.Subscription) {
 
 // ServeHTTP upgrades the request and runs the stream until it closes.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ws, err := h.upgrader.Upgrade(w, r, nil)
+	// The 101 answer carries the request ID that the API's middleware set.
+	var header http.Header
+	if id := w.Header().Get("X-Request-ID"); id != "" {
+		header = http.Header{"X-Request-Id": {id}}
+	}
+	ws, err := h.upgrader.Upgrade(w, r, header)
 	if err != nil {
 		return // the upgrader has answered
 	}

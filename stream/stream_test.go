@@ -466,9 +466,12 @@ func TestStreamCORSOrigin(t *testing.T) {
 	if res.StatusCode != http.StatusNoContent || res.Header.Get("Access-Control-Allow-Origin") != "https://ok.example" {
 		t.Fatalf("preflight: %d %v", res.StatusCode, res.Header)
 	}
-	ws, _, err := websocket.DefaultDialer.Dial(u, http.Header{"Origin": {"https://ok.example"}})
+	ws, res, err := websocket.DefaultDialer.Dial(u, http.Header{"Origin": {"https://ok.example"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ws.Close()
+	if id := res.Header.Get("X-Request-ID"); !strings.HasPrefix(id, "req_") {
+		t.Fatalf("the upgrade has no request ID: %v", res.Header)
+	}
 }
