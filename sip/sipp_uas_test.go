@@ -1,6 +1,7 @@
 package sip_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -14,18 +15,28 @@ import (
 
 	"github.com/voxgate/voxgate/media/mediatest"
 	"github.com/voxgate/voxgate/session"
+	"github.com/voxgate/voxgate/store"
 )
 
 // sippCallee runs SIPp as the callee of one call with a scenario from
-// testdata/sipp; wait returns once SIPp has played it to the end.
-func sippCallee(t *testing.T, scenario string, args ...string) (addr netip.AddrPort, wait func()) {
+// testdata/sipp, its {{key}} placeholders filled in from vars; wait returns
+// once SIPp has played it to the end.
+func sippCallee(t *testing.T, scenario string, vars map[string]string, args ...string) (addr netip.AddrPort, wait func()) {
 	t.Helper()
 	sipp, err := exec.LookPath("sipp")
 	if err != nil {
 		t.Fatal("sipp is missing: apt-get install sip-tester (make test installs it)")
 	}
-	xml, err := filepath.Abs(filepath.Join("testdata", "sipp", scenario))
+	text, err := os.ReadFile(filepath.Join("testdata", "sipp", scenario))
 	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range vars {
+		text = bytes.ReplaceAll(text, []byte("{{"+k+"}}"), []byte(v))
+	}
+	dir := t.TempDir()
+	xml := filepath.Join(dir, scenario)
+	if err := os.WriteFile(xml, text, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	port := freeUDPPort(t)
@@ -33,8 +44,8 @@ func sippCallee(t *testing.T, scenario string, args ...string) (addr netip.AddrP
 	args = append([]string{"-sf", xml, "-i", "127.0.0.1", "-p", strconv.Itoa(port),
 		"-mp", strconv.Itoa(freeUDPPort(t)), "-m", "1", "-nostdin", "-timeout", "20s", "-timeout_error"}, args...)
 	cmd := exec.CommandContext(ctx, sipp, args...)
-	cmd.Dir = t.TempDir()
-	logPath := filepath.Join(cmd.Dir, "sipp.log")
+	cmd.Dir = dir
+	logPath := filepath.Join(dir, "sipp.log")
 	log, err := os.Create(logPath)
 	if err != nil {
 		cancel()
@@ -75,13 +86,14 @@ func sippCallee(t *testing.T, scenario string, args ...string) (addr netip.AddrP
 }
 
 // TestSIPpAnswersDials dials SIPp (Debian's sip-tester) as the callee: one
-// that answers and echoes our audio back until our BYE, one that is busy
-// (486) and one that rings until the dial times out (CANCEL, 487).
+// that answers and echoes our audio back until our BYE, ones that refuse
+// with 486 (busy) and 408 (no_answer), and one that rings until the dial
+// times out (CANCEL, 487).
 func TestSIPpAnswersDials(t *testing.T) {
 	f := newFixture(t, "127.0.0.1/32")
 	// SIPp answers.
 	{
-		addr, wait := sippCallee(t, "uas_answer.xml", "-rtp_echo")
+		addr, wait := sippCallee(t, "uas_answer.xml", nil, "-rtp_echo")
 		call, sid, err := f.dial(addr, 10*time.Second)
 		if err != nil {
 			t.Fatal(err)
@@ -124,19 +136,26 @@ func TestSIPpAnswersDials(t *testing.T) {
 			t.Fatalf("cause %q", got.HangupCause)
 		}
 	}
-	// SIPp is busy.
-	{
-		addr, wait := sippCallee(t, "uas_busy.xml")
-		_, _, err := f.dial(addr, 10*time.Second)
+	// SIPp refuses: busy, or a timeout of its own (no_answer).
+	for _, tc := range []struct {
+		status, reason string
+		want           session.CallStatus
+	}{{"486", "Busy Here", session.CallBusy}, {"408", "Request Timeout", session.CallNoAnswer}} {
+		addr, wait := sippCallee(t, "uas_refuse.xml", map[string]string{"status": tc.status, "reason": tc.reason})
+		_, sid, err := f.dial(addr, 10*time.Second)
 		var de *session.DialError
-		if !errors.As(err, &de) || de.SIPStatus != 486 {
-			t.Fatalf("busy: %v", err)
+		if !errors.As(err, &de) || strconv.Itoa(de.SIPStatus) != tc.status {
+			t.Fatalf("%s: %v", tc.status, err)
 		}
 		wait()
+		calls, _, _ := f.m.ListCalls(f.ctx, f.sc, store.ListQuery{Limit: 1, SessionID: sid})
+		if len(calls) != 1 || calls[0].Status != tc.want || calls[0].SIPStatus == nil || strconv.Itoa(*calls[0].SIPStatus) != tc.status {
+			t.Fatalf("%s: calls %+v", tc.status, calls)
+		}
 	}
 	// SIPp rings until the dial times out.
 	{
-		addr, wait := sippCallee(t, "uas_noanswer.xml")
+		addr, wait := sippCallee(t, "uas_noanswer.xml", nil)
 		// Longer than Dial's wait for an immediate refusal (2 s).
 		call, _, err := f.dial(addr, 3*time.Second)
 		if err != nil {
