@@ -362,7 +362,8 @@ func TestOutboundBusyAndNoAnswer(t *testing.T) {
 		t.Fatalf("busy call %+v", calls[0])
 	}
 	// Nobody answers within the timeout: no_answer, and the INVITE is canceled.
-	call, _, err = f.dial(siptest.NewCallee(t, 0, "", "").Addr, time.Second)
+	ringing := siptest.NewCallee(t, 0, "", "")
+	call, _, err = f.dial(ringing.Addr, time.Second)
 	if err != nil && !errors.As(err, &de) {
 		t.Fatal(err)
 	}
@@ -372,6 +373,11 @@ func TestOutboundBusyAndNoAnswer(t *testing.T) {
 	}
 	if got := f.waitCall(call.ID, session.CallNoAnswer); got.HangupCause != "timeout" {
 		t.Fatalf("no answer: %+v", got)
+	}
+	select {
+	case <-ringing.Cancels:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no CANCEL")
 	}
 }
 
@@ -622,4 +628,32 @@ func TestOptionsAndInfo(t *testing.T) {
 		t.Fatal(err)
 	}
 	next(t, sub, session.EventSessionEnded)
+}
+
+// TestOutboundHangupWhileRinging hangs up before the answer: the INVITE is
+// canceled and the call ends canceled.
+func TestOutboundHangupWhileRinging(t *testing.T) {
+	f := newFixture(t, "127.0.0.1/32")
+	c := siptest.NewCallee(t, 0, "", "")
+	call, sid, err := f.dial(c.Addr, 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.Invites:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no INVITE")
+	}
+	f.waitCall(call.ID, session.CallRinging)
+	if _, err := f.m.Hangup(f.ctx, f.sc, sid, call.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.waitCall(call.ID, session.CallCanceled); got.HangupCause != "api_hangup" {
+		t.Fatalf("canceled: %+v", got)
+	}
+	select {
+	case <-c.Cancels:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no CANCEL")
+	}
 }

@@ -139,6 +139,8 @@ type Callee struct {
 	Acks chan struct{}
 	// Invites has each INVITE that passed authentication.
 	Invites chan *sipmsg.Request
+	// Cancels has a value for each CANCEL.
+	Cancels chan struct{}
 	ringing chan *sipgo.DialogServerSession
 }
 
@@ -151,7 +153,7 @@ func NewCallee(t testing.TB, status int, user, pass string) *Callee {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Callee{Phone: p, Acks: make(chan struct{}, 1), Invites: make(chan *sipmsg.Request, 4),
+	c := &Callee{Phone: p, Acks: make(chan struct{}, 1), Invites: make(chan *sipmsg.Request, 4), Cancels: make(chan struct{}, 4),
 		ringing: make(chan *sipgo.DialogServerSession, 1)}
 	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -195,6 +197,10 @@ func NewCallee(t testing.TB, status int, user, pass string) *Callee {
 	srv.OnBye(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) { _ = ds.ReadBye(req, tx) })
 	srv.OnCancel(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		_ = tx.Respond(sipmsg.NewResponseFromRequest(req, 200, "OK", nil))
+		select {
+		case c.Cancels <- struct{}{}:
+		default:
+		}
 		select {
 		case dlg := <-c.ringing:
 			_ = dlg.Respond(487, "Request Terminated", nil)
