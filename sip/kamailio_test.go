@@ -74,7 +74,8 @@ func startKamailio(t *testing.T, downstream int) (port int) {
 // answer it; kamailio relays to a baresip that answers (number_format
 // national: the Request-URI user has no '+'). baresip's 1 kHz reaches the
 // session as the customer, the agent's 440 Hz reaches baresip's
-// recording, and the hangup's BYE follows kamailio's Record-Route.
+// recording, the agent's RFC 4733 digits reach baresip once each, and the
+// hangup's BYE follows kamailio's Record-Route.
 func TestDialThroughKamailio(t *testing.T) {
 	b := startBaresip(t, 1000, "<sip:15551234567@127.0.0.1:%d>;regint=0;answermode=auto")
 	kam := startKamailio(t, b.port)
@@ -105,6 +106,18 @@ func TestDialThroughKamailio(t *testing.T) {
 	fatal := func(format string, args ...any) { t.Helper(); b.fatal(t, format, args...) }
 	hear(t, sub, session.SpeakerCustomer, 1000, time.Second, fatal)
 	speak(t, sub, 440, 3*time.Second)
+	if err := sub.SendDTMF("42", call.ID); err != nil {
+		t.Fatal(err)
+	}
+	// baresip logs each RFC 4733 event it receives, once with end=1.
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(b.log(), "received event: '2' (end=1)"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			fatal("baresip did not receive the digits")
+		}
+	}
+	if log := b.log(); strings.Count(log, "(end=1)") != 2 || !strings.Contains(log, "received event: '4' (end=1)") {
+		fatal("baresip received other digits than 4 and 2 once each")
+	}
 	if _, err := f.m.Hangup(f.ctx, f.sc, s.ID, call.ID); err != nil {
 		t.Fatal(err)
 	}
