@@ -92,12 +92,15 @@ func startBaresip(t *testing.T, freq float64, account string, args ...string) *b
 			<-b.exited
 		}
 	})
-	for !strings.Contains(b.log(), "baresip is ready") {
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(b.log(), "baresip is ready"); {
 		select {
 		case err := <-b.exited:
 			b.exited <- err
 			return b // a -t run may be done already; wait reports it
 		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			b.fatal(t, "baresip did not start")
 		}
 	}
 	return b
