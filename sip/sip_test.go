@@ -657,3 +657,48 @@ func TestOutboundHangupWhileRinging(t *testing.T) {
 		t.Fatal("no CANCEL")
 	}
 }
+
+// TestSpeakerDTMFAndMediaTimeout: X-Voxgate-Speaker makes the caller the
+// agent; digits the session sends reach the phone as RFC 4733; a phone
+// that sends no RTP is hung up with media_timeout.
+func TestSpeakerDTMFAndMediaTimeout(t *testing.T) {
+	f := newFixture(t, "127.0.0.1/32")
+	s, _ := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream"})
+	sub, err := f.m.Subscribe(f.ctx, s.ID, session.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	p := siptest.NewPhone(t, 0, 8000)
+	if code := p.Call(f.ctx, f.srv.Addr(), s.ID, p.Offer(sip.Supported[0], sip.TelephoneEvent), sipmsg.NewHeader("X-Voxgate-Speaker", "agent")); code != 200 {
+		t.Fatalf("INVITE answered %d", code)
+	}
+	calls, _, _ := f.m.ListCalls(f.ctx, f.sc, store.ListQuery{Limit: 1, SessionID: s.ID})
+	if len(calls) != 1 {
+		t.Fatalf("calls: %+v", calls)
+	}
+	if c := f.waitCall(calls[0].ID, session.CallAnswered); c.Speaker != session.SpeakerAgent {
+		t.Fatalf("speaker %s", c.Speaker)
+	}
+	// Digits go to the other side of the subscriber's last speaker: it
+	// speaks for the customer here, the phone being the agent.
+	if err := sub.Input(session.SpeakerCustomer, make([]int16, session.Rate/50)); err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.SendDTMF("9#", calls[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []byte("9#") {
+		select {
+		case d := <-p.Digits:
+			if d != want {
+				t.Fatalf("phone got %q, want %q", d, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("phone got no %q", want)
+		}
+	}
+	if c := f.waitCall(calls[0].ID, session.CallEnded); c.HangupCause != "media_timeout" { // 5 s without RTP
+		t.Fatalf("call: %+v", c)
+	}
+}

@@ -35,6 +35,8 @@ type Phone struct {
 	Auth sipgo.AnswerOptions
 	// Format is what SendTone encodes (PCMU unless set).
 	Format media.Format
+	// Digits has the RFC 4733 digits the phone receives.
+	Digits chan byte
 }
 
 // NewPhone makes a phone whose RTP uses payload type pt at clock Hz; it is
@@ -48,12 +50,20 @@ func NewPhone(t testing.TB, pt uint8, clock int) *Phone {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := rtpio.Listen(rtpio.Config{Local: "127.0.0.1:0", PayloadType: pt, ClockRate: clock, DTMFPayloadType: 101, MediaTimeout: -1})
+	p := &Phone{T: t, UA: ua, Client: cli, Format: media.Format{Codec: media.CodecPCMU, SampleRate: 8000, Channels: 1},
+		Digits:  make(chan byte, 16),
+		Dialogs: sipgo.NewDialogClientCache(cli, sipmsg.ContactHeader{Address: sipmsg.Uri{User: "phone", Host: "127.0.0.1", Port: 5099}})}
+	r, err := rtpio.Listen(rtpio.Config{Local: "127.0.0.1:0", PayloadType: pt, ClockRate: clock, DTMFPayloadType: 101, MediaTimeout: -1,
+		OnDTMF: func(d byte) {
+			select {
+			case p.Digits <- d:
+			default:
+			}
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Phone{T: t, UA: ua, Client: cli, RTP: r, Format: media.Format{Codec: media.CodecPCMU, SampleRate: 8000, Channels: 1},
-		Dialogs: sipgo.NewDialogClientCache(cli, sipmsg.ContactHeader{Address: sipmsg.Uri{User: "phone", Host: "127.0.0.1", Port: 5099}})}
+	p.RTP = r
 	t.Cleanup(func() { r.Close(); ua.Close() })
 	return p
 }
