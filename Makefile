@@ -7,8 +7,8 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2026.2.2
 # Packages to build and run: cgo toolchain and the Opus library.
 RUN_PACKAGES  := gcc libc6-dev pkg-config libopus-dev libopusfile-dev libmp3lame-dev curl jq ca-certificates
 # Packages the tests add: PostgreSQL server, audio tools for codec and recording checks,
-# and the real peers: Chromium (WebRTC), SIPp and baresip (SIP).
-TEST_PACKAGES := $(RUN_PACKAGES) postgresql sox libsox-fmt-all opus-tools mpg123 chromium chromium-driver sip-tester baresip-core
+# and the real peers: Chromium (WebRTC), SIPp, baresip and kamailio (SIP).
+TEST_PACKAGES := $(RUN_PACKAGES) postgresql sox libsox-fmt-all opus-tools mpg123 chromium chromium-driver sip-tester baresip-core kamailio
 
 .PHONY: run build test deps deps-test fuzz bench clean
 
