@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/voxgate/voxgate/session"
+	"github.com/voxgate/voxgate/store"
 )
 
 // Config tunes the stream. Zero values take the defaults on each field.
@@ -160,7 +161,7 @@ func (c *conn) serve(r *http.Request) {
 	c.log = c.h.log.With(zap.String("session_id", sid), zap.String("remote_addr", r.RemoteAddr))
 
 	// Checked in this order (SPEC §4.1): session, ended, token.
-	s, _, err := c.h.sessions.Peek(ctx, sid)
+	s, sc, err := c.h.sessions.Peek(ctx, sid)
 	switch {
 	case errors.Is(err, session.ErrNotFound):
 		c.closeWith(CloseNoSession, "no such session")
@@ -215,7 +216,13 @@ func (c *conn) serve(r *http.Request) {
 	if c.out.encoding != "none" {
 		c.enc = newEncoder(c.out)
 	}
-	if err := c.write(websocket.TextMessage, c.ready()); err != nil {
+	calls, _, err := c.h.sessions.ListCalls(ctx, sc, store.ListQuery{SessionID: sid, Limit: maxReadyCalls})
+	if err != nil {
+		c.log.Warn("listing calls failed", zap.Error(err))
+		c.closeWith(websocket.CloseInternalServerErr, "internal error")
+		return
+	}
+	if err := c.write(websocket.TextMessage, c.ready(calls)); err != nil {
 		c.closeWith(websocket.CloseGoingAway, "write failed")
 		return
 	}
@@ -229,13 +236,19 @@ func (c *conn) serve(r *http.Request) {
 	<-readDone
 }
 
-func (c *conn) ready() []byte {
+// maxReadyCalls caps the calls listed in session.ready (the newest first).
+const maxReadyCalls = 100
+
+func (c *conn) ready(calls []session.Call) []byte {
+	if calls == nil {
+		calls = []session.Call{}
+	}
 	audio := map[string]any{"encoding": c.out.encoding, "sample_rate_hz": c.out.rate, "channels": 1}
 	if c.out.encoding == "none" {
 		audio = map[string]any{"encoding": "none"}
 	}
 	return jsonMarshal(map[string]any{
-		"type": "session.ready", "session_id": c.sub.SessionID(), "mode": c.sub.Mode(), "audio": audio, "calls": []any{},
+		"type": "session.ready", "session_id": c.sub.SessionID(), "mode": c.sub.Mode(), "audio": audio, "calls": calls,
 	})
 }
 

@@ -1,6 +1,7 @@
 package stream_test
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/voxgate/voxgate/media/mediatest"
+	"github.com/voxgate/voxgate/session"
 	"github.com/voxgate/voxgate/stream"
 )
 
@@ -92,5 +94,20 @@ func errorsUntilPong(t *testing.T, c *client) int {
 		case <-deadline:
 			t.Fatal("no pong")
 		}
+	}
+}
+
+// session.ready lists the session's calls.
+func TestReadyListsCalls(t *testing.T) {
+	g := newGateway(t, stream.Config{})
+	sid, token := g.session()
+	call, err := g.m.StartCall(context.Background(), sid, session.Call{Direction: "inbound", Transport: "sip", Speaker: session.SpeakerCustomer, From: "+4915112345678", To: "+4930123456", Status: "ringing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := g.dial(sid, token, "").next("session.ready")
+	calls, _ := ready.m["calls"].([]any)
+	if len(calls) != 1 || calls[0].(map[string]any)["id"] != call.ID {
+		t.Fatalf("session.ready: %s", ready.raw)
 	}
 }

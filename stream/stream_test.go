@@ -201,7 +201,7 @@ func TestTwoClientsToneMarksAndClear(t *testing.T) {
 	b := g.dial(sid, token, "&audio=pcm16_16000")
 	for _, c := range []*client{a, b} {
 		ready := c.next("session.ready")
-		if ready.m["session_id"] != sid || ready.m["mode"] != "media_stream" {
+		if ready.m["session_id"] != sid || ready.m["mode"] != "media_stream" || len(ready.m["calls"].([]any)) != 0 {
 			t.Fatalf("session.ready: %s", ready.raw)
 		}
 	}
