@@ -110,3 +110,16 @@ func TestNeverReadingClientStaysBounded(t *testing.T) {
 		}
 	}
 }
+
+// A session takes at most its maximum of subscribers (32 by default); one
+// more is closed with 4029.
+func TestTooManySubscribers(t *testing.T) {
+	g := newGateway(t, stream.Config{})
+	sid, token := g.session()
+	for range 32 {
+		g.dial(sid, token, "&audio=none").next("session.ready")
+	}
+	if code := g.dial(sid, token, "&audio=none").closeCode(); code != stream.CloseTooManyClients {
+		t.Fatalf("the 33rd subscriber: close %d", code)
+	}
+}
