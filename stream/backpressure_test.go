@@ -123,3 +123,26 @@ func TestTooManySubscribers(t *testing.T) {
 		t.Fatalf("the 33rd subscriber: close %d", code)
 	}
 }
+
+// The server pings: a client that answers (by reading) stays, one that
+// never reads is dropped after three ping intervals without a pong.
+func TestPingsDropASilentClient(t *testing.T) {
+	g := newGateway(t, stream.Config{PingInterval: 50 * time.Millisecond})
+	sid, token := g.session()
+	alive := g.dial(sid, token, "&audio=none")
+	alive.next("session.ready")
+	silent := g.dialRaw(sid, token, "&audio=none")
+	if _, _, err := silent.ReadMessage(); err != nil { // session.ready, then it never reads (nor answers a ping)
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for g.m.Metrics().Subscribers != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the silent client is still there: %+v", g.m.Metrics())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // six ping intervals
+	alive.send(map[string]any{"type": "ping"})
+	alive.next("pong")
+}
