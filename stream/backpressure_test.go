@@ -146,3 +146,34 @@ func TestPingsDropASilentClient(t *testing.T) {
 	alive.send(map[string]any{"type": "ping"})
 	alive.next("pong")
 }
+
+// A peer that stops reading cannot hold its writer: the write deadline
+// drops it even when no event overflows.
+func TestWriteDeadlineDropsAStalledPeer(t *testing.T) {
+	g := newGateway(t, stream.Config{WriteTimeout: 200 * time.Millisecond, AudioQueue: 20})
+	sid, token := g.session()
+	small := httptest.NewUnstartedServer(g.srv.Config.Handler)
+	small.Listener = smallSendBuffers{small.Listener}
+	small.Start()
+	defer small.Close()
+	stalled := dialSmallBuffers(t, strings.Replace(small.URL, "http://", "ws://", 1)+"/v1/sessions/"+sid+"/connect?token="+token+"&audio=pcm16_16000")
+	if _, _, err := stalled.ReadMessage(); err != nil { // session.ready, then nothing
+		t.Fatal(err)
+	}
+	speaker := g.dial(sid, token, "&audio=none")
+	speaker.next("session.ready")
+	sine := mediatest.NewSine(8000, 440, -10)
+	for i := range 100 {
+		speaker.send(mulawInput(i, "customer", sine.Samples(800)))
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for g.m.Metrics().Subscribers != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the stalled peer is still there: %+v", g.m.Metrics())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := g.m.Metrics().SlowConsumers; n != 0 {
+		t.Fatalf("%d slow consumers: the write deadline, not the event queue, should drop it", n)
+	}
+}
