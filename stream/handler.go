@@ -433,9 +433,11 @@ func (c *conn) input(spk session.Speaker, in audioFormat, payload []byte) {
 		c.reportError(session.ErrCodeInvalidAudioFormat, err.Error())
 		return
 	}
-	if err := c.sub.Input(spk, pcm); errors.Is(err, session.ErrPlayoutQueueFull) {
+	switch err := c.sub.Input(spk, pcm); {
+	case errors.Is(err, session.ErrPlayoutQueueFull):
 		c.reportError(session.ErrCodePlayoutQueueFull, "more than the playout limit of audio is queued; wait for marks or send audio.clear")
-	} else if err != nil {
+	case errors.Is(err, session.ErrEnded): // session.ended is on its way
+	case err != nil:
 		c.reportError(session.ErrCodeInvalidAudioFormat, err.Error())
 	}
 }
