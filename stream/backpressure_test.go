@@ -177,3 +177,37 @@ func TestWriteDeadlineDropsAStalledPeer(t *testing.T) {
 		t.Fatalf("%d slow consumers: the write deadline, not the event queue, should drop it", n)
 	}
 }
+
+// A client that floods requests without reading the answers is closed with
+// 4008 once its replies overflow; the session's other client is unaffected.
+func TestRequestFloodWithoutReading(t *testing.T) {
+	g := newGateway(t, stream.Config{WriteTimeout: time.Minute})
+	sid, token := g.session()
+	small := httptest.NewUnstartedServer(g.srv.Config.Handler)
+	small.Listener = smallSendBuffers{small.Listener}
+	small.Start()
+	defer small.Close()
+	flooder := dialSmallBuffers(t, strings.Replace(small.URL, "http://", "ws://", 1)+"/v1/sessions/"+sid+"/connect?token="+token)
+	other := g.dial(sid, token, "")
+	other.next("session.ready")
+	ping := []byte(`{"type":"ping"}`)
+	for g.h.Stats().ReplyOverflows == 0 {
+		if err := flooder.WriteMessage(websocket.TextMessage, ping); err != nil {
+			break // the gateway closed it
+		}
+	}
+	_ = flooder.SetReadDeadline(time.Now().Add(15 * time.Second))
+	for {
+		if _, _, err := flooder.ReadMessage(); err != nil {
+			if !websocket.IsCloseError(err, stream.CloseSlowConsumer) {
+				t.Fatalf("flooder: %v", err)
+			}
+			break
+		}
+	}
+	if n := g.h.Stats().ReplyOverflows; n != 1 {
+		t.Fatalf("%d reply overflows", n)
+	}
+	other.send(map[string]any{"type": "ping"})
+	other.next("pong")
+}

@@ -52,6 +52,9 @@ func (c *Config) setDefaults() {
 // Stats counts the stream's traffic.
 type Stats struct {
 	Connections, MessagesIn, MessagesOut, InvalidMessages uint64
+	// ReplyOverflows counts clients closed (4008) for sending requests
+	// faster than they read the answers.
+	ReplyOverflows uint64
 	// MaxQueuedAudio is the longest audio queue of an open client now, in
 	// frames: it never exceeds Config.AudioQueue (memory per client is bounded).
 	MaxQueuedAudio int
@@ -64,7 +67,7 @@ type Handler struct {
 	log      *zap.Logger
 	upgrader websocket.Upgrader
 
-	connections, messagesIn, messagesOut, invalid atomic.Uint64
+	connections, messagesIn, messagesOut, invalid, replyOverflows atomic.Uint64
 
 	mu   sync.Mutex
 	open map[*session.Subscription]struct{} // subscriptions of open clients
@@ -90,7 +93,7 @@ func NewHandler(cfg Config, m *session.Manager, log *zap.Logger) *Handler {
 // Stats returns the counters.
 func (h *Handler) Stats() Stats {
 	st := Stats{Connections: h.connections.Load(), MessagesIn: h.messagesIn.Load(),
-		MessagesOut: h.messagesOut.Load(), InvalidMessages: h.invalid.Load()}
+		MessagesOut: h.messagesOut.Load(), InvalidMessages: h.invalid.Load(), ReplyOverflows: h.replyOverflows.Load()}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for sub := range h.open {
@@ -310,6 +313,7 @@ func (c *conn) writeLoop(readDone <-chan struct{}) {
 			return
 		case <-readDone:
 			if c.slow.Load() {
+				c.h.replyOverflows.Add(1)
 				c.closeWith(CloseSlowConsumer, "too slow")
 			}
 			return

@@ -25,6 +25,7 @@ func registerMetrics(reg *prometheus.Registry, m *session.Manager, h *stream.Han
 		counter("voxgate_ws_messages_in_total", "Messages received from /connect clients.", func() uint64 { return h.Stats().MessagesIn }),
 		counter("voxgate_ws_messages_out_total", "Messages sent to /connect clients.", func() uint64 { return h.Stats().MessagesOut }),
 		counter("voxgate_ws_invalid_messages_total", "Client messages answered with session.error.", func() uint64 { return h.Stats().InvalidMessages }),
+		counter("voxgate_ws_reply_overflows_total", "/connect clients closed (4008) for sending requests faster than they read the answers.", func() uint64 { return h.Stats().ReplyOverflows }),
 		gauge("voxgate_ws_max_queued_audio_frames", "The longest audio queue of a /connect client, in frames.", func() int { return h.Stats().MaxQueuedAudio }),
 	)
 }
