@@ -110,7 +110,7 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	call := &Call{id: callID, sessionID: sid, sipID: callIDOf(req), trunkID: trunk.ID, speaker: speaker, dialog: dlg,
 		done: make(chan struct{}), ended: make(chan struct{}), ackBody: make(chan []byte, 1),
 		log: log.With(zap.String("call_id", callID), zap.String("session_id", sid))}
-	rtpCfg := rtpio.Config{Local: s.host.String() + ":0", PortMin: s.cfg.RTPPortMin, PortMax: s.cfg.RTPPortMax, MediaTimeout: s.cfg.MediaTimeout, RTCPMux: false,
+	rtpCfg := rtpio.Config{Local: s.rtpBind(), PortMin: s.cfg.RTPPortMin, PortMax: s.cfg.RTPPortMax, MediaTimeout: s.cfg.MediaTimeout, RTCPMux: false,
 		OnDTMF: s.dtmfEmitter(sid, callID)}
 	if !lateOffer {
 		rtpCfg.PayloadType, rtpCfg.ClockRate = audio.PayloadType, audio.ClockRate
@@ -137,13 +137,13 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	_ = dlg.Respond(180, "Ringing", nil)
 	var answer []byte
 	if lateOffer {
-		answer = AnswerSDP(uint64(time.Now().Unix()), call.rtp.LocalAddr(), SendRecv, append(append([]Codec(nil), Supported...), TelephoneEvent)...)
+		answer = AnswerSDP(uint64(time.Now().Unix()), s.mediaAddr(call.rtp), SendRecv, append(append([]Codec(nil), Supported...), TelephoneEvent)...)
 	} else {
 		codecs := []Codec{audio}
 		if dtmf != nil {
 			codecs = append(codecs, *dtmf)
 		}
-		answer = AnswerSDP(uint64(time.Now().Unix()), call.rtp.LocalAddr(), offer.Direction.Reverse(), codecs...)
+		answer = AnswerSDP(uint64(time.Now().Unix()), s.mediaAddr(call.rtp), offer.Direction.Reverse(), codecs...)
 	}
 	// Known before the 200 goes out: its ACK may come back at once.
 	s.mu.Lock()
@@ -318,10 +318,11 @@ func (s *Server) Hangup(callID string) error {
 	if call == nil {
 		return session.ErrNotFound
 	}
+	err := call.Close(session.ErrHangup) // first, so the ring's end reads as a hangup
 	if call.cancelRing != nil {
 		call.cancelRing() // still ringing: the INVITE is canceled
 	}
-	return call.Close(session.ErrHangup)
+	return err
 }
 
 func callIDOf(req *sipmsg.Request) string {
@@ -366,7 +367,7 @@ func (s *Server) reinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if dtmf != nil {
 		codecs = append(codecs, *dtmf)
 	}
-	res := sipmsg.NewSDPResponseFromRequest(req, AnswerSDP(uint64(time.Now().Unix()), call.rtp.LocalAddr(), offer.Direction.Reverse(), codecs...))
+	res := sipmsg.NewSDPResponseFromRequest(req, AnswerSDP(uint64(time.Now().Unix()), s.mediaAddr(call.rtp), offer.Direction.Reverse(), codecs...))
 	_ = tx.Respond(res)
 	call.log.Info("re-invite", zap.Bool("held", held), zap.String("direction", string(offer.Direction)))
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/voxgate/voxgate/session"
 )
 
-// refusalWait is how long Dial waits for a refusal before it reports the
+// refusalWait is how long Dial waits for a refusal (or for ringing) before it reports the
 // call as under way (a trunk that refuses does so at once).
 const refusalWait = 2 * time.Second
 
@@ -38,14 +38,14 @@ func (s *Server) Dial(ctx context.Context, req session.DialRequest) error {
 		}
 		call.trunkID = req.Trunk.ID
 	}
-	rtpCfg := rtpio.Config{Local: s.host.String() + ":0", PortMin: s.cfg.RTPPortMin, PortMax: s.cfg.RTPPortMax,
+	rtpCfg := rtpio.Config{Local: s.rtpBind(), PortMin: s.cfg.RTPPortMin, PortMax: s.cfg.RTPPortMax,
 		PayloadType: Supported[0].PayloadType, ClockRate: Supported[0].ClockRate, DTMFPayloadType: TelephoneEvent.PayloadType,
 		MediaTimeout: s.cfg.MediaTimeout, OnDTMF: s.dtmfEmitter(c.SessionID, c.ID)}
 	if call.rtp, err = rtpio.Listen(rtpCfg); err != nil {
 		s.release(call.trunkID)
 		return &session.DialError{SIPStatus: 503, Reason: "no RTP port"}
 	}
-	offer := AnswerSDP(uint64(time.Now().Unix()), call.rtp.LocalAddr(), SendRecv, append(append([]Codec(nil), Supported...), TelephoneEvent)...)
+	offer := AnswerSDP(uint64(time.Now().Unix()), s.mediaAddr(call.rtp), SendRecv, append(append([]Codec(nil), Supported...), TelephoneEvent)...)
 	fromParams := sipmsg.NewParams()
 	fromParams.Add("tag", sipmsg.GenerateTagN(16))
 	hdrs := []sipmsg.Header{&sipmsg.FromHeader{DisplayName: req.CallerIDName, Address: from, Params: fromParams}}
@@ -69,12 +69,14 @@ func (s *Server) Dial(ctx context.Context, req session.DialRequest) error {
 	s.mu.Lock()
 	s.calls[call.id] = call
 	s.mu.Unlock()
-	refused := make(chan error, 1)
+	refused, progress := make(chan error, 1), make(chan struct{}, 1)
 	s.wg.Add(1)
-	go s.runOutbound(ringCtx, call, dlg, req, refused)
+	go s.runOutbound(ringCtx, call, dlg, req, refused, progress)
 	select {
 	case err := <-refused:
 		return err
+	case <-progress: // ringing or answered: under way
+		return nil
 	case <-time.After(refusalWait):
 		return nil
 	case <-ctx.Done():
@@ -112,13 +114,19 @@ func (s *Server) addresses(req session.DialRequest) (target, from sipmsg.Uri, er
 
 // runOutbound waits for the answer, joins the call to its session, and
 // records how it ends. A refusal before refusalWait goes back to Dial.
-func (s *Server) runOutbound(ringCtx context.Context, call *Call, dlg *sipgo.DialogClientSession, req session.DialRequest, refused chan<- error) {
+func (s *Server) runOutbound(ringCtx context.Context, call *Call, dlg *sipgo.DialogClientSession, req session.DialRequest, refused chan<- error, progress chan<- struct{}) {
 	defer s.wg.Done()
 	defer call.cancelRing()
 	ctx := context.Background()
 	opts := sipgo.AnswerOptions{OnResponse: func(res *sipmsg.Response) error {
 		if res.StatusCode == 180 || res.StatusCode == 183 {
 			_ = s.sessions.CallRinging(ctx, call.id, res.StatusCode)
+		}
+		if res.StatusCode >= 180 && res.StatusCode < 300 {
+			select {
+			case progress <- struct{}{}:
+			default:
+			}
 		}
 		return nil
 	}}

@@ -20,6 +20,7 @@ import (
 	sipmsg "github.com/emiago/sipgo/sip"
 	"go.uber.org/zap"
 
+	"github.com/voxgate/voxgate/media/rtpio"
 	"github.com/voxgate/voxgate/session"
 	"github.com/voxgate/voxgate/store"
 )
@@ -42,8 +43,9 @@ type Sessions interface {
 type Config struct {
 	// Addr is where SIP listens, on UDP and TCP. Default 0.0.0.0:5060.
 	Addr string
-	// Host is the address put in Contact and SDP (default: Addr's host, or
-	// 127.0.0.1 when that is unspecified).
+	// Host is the address put in Contact and SDP, which peers send to
+	// (default: Addr's host, or 127.0.0.1 when that is unspecified). RTP
+	// binds to Addr's host.
 	Host string
 	// RTPPortMin and RTPPortMax bound the RTP ports (0: any).
 	RTPPortMin, RTPPortMax int
@@ -75,7 +77,8 @@ type Server struct {
 	dialer *sipgo.DialogClientCache // calls we place
 	udp    net.PacketConn
 	tcp    net.Listener
-	host   netip.Addr
+	host   netip.Addr // advertised in Contact and SDP
+	bind   string     // the listen host, which RTP binds to as well
 
 	mu       sync.Mutex
 	calls    map[string]*Call // live calls by call ID
@@ -114,6 +117,7 @@ func Listen(cfg Config, sessions Sessions, log *zap.Logger) (*Server, error) {
 		s.udp.Close()
 		return nil, fmt.Errorf("sip: listen tcp: %w", err)
 	}
+	s.bind = host
 	hostName := cfg.Host
 	if hostName == "" {
 		hostName = host
@@ -151,6 +155,16 @@ func Listen(cfg Config, sessions Sessions, log *zap.Logger) (*Server, error) {
 	})
 	s.srv.OnInfo(s.onInfo)
 	return s, nil
+}
+
+// rtpBind is where a call's RTP socket listens: the SIP listen host (all
+// interfaces for 0.0.0.0), on a port of the range.
+func (s *Server) rtpBind() string { return net.JoinHostPort(s.bind, "0") }
+
+// mediaAddr is the address a call's SDP announces: the advertised host
+// and the RTP socket's port.
+func (s *Server) mediaAddr(c *rtpio.Conn) netip.AddrPort {
+	return netip.AddrPortFrom(s.host, c.LocalAddr().Port())
 }
 
 // discard is an io.Writer that drops sipgo's own logs (voxgate logs with zap).

@@ -43,6 +43,8 @@ type Config struct {
 	LogLevel            string        `yaml:"log_level"`
 	LogFormat           string        `yaml:"log_format"`
 	DevKey              bool          `yaml:"dev_key"`
+	RTPPortMin          int           `yaml:"rtp_port_min"`
+	RTPPortMax          int           `yaml:"rtp_port_max"`
 	// Languages and Trunks are set in the YAML file only.
 	Languages session.Languages `yaml:"languages"`
 	Trunks    []TrunkConfig     `yaml:"trunks"`
@@ -88,6 +90,8 @@ func settings(c *Config) []setting {
 		{"max-concurrent-sessions", "VOXGATE_MAX_CONCURRENT_SESSIONS", "live sessions per organization", (*intValue)(&c.MaxSessionsPerOrg)},
 		{"log-level", "VOXGATE_LOG_LEVEL", "debug, info, warn or error", (*stringValue)(&c.LogLevel)},
 		{"log-format", "VOXGATE_LOG_FORMAT", "json or console", (*stringValue)(&c.LogFormat)},
+		{"rtp-port-min", "VOXGATE_RTP_PORT_MIN", "lowest UDP port for SIP calls' RTP (0: any)", (*intValue)(&c.RTPPortMin)},
+		{"rtp-port-max", "VOXGATE_RTP_PORT_MAX", "highest UDP port for SIP calls' RTP (0: any)", (*intValue)(&c.RTPPortMax)},
 		{"dev-key", "VOXGATE_DEV_KEY", "on an empty database, create a development key with every scope and print it", (*boolValue)(&c.DevKey)},
 	}
 }
@@ -188,6 +192,9 @@ func (c *Config) resolve() error {
 		return errors.New("rate_limit_per_minute: must be positive")
 	case c.MaxSessionsPerOrg <= 0:
 		return errors.New("max_concurrent_sessions: must be positive")
+	}
+	if c.RTPPortMin < 0 || c.RTPPortMax > 65535 || c.RTPPortMin > c.RTPPortMax || (c.RTPPortMin == 0) != (c.RTPPortMax == 0) {
+		return errors.New("rtp_port_min, rtp_port_max: set both, 1-65535, min ≤ max")
 	}
 	if c.LogFormat != "json" && c.LogFormat != "console" {
 		return fmt.Errorf("log_format: %q is not json or console", c.LogFormat)

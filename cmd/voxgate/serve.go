@@ -153,7 +153,8 @@ func start(ctx context.Context, cfg Config, log *zap.Logger) (*gateway, error) {
 		g.close()
 		return nil, err
 	}
-	if g.sip, err = sip.Listen(sip.Config{Addr: cfg.SIPAddr}, g.sessions, log.Named("sip")); err != nil {
+	if g.sip, err = sip.Listen(sip.Config{Addr: cfg.SIPAddr, Host: sipMediaHost(cfg), RTPPortMin: cfg.RTPPortMin, RTPPortMax: cfg.RTPPortMax},
+		g.sessions, log.Named("sip")); err != nil {
 		g.close()
 		return nil, fmt.Errorf("sip_addr: %w", err)
 	}
@@ -268,4 +269,17 @@ func newLogger(level, format string) (*zap.Logger, error) {
 	zc.Level = zap.NewAtomicLevelAt(lvl)
 	zc.DisableStacktrace = true
 	return zc.Build()
+}
+
+// sipMediaHost is the address SIP peers are told to send to: the host of
+// sip_uri when it is an IP address (a name is left to the SIP default).
+func sipMediaHost(cfg Config) string {
+	host := cfg.SIPHost
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if net.ParseIP(host) == nil {
+		return ""
+	}
+	return host
 }
