@@ -19,6 +19,10 @@ import (
 // call as under way (a trunk that refuses does so at once).
 const refusalWait = 2 * time.Second
 
+// progressGrace is how long after a 180 Dial still waits for a final
+// refusal sent right behind it (a busy phone that rings first).
+const progressGrace = 250 * time.Millisecond
+
 // Dial places an outbound call (session.Dialer): an INVITE through the trunk
 // or straight to a sip: URI, offering every codec voxgate speaks.
 func (s *Server) Dial(ctx context.Context, req session.DialRequest) error {
@@ -75,8 +79,13 @@ func (s *Server) Dial(ctx context.Context, req session.DialRequest) error {
 	select {
 	case err := <-refused:
 		return err
-	case <-progress: // ringing or answered: under way
-		return nil
+	case <-progress: // ringing or answered: under way, unless refused right after
+		select {
+		case err := <-refused:
+			return err
+		case <-time.After(progressGrace):
+			return nil
+		}
 	case <-time.After(refusalWait):
 		return nil
 	case <-ctx.Done():

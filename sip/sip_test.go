@@ -18,6 +18,7 @@ import (
 	"github.com/voxgate/voxgate/media"
 	"github.com/voxgate/voxgate/media/mediatest"
 	"github.com/voxgate/voxgate/session"
+	"github.com/voxgate/voxgate/session/sessiontest"
 	"github.com/voxgate/voxgate/sip"
 	"github.com/voxgate/voxgate/sip/siptest"
 	"github.com/voxgate/voxgate/store"
@@ -87,21 +88,7 @@ func TestInboundCallJoinsTheSession(t *testing.T) {
 	}
 	go p.SendTone(1000, 1500*time.Millisecond)
 	// The subscriber hears the phone as the customer.
-	var heard []int16
-	var fr session.AudioFrame
-	deadline := time.After(10 * time.Second)
-	for len(heard) < session.Rate {
-		for sub.NextAudio(&fr) {
-			if fr.Speaker == session.SpeakerCustomer {
-				heard = append(heard, fr.Samples...)
-			}
-		}
-		select {
-		case <-sub.AudioReady():
-		case <-deadline:
-			t.Fatalf("subscriber heard %d samples", len(heard))
-		}
-	}
+	heard := sessiontest.Hear(t, sub, session.SpeakerCustomer, session.Rate)
 	mediatest.CheckTone(t, heard[4000:], session.Rate, mediatest.ToneWant{Freq: 1000, Level: -10, MinSNR: 25})
 	// The phone hears what the agent side says.
 	if err := sub.Input(session.SpeakerAgent, mediatest.Tone(session.Rate, 600, -10, session.Rate)); err != nil {
@@ -261,19 +248,7 @@ func TestLateOffer(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}()
-	var heard []int16
-	var fr session.AudioFrame
-	deadline := time.After(10 * time.Second)
-	for len(heard) < session.Rate/2 {
-		for sub.NextAudio(&fr) {
-			heard = append(heard, fr.Samples...)
-		}
-		select {
-		case <-sub.AudioReady():
-		case <-deadline:
-			t.Fatalf("heard %d samples", len(heard))
-		}
-	}
+	heard := sessiontest.Hear(t, sub, "", session.Rate/2)
 	mediatest.CheckTone(t, heard[2000:], session.Rate, mediatest.ToneWant{Freq: 750, Level: -10, MinSNR: 25})
 	_ = dlg.Bye(f.ctx)
 }
@@ -321,19 +296,7 @@ func TestOutboundCallAnswered(t *testing.T) {
 		t.Fatalf("call %+v", got)
 	}
 	go c.SendTone(900, time.Second)
-	var heard []int16
-	var fr session.AudioFrame
-	deadline := time.After(10 * time.Second)
-	for len(heard) < session.Rate/2 {
-		for sub.NextAudio(&fr) {
-			heard = append(heard, fr.Samples...)
-		}
-		select {
-		case <-sub.AudioReady():
-		case <-deadline:
-			t.Fatalf("heard %d samples", len(heard))
-		}
-	}
+	heard := sessiontest.Hear(t, sub, "", session.Rate/2)
 	mediatest.CheckTone(t, heard[2000:], session.Rate, mediatest.ToneWant{Freq: 900, Level: -10, MinSNR: 25})
 	// The callee hears the agent.
 	if err := sub.Input(session.SpeakerAgent, mediatest.Tone(session.Rate, 600, -10, session.Rate)); err != nil {
@@ -536,19 +499,7 @@ func TestCodecMatrix(t *testing.T) {
 				t.Fatalf("call: %+v", c)
 			}
 			go p.SendTone(1000, time.Second)
-			var heard []int16
-			var fr session.AudioFrame
-			deadline := time.After(10 * time.Second)
-			for len(heard) < session.Rate*3/4 {
-				for sub.NextAudio(&fr) {
-					heard = append(heard, fr.Samples...)
-				}
-				select {
-				case <-sub.AudioReady():
-				case <-deadline:
-					t.Fatalf("subscriber heard %d samples", len(heard))
-				}
-			}
+			heard := sessiontest.Hear(t, sub, "", session.Rate*3/4)
 			mediatest.CheckTone(t, heard[session.Rate/4:], session.Rate, mediatest.ToneWant{Freq: 1000, Level: -10, MinSNR: 20})
 			if err := p.Dialog.Bye(f.ctx); err != nil {
 				t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/voxgate/voxgate/media/mediatest"
 	"github.com/voxgate/voxgate/session"
+	"github.com/voxgate/voxgate/session/sessiontest"
 	"github.com/voxgate/voxgate/store"
 )
 
@@ -110,21 +111,7 @@ func TestSIPpAnswersDials(t *testing.T) {
 		if err := sub.Input(session.SpeakerAgent, mediatest.Tone(session.Rate, 1000, -10, session.Rate)); err != nil {
 			t.Fatal(err)
 		}
-		var heard []int16
-		var fr session.AudioFrame
-		deadline := time.After(10 * time.Second)
-		for len(heard) < session.Rate/2 {
-			for sub.NextAudio(&fr) {
-				if fr.Speaker == session.SpeakerCustomer {
-					heard = append(heard, fr.Samples...)
-				}
-			}
-			select {
-			case <-sub.AudioReady():
-			case <-deadline:
-				t.Fatalf("heard %d samples of the echo", len(heard))
-			}
-		}
+		heard := sessiontest.Hear(t, sub, session.SpeakerCustomer, session.Rate/2)
 		if lvl := mediatest.Level(heard[len(heard)-session.Rate/4:], session.Rate, 1000); lvl < -16 {
 			t.Fatalf("the echo is at %.1f dBFS (peak %.0f Hz)", lvl, mediatest.PeakFrequency(heard, session.Rate))
 		}
