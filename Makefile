@@ -3,7 +3,7 @@
 #   make test   install what the tests need, run vet, staticcheck, every test, the fuzzers
 
 GO          ?= go
-STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2026.2.2
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages to build and run: cgo toolchain and the Opus library.
 RUN_PACKAGES  := gcc libc6-dev pkg-config libopus-dev libopusfile-dev libmp3lame-dev curl jq ca-certificates
 # Packages the tests add: PostgreSQL server, audio tools for codec and recording checks,
