@@ -188,7 +188,7 @@ func (m *Manager) CallRinging(ctx context.Context, callID string, sipStatus int)
 
 // CallAnswered records that a call is connected.
 func (m *Manager) CallAnswered(ctx context.Context, callID, codec string) error {
-	_, err := m.updateCall(ctx, callID, func(c *Call, now time.Time) []string {
+	c, err := m.updateCall(ctx, callID, func(c *Call, now time.Time) []string {
 		if c.Status.Final() || c.Status == CallAnswered {
 			return nil
 		}
@@ -199,6 +199,11 @@ func (m *Manager) CallAnswered(ctx context.Context, callID, codec string) error 
 		}
 		return []string{EventCallAnswered, EventProviderConnected}
 	})
+	if err == nil {
+		if l := m.lookupLive(c.SessionID); l != nil {
+			l.answered.Store(true) // an early-media leg now counts as answered
+		}
+	}
 	return err
 }
 

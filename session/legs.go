@@ -29,11 +29,23 @@ type legRunner struct {
 // ride out scheduling jitter, little enough to add no audible delay.
 const legQueue = 5
 
-// AddLeg joins a leg to a session that has not ended. Its audio is decoded
-// into the session and it hears the mix of the other side, until the leg
-// ends or the session does. When the last call leg leaves, the session ends
-// with calls_ended.
+// AddLeg joins an answered leg to a session that has not ended. Its audio is
+// decoded into the session and it hears the mix of the other side, until the
+// leg ends or the session does. When the last call leg leaves, the session
+// ends with calls_ended.
 func (m *Manager) AddLeg(ctx context.Context, sessionID string, leg Leg) error {
+	return m.addLeg(ctx, sessionID, leg, true)
+}
+
+// AddEarlyLeg joins a leg that is not answered yet (SIP early media: a
+// ringback or an announcement). Its audio flows like an answered leg's, but
+// the session ends with calls_ended only once a call of it has been answered
+// (CallAnswered), so a call refused after early media leaves the session up.
+func (m *Manager) AddEarlyLeg(ctx context.Context, sessionID string, leg Leg) error {
+	return m.addLeg(ctx, sessionID, leg, false)
+}
+
+func (m *Manager) addLeg(ctx context.Context, sessionID string, leg Leg, answered bool) error {
 	if !leg.Speaker().Valid() {
 		return fmt.Errorf("session: leg %s has no speaker", leg.CallID())
 	}
@@ -63,7 +75,9 @@ func (m *Manager) AddLeg(ctx context.Context, sessionID string, leg Leg) error {
 		l.legs[leg.CallID()] = lr
 		l.sources = append(l.sources, lr.src)
 		l.mu.Unlock()
-		l.answered.Store(true)
+		if answered {
+			l.answered.Store(true)
+		}
 		l.activate()
 		l.log.Info("leg joined", zap.String("call_id", leg.CallID()), zap.String("speaker", string(leg.Speaker())),
 			zap.Stringer("codec", leg.Format()))

@@ -33,7 +33,7 @@ type live struct {
 	reason  EndReason
 
 	started  atomic.Bool // session.started was requested
-	answered atomic.Bool // a call leg joined
+	answered atomic.Bool // a call of the session was answered (its leg joined)
 	done     chan struct{}
 	wg       sync.WaitGroup
 }

@@ -2,10 +2,12 @@ package sip_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -197,15 +199,36 @@ func speak(t *testing.T, sub *session.Subscription, freq float64, d time.Duratio
 	}
 }
 
-// freeUDPPort returns a loopback UDP port that was free a moment ago.
+// freeUDPPort returns a loopback port that was free a moment ago for UDP and
+// TCP, with the next one free for TCP too (baresip's TLS listens there). It
+// is below the kernel's ephemeral range (32768-60999), so other programs'
+// outgoing connections do not take it meanwhile.
 func freeUDPPort(t *testing.T) int {
 	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 200 {
+		port := 20000 + rand.IntN(12000)
+		if portsFree(port) {
+			return port
+		}
 	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+	t.Fatal("no free port pair below 32000")
+	return 0
+}
+
+func portsFree(port int) bool {
+	u, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		return false
+	}
+	defer u.Close()
+	for _, p := range []int{port, port + 1} {
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err != nil {
+			return false
+		}
+		defer l.Close()
+	}
+	return true
 }
 
 // TestBaresipCallsIn has a real baresip call sip:sess_…: its 440 Hz WAV

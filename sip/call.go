@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -19,19 +20,22 @@ import (
 // Call is a SIP call as a session leg: its RTP through rtpio, ended by a BYE
 // either way, the media timeout, or the session.
 type Call struct {
-	id         string
-	sessionID  string
-	sipID      string      // the SIP Call-ID
-	trunkID    string      // the trunk it counts against, if any
-	ackBody    chan []byte // a late offer's answer, from the ACK
-	speaker    session.Speaker
-	format     media.Format
-	rtp        *rtpio.Conn
-	dialog     *sipgo.DialogServerSession // inbound calls
-	byeMu      sync.Mutex
-	bye        func(context.Context) error // hangs up the dialog, once it is confirmed
-	cancelRing context.CancelFunc          // outbound: cancels the INVITE while it rings
-	log        *zap.Logger
+	id          string
+	sessionID   string
+	sipID       string      // the SIP Call-ID
+	trunkID     string      // the trunk it counts against, if any
+	ackBody     chan []byte // a late offer's answer, from the ACK
+	speaker     session.Speaker
+	format      media.Format
+	rtp         *rtpio.Conn
+	dialog      *sipgo.DialogServerSession // inbound calls
+	byeMu       sync.Mutex
+	bye         func(context.Context) error // hangs up the dialog, once it is confirmed
+	cancelRing  context.CancelFunc          // outbound: cancels the INVITE while it rings
+	reached     atomic.Bool                 // outbound: the far end sent a response
+	unreachable atomic.Bool                 // outbound: abandoned for want of any response
+	early       bool                        // outbound: joined the session on early media
+	log         *zap.Logger
 
 	done      chan struct{} // closed when the leg ends
 	ended     chan struct{} // closed when the call's end is recorded

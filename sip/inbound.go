@@ -98,7 +98,9 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	}
 	dlg, err := s.dialog.ReadInvite(req, tx)
 	if err != nil {
-		respond(req, tx, 400, "Bad Request")
+		if tx.Err() == nil { // else CANCELed already, and answered 487
+			respond(req, tx, 400, "Bad Request")
+		}
 		return
 	}
 	_ = dlg.Respond(100, "Trying", nil)
@@ -152,6 +154,10 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	s.mu.Unlock()
 	registered = true
 	if err := dlg.RespondSDP(answer); err != nil {
+		if tx.Err() != nil { // CANCELed before the answer: the transaction answered 487
+			s.finish(call, sid, session.CallCanceled, "canceled", 487)
+			return
+		}
 		s.finish(call, sid, session.CallFailed, "answer_failed", 0)
 		return
 	}

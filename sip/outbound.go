@@ -16,7 +16,9 @@ import (
 )
 
 // refusalWait is how long Dial waits for a refusal (or for ringing) before it reports the
-// call as under way (a trunk that refuses does so at once).
+// call as under way (a trunk that refuses does so at once). A far end that has not sent
+// any response by then (not even 100 Trying, due within 200 ms by RFC 3261 §16.2, after
+// three UDP retransmissions) is unreachable: the INVITE is abandoned and Dial fails.
 const refusalWait = 2 * time.Second
 
 // progressGrace is how long after a 180 Dial still waits for a final
@@ -49,6 +51,7 @@ func (s *Server) Dial(ctx context.Context, req session.DialRequest) error {
 		s.release(call.trunkID)
 		return &session.DialError{SIPStatus: 503, Reason: "no RTP port"}
 	}
+	call.rtp.Hold(true) // no media timeout while it rings
 	offer := AnswerSDP(uint64(time.Now().Unix()), s.mediaAddr(call.rtp), SendRecv, append(append([]Codec(nil), Supported...), TelephoneEvent)...)
 	fromParams := sipmsg.NewParams()
 	fromParams.Add("tag", sipmsg.GenerateTagN(16))
@@ -60,16 +63,18 @@ func (s *Server) Dial(ctx context.Context, req session.DialRequest) error {
 	if wait <= 0 {
 		wait = 30 * time.Second
 	}
-	ringCtx, cancel := context.WithTimeout(context.Background(), wait)
+	dialCtx, abandon := context.WithCancelCause(context.Background())
+	ringCtx, cancel := context.WithTimeout(dialCtx, wait)
 	dlg, err := s.dialer.Invite(ringCtx, target, offer, hdrs...)
 	if err != nil {
 		cancel()
+		abandon(nil)
 		_ = call.rtp.Close()
 		s.release(call.trunkID)
 		return &session.DialError{SIPStatus: 503, Reason: err.Error()}
 	}
 	call.sipID = callIDOf(dlg.InviteRequest)
-	call.cancelRing = cancel
+	call.cancelRing = func() { cancel(); abandon(nil) }
 	s.mu.Lock()
 	s.calls[call.id] = call
 	s.mu.Unlock()
@@ -87,7 +92,12 @@ func (s *Server) Dial(ctx context.Context, req session.DialRequest) error {
 			return nil
 		}
 	case <-time.After(refusalWait):
-		return nil
+		if call.reached.Load() {
+			return nil
+		}
+		call.unreachable.Store(true)
+		abandon(sipgo.WaitAnswerForceCancelErr) // nothing to CANCEL before a response
+		return <-refused
 	case <-ctx.Done():
 		return nil // the call goes on; its progress arrives as events
 	}
@@ -128,8 +138,12 @@ func (s *Server) runOutbound(ringCtx context.Context, call *Call, dlg *sipgo.Dia
 	defer call.cancelRing()
 	ctx := context.Background()
 	opts := sipgo.AnswerOptions{OnResponse: func(res *sipmsg.Response) error {
+		call.reached.Store(true)
 		if res.StatusCode == 180 || res.StatusCode == 183 {
 			_ = s.sessions.CallRinging(ctx, call.id, res.StatusCode)
+		}
+		if res.StatusCode == 183 && !call.early && len(res.Body()) > 0 {
+			s.startEarlyMedia(call, res.Body())
 		}
 		if res.StatusCode >= 180 && res.StatusCode < 300 {
 			select {
@@ -160,21 +174,14 @@ func (s *Server) runOutbound(ringCtx context.Context, call *Call, dlg *sipgo.Dia
 		refused <- &session.DialError{SIPStatus: code, Reason: cause}
 		return
 	}
-	answer, err := ParseSDP(dlg.InviteResponse.Body())
-	var codec Codec
-	if err == nil {
-		codec, _, err = Negotiate(answer)
-	}
-	if err != nil {
+	if err := call.applyAnswer(dlg.InviteResponse.Body()); err != nil {
 		_ = dlg.Ack(ctx)
 		call.confirmed(dlg.Bye) // answered with nothing we speak: hang up
 		_ = call.Close(err)
 		s.finish(call, call.sessionID, session.CallFailed, "no_common_codec", 488)
 		return
 	}
-	call.rtp.SetCodec(codec.PayloadType, codec.ClockRate)
-	call.rtp.SetRemote(netipAddrPort(answer))
-	call.format = formatOf(codec)
+	call.rtp.Hold(false) // the media timeout runs from the answer
 	if err := dlg.Ack(ctx); err != nil {
 		_ = call.Close(err)
 		s.finish(call, call.sessionID, session.CallFailed, "ack_failed", 0)
@@ -182,8 +189,10 @@ func (s *Server) runOutbound(ringCtx context.Context, call *Call, dlg *sipgo.Dia
 	}
 	call.confirmed(dlg.Bye)
 	_ = s.sessions.CallAnswered(ctx, call.id, call.format.Codec)
-	if err := s.sessions.AddLeg(ctx, call.sessionID, call); err != nil {
-		_ = call.Close(err)
+	if !call.early {
+		if err := s.sessions.AddLeg(ctx, call.sessionID, call); err != nil {
+			_ = call.Close(err)
+		}
 	}
 	var maxDur <-chan time.Time
 	if req.MaxDuration > 0 {
@@ -201,6 +210,43 @@ func (s *Server) runOutbound(ringCtx context.Context, call *Call, dlg *sipgo.Dia
 		_ = call.Close(errMaxDuration)
 	}
 	s.finish(call, call.sessionID, session.CallEnded, causeOf(call.cause), 0)
+}
+
+// startEarlyMedia joins a call to its session on a 183 with an SDP answer,
+// so that a ringback or an announcement is heard before the answer.
+func (s *Server) startEarlyMedia(call *Call, body []byte) {
+	if err := call.applyAnswer(body); err != nil {
+		call.log.Debug("early media not usable", zap.Error(err))
+		return
+	}
+	if err := s.sessions.AddEarlyLeg(context.Background(), call.sessionID, call); err != nil {
+		call.log.Info("early media not joined", zap.Error(err))
+		return
+	}
+	call.early = true
+}
+
+// applyAnswer takes the codec and media address of an SDP answer (a 183's or
+// the 200's). The codec of early media stays: the leg's format is fixed.
+func (c *Call) applyAnswer(body []byte) error {
+	answer, err := ParseSDP(body)
+	if err != nil {
+		return err
+	}
+	codec, _, err := Negotiate(answer)
+	if err != nil {
+		return err
+	}
+	c.rtp.SetRemote(netipAddrPort(answer))
+	if c.early {
+		if f := formatOf(codec); f != c.format {
+			c.log.Warn("answer changes the early media codec; keeping it", zap.Stringer("early", c.format), zap.Stringer("answer", f))
+		}
+		return nil
+	}
+	c.rtp.SetCodec(codec.PayloadType, codec.ClockRate)
+	c.format = formatOf(codec)
+	return nil
 }
 
 // failure maps an unanswered INVITE to a call status, cause and SIP status.
@@ -222,6 +268,9 @@ func failure(err error, ringCtx context.Context, call *Call) (session.CallStatus
 	case <-call.done: // hung up through the API before the answer
 		return session.CallCanceled, "api_hangup", 487
 	default:
+	}
+	if call.unreachable.Load() {
+		return session.CallFailed, "unreachable", 408
 	}
 	if errors.Is(ringCtx.Err(), context.DeadlineExceeded) {
 		return session.CallNoAnswer, "timeout", 408

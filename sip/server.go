@@ -34,6 +34,7 @@ type Sessions interface {
 	CallAnswered(ctx context.Context, callID, codec string) error
 	CallEnded(ctx context.Context, callID string, status session.CallStatus, cause string, sipStatus int) error
 	AddLeg(ctx context.Context, sessionID string, leg session.Leg) error
+	AddEarlyLeg(ctx context.Context, sessionID string, leg session.Leg) error
 	AllTrunks(ctx context.Context) ([]session.Trunk, error)
 	TrunksVersion() uint64
 	Emit(ctx context.Context, sessionID, typ string, data any) error
@@ -154,6 +155,11 @@ func Listen(cfg Config, sessions Sessions, log *zap.Logger) (*Server, error) {
 		_ = tx.Respond(sipmsg.NewResponseFromRequest(req, sipmsg.StatusOK, "OK", nil))
 	})
 	s.srv.OnInfo(s.onInfo)
+	// A CANCEL that matches a pending INVITE is answered by the transaction
+	// layer (200, then 487 to the INVITE); one that matches nothing is 481.
+	s.srv.OnCancel(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		respond(req, tx, 481, "Call/Transaction Does Not Exist")
+	})
 	return s, nil
 }
 

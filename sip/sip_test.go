@@ -38,6 +38,7 @@ type fixture struct {
 	t   testing.TB
 	m   *session.Manager
 	srv *sip.Server
+	st  *store.Store
 	sc  store.Scope
 	ctx context.Context
 }
@@ -68,7 +69,7 @@ func newFixtureTrunk(t testing.TB, trunk session.TrunkParams) *fixture {
 	}
 	srv.Serve()
 	t.Cleanup(func() { srv.Close() })
-	return &fixture{t: t, m: m, srv: srv, sc: sc, ctx: ctx}
+	return &fixture{t: t, m: m, srv: srv, st: st, sc: sc, ctx: ctx}
 }
 
 func TestInboundCallJoinsTheSession(t *testing.T) {

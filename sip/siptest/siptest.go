@@ -154,10 +154,29 @@ type Callee struct {
 	ringing chan *sipgo.DialogServerSession
 }
 
-// NewCallee answers INVITEs with status after a 180: 200 with a PCMU answer,
-// 0 never (a CANCEL gets 487), anything else as a failure. With pass set, it
-// first challenges for user's digest credentials.
+// CalleeConfig says how a Callee answers.
+type CalleeConfig struct {
+	// Status is the final answer after a 180: 200 with a PCMU answer, 0 never
+	// (a CANCEL gets 487), anything else as a failure.
+	Status int
+	// User and Pass, when Pass is set, are the digest credentials it
+	// challenges for first.
+	User, Pass string
+	// EarlyTone, when set, is early media: a 183 with the SDP answer, then
+	// this tone for EarlyFor, before the final answer.
+	EarlyTone float64
+	EarlyFor  time.Duration
+}
+
+// NewCallee answers INVITEs with status after a 180 (CalleeConfig.Status),
+// first challenging for user's digest credentials when pass is set.
 func NewCallee(t testing.TB, status int, user, pass string) *Callee {
+	return StartCallee(t, CalleeConfig{Status: status, User: user, Pass: pass})
+}
+
+// StartCallee starts a Callee that answers as cfg says.
+func StartCallee(t testing.TB, cfg CalleeConfig) *Callee {
+	status, user, pass := cfg.Status, cfg.User, cfg.Pass
 	p := NewPhone(t, 0, 8000)
 	srv, err := sipgo.NewServer(p.UA)
 	if err != nil {
@@ -188,11 +207,16 @@ func NewCallee(t testing.TB, status int, user, pass string) *Callee {
 			return
 		}
 		_ = dlg.Respond(180, "Ringing", nil)
+		offer, _ := sip.ParseSDP(req.Body())
+		c.RTP.SetRemote(netip.AddrPortFrom(offer.Addr, uint16(offer.Port)))
+		answer := sip.AnswerSDP(9, c.RTP.LocalAddr(), sip.SendRecv, sip.Supported[0], sip.TelephoneEvent)
+		if cfg.EarlyTone > 0 {
+			_ = dlg.Respond(183, "Session Progress", answer, sipmsg.NewHeader("Content-Type", "application/sdp"))
+			c.SendTone(cfg.EarlyTone, cfg.EarlyFor)
+		}
 		switch status {
 		case 200:
-			offer, _ := sip.ParseSDP(req.Body())
-			c.RTP.SetRemote(netip.AddrPortFrom(offer.Addr, uint16(offer.Port)))
-			_ = dlg.RespondSDP(sip.AnswerSDP(9, c.RTP.LocalAddr(), sip.SendRecv, sip.Supported[0], sip.TelephoneEvent))
+			_ = dlg.RespondSDP(answer)
 		case 0:
 			c.ringing <- dlg
 		default:
