@@ -109,15 +109,11 @@ func Listen(cfg Config, sessions Sessions, log *zap.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, sessions: sessions, log: log, calls: map[string]*Call{}, bySIPID: map[string]*Call{},
 		perTrunk: map[string]int{}, auth: newNonces()}
 	var err error
-	if s.udp, err = net.ListenPacket("udp", cfg.Addr); err != nil {
-		return nil, fmt.Errorf("sip: listen udp: %w", err)
+	if s.udp, s.tcp, err = listenBoth(cfg.Addr); err != nil {
+		return nil, err
 	}
 	port := s.udp.LocalAddr().(*net.UDPAddr).Port
 	host, _, _ := net.SplitHostPort(cfg.Addr)
-	if s.tcp, err = net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(port))); err != nil {
-		s.udp.Close()
-		return nil, fmt.Errorf("sip: listen tcp: %w", err)
-	}
 	s.bind = host
 	hostName := cfg.Host
 	if hostName == "" {
@@ -161,6 +157,29 @@ func Listen(cfg Config, sessions Sessions, log *zap.Logger) (*Server, error) {
 		respond(req, tx, 481, "Call/Transaction Does Not Exist")
 	})
 	return s, nil
+}
+
+// listenBoth listens on addr with UDP and TCP on the same port. With port 0,
+// a port the kernel picks for UDP may be taken for TCP: it tries others.
+func listenBoth(addr string) (net.PacketConn, net.Listener, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sip: listen: %w", err)
+	}
+	for attempt := 0; ; attempt++ {
+		udp, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sip: listen udp: %w", err)
+		}
+		tcp, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(udp.LocalAddr().(*net.UDPAddr).Port)))
+		if err == nil {
+			return udp, tcp, nil
+		}
+		udp.Close()
+		if port != "0" || attempt == 9 {
+			return nil, nil, fmt.Errorf("sip: listen tcp: %w", err)
+		}
+	}
 }
 
 // rtpBind is where a call's RTP socket listens: the SIP listen host (all
