@@ -23,7 +23,7 @@ type Call struct {
 	id          string
 	sessionID   string
 	sipID       string      // the SIP Call-ID
-	trunkID     string      // the trunk it counts against, if any
+	slot        slot        // the trunk and organization it counts against
 	ackBody     chan []byte // a late offer's answer, from the ACK
 	speaker     session.Speaker
 	format      media.Format

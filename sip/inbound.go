@@ -56,14 +56,18 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 			return
 		}
 	}
-	if !s.reserve(trunk) {
+	switch s.reserve(slotOf(trunk)) {
+	case 503:
 		respond(req, tx, 503, "Service Unavailable", sipmsg.NewHeader("Retry-After", "5"))
+		return
+	case 486:
+		respond(req, tx, 486, "Busy Here")
 		return
 	}
 	registered := false // from then on, finish releases the trunk
 	defer func() {
 		if !registered {
-			s.release(trunk.ID)
+			s.release(slotOf(trunk))
 		}
 	}()
 	user := req.Recipient.User
@@ -109,7 +113,7 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		speaker = session.Speaker(h.Value())
 	}
 	callID := id.New(id.Call)
-	call := &Call{id: callID, sessionID: sid, sipID: callIDOf(req), trunkID: trunk.ID, speaker: speaker, dialog: dlg,
+	call := &Call{id: callID, sessionID: sid, sipID: callIDOf(req), slot: slotOf(trunk), speaker: speaker, dialog: dlg,
 		done: make(chan struct{}), ended: make(chan struct{}), ackBody: make(chan []byte, 1),
 		log: log.With(zap.String("call_id", callID), zap.String("session_id", sid))}
 	rtpCfg := rtpio.Config{Local: s.rtpBind(), PortMin: s.cfg.RTPPortMin, PortMax: s.cfg.RTPPortMax, MediaTimeout: s.cfg.MediaTimeout, RTCPMux: false,
@@ -254,7 +258,7 @@ func (s *Server) finish(call *Call, sid string, status session.CallStatus, cause
 	delete(s.calls, call.id)
 	delete(s.bySIPID, call.sipID)
 	s.mu.Unlock()
-	s.release(call.trunkID)
+	s.release(call.slot)
 	if err := s.sessions.CallEnded(context.Background(), call.id, status, cause, sipStatus); err != nil && !errors.Is(err, session.ErrNotFound) {
 		call.log.Warn("call end not recorded", zap.Error(err))
 	}

@@ -39,16 +39,21 @@ func (s *Server) Dial(ctx context.Context, req session.DialRequest) error {
 	call := &Call{id: c.ID, sessionID: c.SessionID, speaker: c.Speaker, done: make(chan struct{}), ended: make(chan struct{}),
 		log: s.log.With(zap.String("call_id", c.ID), zap.String("session_id", c.SessionID))}
 	if req.Trunk != nil {
-		if !s.reserve(*req.Trunk) {
-			return &session.DialError{SIPStatus: 503, Reason: "trunk at max_concurrent_calls"}
-		}
-		call.trunkID = req.Trunk.ID
+		call.slot = slotOf(*req.Trunk)
+	} else {
+		call.slot = slot{orgID: req.Scope.OrgID}
+	}
+	switch s.reserve(call.slot) {
+	case 503:
+		return &session.DialError{SIPStatus: 503, Reason: "trunk at max_concurrent_calls"}
+	case 486:
+		return &session.DialError{SIPStatus: 486, Reason: "organization at its concurrent call limit"}
 	}
 	rtpCfg := rtpio.Config{Local: s.rtpBind(), PortMin: s.cfg.RTPPortMin, PortMax: s.cfg.RTPPortMax,
 		PayloadType: Supported[0].PayloadType, ClockRate: Supported[0].ClockRate, DTMFPayloadType: TelephoneEvent.PayloadType,
 		MediaTimeout: s.cfg.MediaTimeout, OnDTMF: s.dtmfEmitter(c.SessionID, c.ID)}
 	if call.rtp, err = rtpio.Listen(rtpCfg); err != nil {
-		s.release(call.trunkID)
+		s.release(call.slot)
 		return &session.DialError{SIPStatus: 503, Reason: "no RTP port"}
 	}
 	call.rtp.Hold(true) // no media timeout while it rings
@@ -70,7 +75,7 @@ func (s *Server) Dial(ctx context.Context, req session.DialRequest) error {
 		cancel()
 		abandon(nil)
 		_ = call.rtp.Close()
-		s.release(call.trunkID)
+		s.release(call.slot)
 		return &session.DialError{SIPStatus: 503, Reason: err.Error()}
 	}
 	call.sipID = callIDOf(dlg.InviteRequest)

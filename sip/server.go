@@ -52,6 +52,8 @@ type Config struct {
 	RTPPortMin, RTPPortMax int
 	// MediaTimeout hangs up a call with no RTP for this long. Default 30s.
 	MediaTimeout time.Duration
+	// Limits guard against scanners and floods.
+	Limits Limits
 }
 
 // Validate checks the configuration.
@@ -85,8 +87,12 @@ type Server struct {
 	calls    map[string]*Call // live calls by call ID
 	bySIPID  map[string]*Call // and by SIP Call-ID
 	perTrunk map[string]int   // live calls per trunk ID
+	perOrg   map[string]int   // live calls per organization
 	trunks   trunkCache
 	auth     *nonces
+	limiter  *limiter
+
+	refusedTrunkFull, refusedOrgFull atomic.Uint64
 
 	draining atomic.Bool
 	wg       sync.WaitGroup
@@ -107,7 +113,9 @@ func Listen(cfg Config, sessions Sessions, log *zap.Logger) (*Server, error) {
 		log = zap.NewNop()
 	}
 	s := &Server{cfg: cfg, sessions: sessions, log: log, calls: map[string]*Call{}, bySIPID: map[string]*Call{},
-		perTrunk: map[string]int{}, auth: newNonces()}
+		perTrunk: map[string]int{}, perOrg: map[string]int{}, auth: newNonces()}
+	s.cfg.Limits.defaults()
+	s.limiter = newLimiter(s.cfg.Limits, time.Now)
 	var err error
 	if s.udp, s.tcp, err = listenBoth(cfg.Addr); err != nil {
 		return nil, err
@@ -127,7 +135,8 @@ func Listen(cfg Config, sessions Sessions, log *zap.Logger) (*Server, error) {
 		return nil, fmt.Errorf("sip: host %q must be an IP address", hostName)
 	}
 	quiet := slog.New(slog.NewTextHandler(discard{}, nil))
-	if s.ua, err = sipgo.NewUA(sipgo.WithUserAgent("voxgate"), sipgo.WithUserAgentHostname(hostName)); err != nil {
+	if s.ua, err = sipgo.NewUA(sipgo.WithUserAgent("voxgate"), sipgo.WithUserAgentHostname(hostName),
+		sipgo.WithUserAgentTransportLayerOptions(sipmsg.WithTransportLayerReadFilter(s.screen))); err != nil {
 		s.Close()
 		return nil, err
 	}

@@ -50,6 +50,12 @@ func newFixture(t testing.TB, cidr string) *fixture {
 
 // newFixtureTrunk runs a SIP server on loopback with one trunk.
 func newFixtureTrunk(t testing.TB, trunk session.TrunkParams) *fixture {
+	return newFixtureConfig(t, trunk, sip.Config{})
+}
+
+// newFixtureConfig runs a SIP server on loopback with one trunk and the
+// limits of cfg.
+func newFixtureConfig(t testing.TB, trunk session.TrunkParams, cfg sip.Config) *fixture {
 	st := storetest.OpenConfig(t, store.Config{DataDir: t.TempDir()})
 	m, err := session.NewManager(session.Config{PublicURL: "http://127.0.0.1:8080", SIPHost: "127.0.0.1"}, st, nil)
 	if err != nil {
@@ -63,7 +69,8 @@ func newFixtureTrunk(t testing.TB, trunk session.TrunkParams) *fixture {
 	if _, err := m.CreateTrunk(ctx, sc, trunk); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := sip.Listen(sip.Config{Addr: "127.0.0.1:0", MediaTimeout: 5 * time.Second}, m, nil)
+	cfg.Addr, cfg.MediaTimeout = "127.0.0.1:0", 5*time.Second
+	srv, err := sip.Listen(cfg, m, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,26 +63,50 @@ func hasCredentials(trunks []session.Trunk) bool {
 	return false
 }
 
-// reserve counts a call against its trunk's max_concurrent_calls; false
-// when the trunk is full.
-func (s *Server) reserve(t session.Trunk) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if t.MaxConcurrentCalls > 0 && s.perTrunk[t.ID] >= t.MaxConcurrentCalls {
-		return false
-	}
-	s.perTrunk[t.ID]++
-	return true
+// slot is what a call counts against: its trunk's max_concurrent_calls (no
+// trunk when dialed straight to a URI) and its organization's cap.
+type slot struct {
+	trunkID  string
+	maxTrunk int
+	orgID    string
 }
 
-// release gives back a call reserved on a trunk.
-func (s *Server) release(trunkID string) {
-	if trunkID == "" {
-		return
-	}
+// slotOf is the slot of a call through trunk t.
+func slotOf(t session.Trunk) slot {
+	return slot{trunkID: t.ID, maxTrunk: t.MaxConcurrentCalls, orgID: t.Scope.OrgID}
+}
+
+// reserve counts a call against its trunk and organization. It returns 0,
+// or the SIP status refusing the call: 503 for a full trunk (a carrier
+// tries another route), 486 for an organization at its cap.
+func (s *Server) reserve(sl slot) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.perTrunk[trunkID]--; s.perTrunk[trunkID] <= 0 {
-		delete(s.perTrunk, trunkID)
+	if sl.maxTrunk > 0 && s.perTrunk[sl.trunkID] >= sl.maxTrunk {
+		s.refusedTrunkFull.Add(1)
+		return 503
+	}
+	if max := s.cfg.Limits.MaxCallsPerOrg; max > 0 && s.perOrg[sl.orgID] >= max {
+		s.refusedOrgFull.Add(1)
+		return 486
+	}
+	if sl.trunkID != "" {
+		s.perTrunk[sl.trunkID]++
+	}
+	s.perOrg[sl.orgID]++
+	return 0
+}
+
+// release gives back a reserved slot.
+func (s *Server) release(sl slot) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sl.trunkID != "" {
+		if s.perTrunk[sl.trunkID]--; s.perTrunk[sl.trunkID] <= 0 {
+			delete(s.perTrunk, sl.trunkID)
+		}
+	}
+	if s.perOrg[sl.orgID]--; s.perOrg[sl.orgID] <= 0 {
+		delete(s.perOrg, sl.orgID)
 	}
 }

@@ -45,6 +45,10 @@ type Config struct {
 	DevKey              bool          `yaml:"dev_key"`
 	RTPPortMin          int           `yaml:"rtp_port_min"`
 	RTPPortMax          int           `yaml:"rtp_port_max"`
+	SIPSourceRate       int           `yaml:"sip_source_rate"`
+	SIPSourceBurst      int           `yaml:"sip_source_burst"`
+	SIPBan              time.Duration `yaml:"sip_ban"`
+	MaxCallsPerOrg      int           `yaml:"max_concurrent_calls"`
 	// Languages and Trunks are set in the YAML file only.
 	Languages session.Languages `yaml:"languages"`
 	Trunks    []TrunkConfig     `yaml:"trunks"`
@@ -62,6 +66,9 @@ func defaultConfig() Config {
 		IdleTimeout:        30 * time.Minute,
 		RateLimitPerMinute: 600,
 		MaxSessionsPerOrg:  100,
+		SIPSourceRate:      300,
+		SIPSourceBurst:     20,
+		SIPBan:             10 * time.Minute,
 		LogLevel:           "info",
 		LogFormat:          "json",
 	}
@@ -92,6 +99,10 @@ func settings(c *Config) []setting {
 		{"log-format", "VOXGATE_LOG_FORMAT", "json or console", (*stringValue)(&c.LogFormat)},
 		{"rtp-port-min", "VOXGATE_RTP_PORT_MIN", "lowest UDP port for SIP calls' RTP (0: any)", (*intValue)(&c.RTPPortMin)},
 		{"rtp-port-max", "VOXGATE_RTP_PORT_MAX", "highest UDP port for SIP calls' RTP (0: any)", (*intValue)(&c.RTPPortMax)},
+		{"sip-source-rate", "VOXGATE_SIP_SOURCE_RATE", "INVITEs and REGISTERs per minute from a source outside every trunk's inbound_cidrs (negative: no limit)", (*intValue)(&c.SIPSourceRate)},
+		{"sip-source-burst", "VOXGATE_SIP_SOURCE_BURST", "how many of those a source may send at once", (*intValue)(&c.SIPSourceBurst)},
+		{"sip-ban", "VOXGATE_SIP_BAN", "how long a source past its rate is ignored", (*durationValue)(&c.SIPBan)},
+		{"max-concurrent-calls", "VOXGATE_MAX_CONCURRENT_CALLS", "SIP calls per organization on this node (0: no cap)", (*intValue)(&c.MaxCallsPerOrg)},
 		{"dev-key", "VOXGATE_DEV_KEY", "on an empty database, create a development key with every scope and print it", (*boolValue)(&c.DevKey)},
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/voxgate/voxgate/session"
+	"github.com/voxgate/voxgate/sip"
 	"github.com/voxgate/voxgate/stream"
 )
 
@@ -27,5 +28,23 @@ func registerMetrics(reg *prometheus.Registry, m *session.Manager, h *stream.Han
 		counter("voxgate_ws_invalid_messages_total", "Client messages answered with session.error.", func() uint64 { return h.Stats().InvalidMessages }),
 		counter("voxgate_ws_reply_overflows_total", "/connect clients closed (4008) for sending requests faster than they read the answers.", func() uint64 { return h.Stats().ReplyOverflows }),
 		gauge("voxgate_ws_max_queued_audio_frames", "The longest audio queue of a /connect client, in frames.", func() int { return h.Stats().MaxQueuedAudio }),
+	)
+}
+
+// registerSIPMetrics exposes the SIP server's capacity and abuse counters.
+func registerSIPMetrics(reg *prometheus.Registry, s *sip.Server) {
+	counter := func(name, help string, f func(sip.Stats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(f(s.Stats())) })
+	}
+	gauge := func(name, help string, f func(sip.Stats) int) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return float64(f(s.Stats())) })
+	}
+	reg.MustRegister(
+		gauge("voxgate_sip_calls", "SIP calls in progress.", func(st sip.Stats) int { return st.LiveCalls }),
+		counter("voxgate_sip_limited_total", "SIP requests dropped: over a source's rate or from a banned source.", func(st sip.Stats) uint64 { return st.Limited }),
+		counter("voxgate_sip_bans_total", "Sources banned for going past their INVITE/REGISTER rate.", func(st sip.Stats) uint64 { return st.Bans }),
+		gauge("voxgate_sip_banned_sources", "Sources banned now.", func(st sip.Stats) int { return st.Banned }),
+		counter("voxgate_sip_trunk_full_total", "Calls refused at a trunk's max_concurrent_calls.", func(st sip.Stats) uint64 { return st.TrunkFull }),
+		counter("voxgate_sip_org_full_total", "Calls refused at an organization's concurrent call cap.", func(st sip.Stats) uint64 { return st.OrgFull }),
 	)
 }

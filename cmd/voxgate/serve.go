@@ -153,11 +153,13 @@ func start(ctx context.Context, cfg Config, log *zap.Logger) (*gateway, error) {
 		g.close()
 		return nil, err
 	}
-	if g.sip, err = sip.Listen(sip.Config{Addr: cfg.SIPAddr, Host: sipMediaHost(cfg), RTPPortMin: cfg.RTPPortMin, RTPPortMax: cfg.RTPPortMax},
+	limits := sip.Limits{SourceRate: float64(cfg.SIPSourceRate) / 60, SourceBurst: cfg.SIPSourceBurst, BanFor: cfg.SIPBan, MaxCallsPerOrg: cfg.MaxCallsPerOrg}
+	if g.sip, err = sip.Listen(sip.Config{Addr: cfg.SIPAddr, Host: sipMediaHost(cfg), RTPPortMin: cfg.RTPPortMin, RTPPortMax: cfg.RTPPortMax, Limits: limits},
 		g.sessions, log.Named("sip")); err != nil {
 		g.close()
 		return nil, fmt.Errorf("sip_addr: %w", err)
 	}
+	registerSIPMetrics(reg, g.sip)
 	g.sip.Serve()
 	g.sessions.SetDialer(g.sip)
 	log.Info("sip listening", zap.Stringer("addr", g.sip.Addr()))
