@@ -32,6 +32,9 @@ type Config struct {
 	MaxSubscribers int `yaml:"max_subscribers"`
 	// Languages are those the configured speech engines handle.
 	Languages Languages `yaml:"languages"`
+	// CheckWebhookURL vets a session's webhook_url (the webhook package's
+	// SSRF rules); nil accepts any absolute http(s) URL.
+	CheckWebhookURL func(param, raw string) error `yaml:"-"`
 }
 
 // Languages says what the configured speech engines can do, so that a

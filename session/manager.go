@@ -142,6 +142,11 @@ func (m *Manager) build(ctx context.Context, sc store.Scope, p CreateParams) (*s
 		if err := checkURL("webhook_url", *p.WebhookURL, "http", "https"); err != nil {
 			return nil, err
 		}
+		if m.cfg.CheckWebhookURL != nil {
+			if err := m.cfg.CheckWebhookURL("webhook_url", *p.WebhookURL); err != nil {
+				return nil, err
+			}
+		}
 		s.WebhookURL = p.WebhookURL
 		s.Secret = id.Secret("whsec_", 24)
 	}
