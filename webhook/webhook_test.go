@@ -73,8 +73,8 @@ type receiver struct {
 	sigs    []string // signature headers of accepted requests
 	bodies  [][]byte // their bodies
 	// fault, when set, answers a request instead of the receiver.
-	fault func(w http.ResponseWriter, r *http.Request) bool
-	stale int // requests refused for a stale timestamp
+	fault   func(w http.ResponseWriter, r *http.Request) bool
+	stale   int // requests refused for a stale timestamp
 	arrived chan struct{}
 }
 
