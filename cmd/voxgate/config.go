@@ -19,6 +19,7 @@ import (
 	"github.com/voxgate/voxgate/rtc"
 	"github.com/voxgate/voxgate/session"
 	"github.com/voxgate/voxgate/store"
+	"github.com/voxgate/voxgate/webhook"
 )
 
 // Config is everything voxgate serve can be told. Each value comes from,
@@ -45,10 +46,11 @@ type Config struct {
 	DevKey              bool          `yaml:"dev_key"`
 	RTPPortMin          int           `yaml:"rtp_port_min"`
 	RTPPortMax          int           `yaml:"rtp_port_max"`
-	// Languages and Trunks are set in the YAML file only.
+	// Languages, Trunks, WebRTC and Webhooks are set in the YAML file only.
 	Languages session.Languages `yaml:"languages"`
 	Trunks    []TrunkConfig     `yaml:"trunks"`
 	WebRTC    rtc.Config        `yaml:"webrtc"`
+	Webhooks  webhook.Config    `yaml:"webhooks"`
 }
 
 func defaultConfig() Config {
@@ -208,6 +210,9 @@ func (c *Config) resolve() error {
 	if err := c.apiConfig().Validate(); err != nil {
 		return err
 	}
+	if err := c.webhookConfig().Validate(); err != nil {
+		return err
+	}
 	return c.sessionConfig().Validate()
 }
 
@@ -231,10 +236,18 @@ func (c *Config) apiConfig() api.Config {
 }
 
 func (c *Config) sessionConfig() session.Config {
+	allow := c.WebhookAllowPrivate
 	return session.Config{
 		PublicURL: c.PublicURL, SIPHost: c.SIPHost, IdleTimeout: c.IdleTimeout,
 		MaxConcurrentSessions: c.MaxSessionsPerOrg, Languages: c.Languages,
+		CheckWebhookURL: func(param, raw string) error { return webhook.CheckURL(param, raw, allow) },
 	}
+}
+
+func (c *Config) webhookConfig() webhook.Config {
+	wc := c.Webhooks
+	wc.AllowPrivate = c.WebhookAllowPrivate
+	return wc
 }
 
 // flag.Value implementations bound to Config fields.

@@ -26,6 +26,7 @@ import (
 	"github.com/voxgate/voxgate/store"
 	"github.com/voxgate/voxgate/stream"
 	"github.com/voxgate/voxgate/web"
+	"github.com/voxgate/voxgate/webhook"
 )
 
 // serve runs the gateway until SIGTERM or SIGINT, then drains: new work is
@@ -100,6 +101,8 @@ type gateway struct {
 	ready    atomic.Bool
 	failed   chan error
 	httpAddr net.Addr
+	// webhooksDone is closed when the deliverer has stopped (after cancel).
+	webhooksDone chan struct{}
 }
 
 // start opens the store, builds the services and starts listening.
@@ -133,6 +136,13 @@ func start(ctx context.Context, cfg Config, log *zap.Logger) (*gateway, error) {
 		return nil, err
 	}
 	go g.sessions.Run(ctx)
+	hooks, err := webhook.New(cfg.webhookConfig(), st, g.sessions, log.Named("webhook"))
+	if err != nil {
+		g.close()
+		return nil, err
+	}
+	g.webhooksDone = make(chan struct{})
+	go func() { hooks.Run(ctx); close(g.webhooksDone) }()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -144,10 +154,11 @@ func start(ctx context.Context, cfg Config, log *zap.Logger) (*gateway, error) {
 	}
 	allowOrigin := func(origin string) bool { return api.OriginAllowed(cfg.CORSOrigins, origin) }
 	connect := stream.NewHandler(stream.Config{AllowOrigin: allowOrigin}, g.sessions, log.Named("stream"))
-	registerMetrics(reg, g.sessions, connect)
+	registerMetrics(reg, g.sessions, connect, hooks)
 	srv, err := api.New(api.Options{
 		Config: cfg.apiConfig(), Store: st, Sessions: g.sessions, Logger: log.Named("api"),
 		Registry: reg, Ready: g.ready.Load, WebRTC: webrtc, Demo: web.Demo(), Connect: connect,
+		Webhooks: hooks,
 	})
 	if err != nil {
 		g.close()
@@ -221,6 +232,9 @@ func (g *gateway) drain(timeout time.Duration) {
 
 func (g *gateway) close() {
 	g.cancel()
+	if g.webhooksDone != nil {
+		<-g.webhooksDone // attempts in flight record their outcome before the store closes
+	}
 	if g.sip != nil {
 		_ = g.sip.Close()
 	}
