@@ -248,4 +248,3 @@ func TestTenThousandEndpointsPaginate(t *testing.T) {
 		}
 	})
 }
-
