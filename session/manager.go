@@ -525,6 +525,11 @@ func (m *Manager) Run(ctx context.Context) {
 			} else if n > 0 {
 				m.log.Info("ended idle sessions", zap.Int("count", n))
 			}
+			if n, err := m.SweepRecordings(ctx); err != nil && ctx.Err() == nil {
+				m.log.Warn("recording retention sweep failed", zap.Error(err))
+			} else if n > 0 {
+				m.log.Info("deleted expired recordings", zap.Int("count", n))
+			}
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +47,7 @@ type Config struct {
 	DevKey              bool          `yaml:"dev_key"`
 	RTPPortMin          int           `yaml:"rtp_port_min"`
 	RTPPortMax          int           `yaml:"rtp_port_max"`
+	RetentionDays       int           `yaml:"recording_retention_days"`
 	// Languages, Trunks, WebRTC and Webhooks are set in the YAML file only.
 	Languages session.Languages `yaml:"languages"`
 	Trunks    []TrunkConfig     `yaml:"trunks"`
@@ -94,6 +96,7 @@ func settings(c *Config) []setting {
 		{"log-format", "VOXGATE_LOG_FORMAT", "json or console", (*stringValue)(&c.LogFormat)},
 		{"rtp-port-min", "VOXGATE_RTP_PORT_MIN", "lowest UDP port for SIP calls' RTP (0: any)", (*intValue)(&c.RTPPortMin)},
 		{"rtp-port-max", "VOXGATE_RTP_PORT_MAX", "highest UDP port for SIP calls' RTP (0: any)", (*intValue)(&c.RTPPortMax)},
+		{"recording-retention-days", "VOXGATE_RECORDING_RETENTION_DAYS", "delete recordings (files and rows) this many days after they were made (0: keep)", (*intValue)(&c.RetentionDays)},
 		{"dev-key", "VOXGATE_DEV_KEY", "on an empty database, create a development key with every scope and print it", (*boolValue)(&c.DevKey)},
 	}
 }
@@ -194,6 +197,8 @@ func (c *Config) resolve() error {
 		return errors.New("rate_limit_per_minute: must be positive")
 	case c.MaxSessionsPerOrg <= 0:
 		return errors.New("max_concurrent_sessions: must be positive")
+	case c.RetentionDays < 0:
+		return errors.New("recording_retention_days: must not be negative")
 	}
 	if c.RTPPortMin < 0 || c.RTPPortMax > 65535 || c.RTPPortMin > c.RTPPortMax || (c.RTPPortMin == 0) != (c.RTPPortMax == 0) {
 		return errors.New("rtp_port_min, rtp_port_max: set both, 1-65535, min ≤ max")
@@ -240,6 +245,7 @@ func (c *Config) sessionConfig() session.Config {
 	return session.Config{
 		PublicURL: c.PublicURL, SIPHost: c.SIPHost, IdleTimeout: c.IdleTimeout,
 		MaxConcurrentSessions: c.MaxSessionsPerOrg, Languages: c.Languages,
+		RecordingsDir: filepath.Join(c.DataDir, "recordings"), RecordingRetention: time.Duration(c.RetentionDays) * 24 * time.Hour,
 		CheckWebhookURL: func(param, raw string) error { return webhook.CheckURL(param, raw, allow) },
 	}
 }

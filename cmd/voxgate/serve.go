@@ -135,6 +135,12 @@ func start(ctx context.Context, cfg Config, log *zap.Logger) (*gateway, error) {
 		g.close()
 		return nil, err
 	}
+	if n, err := g.sessions.RecoverRecordings(openCtx); err != nil {
+		g.close()
+		return nil, fmt.Errorf("recover recordings: %w", err)
+	} else if n > 0 {
+		log.Info("recovered recordings left open by a crash", zap.Int("count", n))
+	}
 	go g.sessions.Run(ctx)
 	hooks, err := webhook.New(cfg.webhookConfig(), st, g.sessions, log.Named("webhook"))
 	if err != nil {
