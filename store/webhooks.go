@@ -105,22 +105,29 @@ func (tx *Tx) AddDelivery(d Delivery) error {
 	return err
 }
 
-// ClaimDeliveries leases up to limit pending deliveries due at now, skipping
-// the busy targets, until now+lease: no other worker takes them meanwhile.
-// A lease that runs out (the process died mid-send) makes them due again.
-func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int, busy []string) ([]Delivery, error) {
+// ClaimDeliveries leases up to limit pending deliveries due at now until
+// now+lease: no other worker takes them meanwhile. A lease that runs out
+// (the process died mid-send) makes them due again. A target never gets
+// more than perTarget leases counting the inflight ones it already has.
+func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit, perTarget int, inflight map[string]int) ([]Delivery, error) {
 	var ids []string
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		q := `SELECT id FROM webhook_deliveries WHERE status = ? AND next_attempt_at <= ? AND lease_until <= ?`
+		ids = ids[:0]
+		q := `SELECT id, target FROM webhook_deliveries WHERE status = ? AND next_attempt_at <= ? AND lease_until <= ?`
 		args := []any{DeliveryPending, micros(now), micros(now)}
-		if len(busy) > 0 {
-			q += ` AND target NOT IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(busy)), ", ") + `)`
-			for _, b := range busy {
-				args = append(args, b)
+		var busy []any
+		for t, n := range inflight {
+			if n >= perTarget {
+				busy = append(busy, t)
 			}
 		}
+		if len(busy) > 0 {
+			q += ` AND target NOT IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(busy)), ", ") + `)`
+			args = append(args, busy...)
+		}
+		// Look further than limit: the first rows may be one target's backlog.
 		q += ` ORDER BY next_attempt_at, id LIMIT ?`
-		args = append(args, limit)
+		args = append(args, 8*limit)
 		if s.postgres {
 			q += ` FOR UPDATE SKIP LOCKED`
 		}
@@ -128,12 +135,17 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
+		taken := map[string]int{}
+		for rows.Next() && len(ids) < limit {
+			var id, target string
+			if err := rows.Scan(&id, &target); err != nil {
 				rows.Close()
 				return err
 			}
+			if inflight[target]+taken[target] >= perTarget {
+				continue
+			}
+			taken[target]++
 			ids = append(ids, id)
 		}
 		rows.Close()
@@ -201,10 +213,4 @@ func (s *Store) WebhookBacklog(ctx context.Context) (events, deliveries int, err
 	}
 	err = s.read.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM webhook_deliveries WHERE status = ?`), DeliveryPending).Scan(&deliveries)
 	return events, deliveries, err
-}
-
-// ReleaseDelivery hands back a lease without an attempt.
-func (s *Store) ReleaseDelivery(ctx context.Context, deliveryID string) error {
-	_, err := s.write.ExecContext(ctx, s.rebind(`UPDATE webhook_deliveries SET lease_until = 0 WHERE id = ?`), deliveryID)
-	return err
 }

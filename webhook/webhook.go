@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -262,42 +263,26 @@ func (s *Service) dispatchEvent(ctx context.Context, ev store.Event) error {
 	})
 }
 
-// claim leases as many due deliveries as there are idle workers, leaving
-// out targets that have PerTarget in flight, and sends each in its own
-// goroutine.
+// claim leases as many due deliveries as there are idle workers, at most
+// PerTarget in flight to any one target, and sends each in its own goroutine.
 func (s *Service) claim(ctx context.Context, wg *sync.WaitGroup) error {
 	for {
 		s.mu.Lock()
 		free := s.cfg.Workers - s.running
-		var busy []string
-		for t, n := range s.inflight {
-			if n >= s.cfg.PerTarget {
-				busy = append(busy, t)
-			}
-		}
+		inflight := maps.Clone(s.inflight)
 		s.mu.Unlock()
 		if free <= 0 {
 			return nil
 		}
-		ds, err := s.store.ClaimDeliveries(ctx, s.store.Now(), 2*s.cfg.Timeout, free, busy)
+		ds, err := s.store.ClaimDeliveries(ctx, s.store.Now(), 2*s.cfg.Timeout, free, s.cfg.PerTarget, inflight)
 		if err != nil || len(ds) == 0 {
 			return err
 		}
-		taken := 0
 		for _, d := range ds {
 			s.mu.Lock()
-			if s.inflight[d.Target] >= s.cfg.PerTarget {
-				s.mu.Unlock()
-				// Over the target's share: give the lease back for later.
-				if err := s.store.ReleaseDelivery(ctx, d.ID); err != nil {
-					return err
-				}
-				continue
-			}
 			s.inflight[d.Target]++
 			s.running++
 			s.mu.Unlock()
-			taken++
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -310,9 +295,6 @@ func (s *Service) claim(ctx context.Context, wg *sync.WaitGroup) error {
 				s.mu.Unlock()
 				s.Kick()
 			}()
-		}
-		if taken == 0 {
-			return nil
 		}
 	}
 }
