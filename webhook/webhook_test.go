@@ -627,3 +627,33 @@ func TestEndpointValidation(t *testing.T) {
 		t.Fatalf("second delete: %v", err)
 	}
 }
+
+// A receiver rejects a signature whose timestamp is more than 300 s off;
+// the delivery is retried and accepted once the sender's clock is right.
+func TestStaleSignatureIsRejectedThenRetried(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, st *store.Store) {
+		var clock atomicClock
+		clock.set(time.Now().Add(-10 * time.Minute)) // the gateway's clock is 10 minutes slow
+		st.SetClock(clock.now)
+		svc := start(t, st, fast())
+		rc := newReceiver(t, "Voxgate-Signature")
+		rc.setSecrets(create(t, svc, rc.url(), []string{"*"}, "").Secret)
+		ids := emit(t, st, "call.ringing")
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			rc.mu.Lock()
+			stale := rc.stale
+			rc.mu.Unlock()
+			if stale > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("no stale signature was refused")
+			}
+		}
+		if len(rc.events()) != 0 {
+			t.Fatal("a stale signature was accepted")
+		}
+		clock.set(time.Now())
+		rc.waitFor(map[string]string{ids[0]: "call.ringing"})
+	})
+}
