@@ -23,7 +23,7 @@ func TestRecordingSurvivesSIGKILL(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	p := startServe(t, dir, "--dev-key")
+	p := startServe(t, dir, "--dev-key", "--sip-addr", sipAddr(t))
 	out := p.stdout.String()
 	i := strings.Index(out, "sk_live_")
 	if i < 0 {
@@ -96,7 +96,7 @@ func TestRecordingSurvivesSIGKILL(t *testing.T) {
 	<-p.done
 	spoken := killed.Sub(started).Seconds()
 
-	q := startServe(t, dir)
+	q := startServe(t, dir, "--sip-addr", sipAddr(t))
 	list := object(q.base, "GET", "/v1/sessions/"+sid+"/recordings", "")["data"].([]any)
 	if len(list) != 1 {
 		t.Fatalf("recordings %v", list)

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -55,7 +56,7 @@ func TestWebhooksSurviveSIGKILL(t *testing.T) {
 	defer rc.Close()
 
 	args := []string{"--config", yml, "--webhook-allow-private"}
-	p := startServe(t, dir, append([]string{"--dev-key"}, args...)...)
+	p := startServe(t, dir, append([]string{"--dev-key", "--sip-addr", sipAddr(t)}, args...)...)
 	out := p.stdout.String()
 	i := strings.Index(out, "sk_live_")
 	if i < 0 {
@@ -100,7 +101,7 @@ func TestWebhooksSurviveSIGKILL(t *testing.T) {
 	hanging = false
 	mu.Unlock()
 
-	q := startServe(t, dir, args...)
+	q := startServe(t, dir, append([]string{"--sip-addr", sipAddr(t)}, args...)...)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		mu.Lock()
@@ -132,4 +133,26 @@ func TestWebhooksSurviveSIGKILL(t *testing.T) {
 			t.Fatalf("/metrics lacks %s", m)
 		}
 	}
+}
+
+// sipAddr returns a loopback address whose port is free for both UDP and
+// TCP (with --sip-addr 127.0.0.1:0 the TCP bind on the UDP port may find it
+// taken when many tests run at once).
+func sipAddr(t *testing.T) string {
+	t.Helper()
+	for range 20 {
+		tl, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := tl.Addr().String()
+		ul, err := net.ListenPacket("udp", addr)
+		tl.Close()
+		if err == nil {
+			ul.Close()
+			return addr
+		}
+	}
+	t.Fatal("no port free for both UDP and TCP")
+	return ""
 }
