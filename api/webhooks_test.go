@@ -13,6 +13,7 @@ import (
 
 	"github.com/voxgate/voxgate/api"
 	"github.com/voxgate/voxgate/id"
+	"github.com/voxgate/voxgate/session"
 	"github.com/voxgate/voxgate/store"
 	"github.com/voxgate/voxgate/store/storetest"
 	"github.com/voxgate/voxgate/webhook"
@@ -247,4 +248,16 @@ func TestTenThousandEndpointsPaginate(t *testing.T) {
 			t.Fatalf("listed %d endpoints in %d pages, want %d in %d", len(seen), pages, n, n/100)
 		}
 	})
+}
+
+// A session's webhook_url follows the endpoints' SSRF rules.
+func TestSessionWebhookURLRefusesLoopback(t *testing.T) {
+	check := func(param, raw string) error { return webhook.CheckURL(param, raw, false) }
+	g := startGateway(t, storetest.Engines(t)[0].Config(t), options{session: session.Config{CheckWebhookURL: check}})
+	key := g.key(true)
+	r := g.do("POST", "/v1/sessions", key, `{"mode":"media_stream","webhook_url":"http://127.0.0.1:9000/hook"}`).want(t, 400)
+	if r.errorCode(t) != "url_not_allowed" || r.errorField(t, "param") != "webhook_url" {
+		t.Fatalf("%s", r.body)
+	}
+	g.do("POST", "/v1/sessions", key, `{"mode":"media_stream","webhook_url":"https://example.com/hook"}`).want(t, 201)
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"net/url"
 	"testing"
 	"time"
 )
@@ -46,6 +48,25 @@ func FuzzVerify(f *testing.F) {
 		err := Verify(header, body, "whsec_a", now)
 		if err == nil && Verify(header, body, "whsec_c", now) == nil && header != "" {
 			t.Fatalf("%q verifies with two unrelated secrets", header)
+		}
+	})
+}
+
+func FuzzCheckURL(f *testing.F) {
+	for _, s := range []string{"https://example.com/hook", "http://127.0.0.1:8080/x", "http://[::ffff:10.0.0.1]/", "http://0x7f.1/", "http://localhost./x", "ftp://x", "http://%zz", "https://a@b/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		err := CheckURL("url", raw, false)
+		if err != nil {
+			return
+		}
+		u, perr := url.Parse(raw)
+		if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			t.Fatalf("accepted %q", raw)
+		}
+		if ip, perr := netip.ParseAddr(u.Hostname()); perr == nil && privateAddr(ip) {
+			t.Fatalf("accepted private %q", raw)
 		}
 	})
 }

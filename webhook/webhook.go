@@ -180,6 +180,7 @@ func (s *Service) Kick() {
 // attempts in flight (they are bounded by Timeout).
 func (s *Service) Run(ctx context.Context) {
 	var wg sync.WaitGroup
+	defer s.client.CloseIdleConnections()
 	defer wg.Wait()
 	t := time.NewTicker(s.cfg.PollInterval)
 	defer t.Stop()
