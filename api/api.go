@@ -25,6 +25,7 @@ import (
 	"github.com/voxgate/voxgate/id"
 	"github.com/voxgate/voxgate/session"
 	"github.com/voxgate/voxgate/store"
+	"github.com/voxgate/voxgate/webhook"
 )
 
 // Config configures the API. Zero values take the defaults on each field.
@@ -83,6 +84,7 @@ type Server struct {
 	metrics  *metrics
 	ready    func() bool
 	webrtc   Answerer
+	webhooks *webhook.Service
 	handler  http.Handler
 	lastUse  sync.Map // API key ID → time.Time of the last last_used_at write
 }
@@ -103,6 +105,8 @@ type Options struct {
 	Demo http.Handler
 	// Connect serves the /connect WebSocket (stream.Handler; nil: 404).
 	Connect http.Handler
+	// Webhooks manages webhook endpoints (nil: those routes answer 503).
+	Webhooks *webhook.Service
 }
 
 // New builds the API server.
@@ -122,8 +126,9 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		cfg: o.Config, store: o.Store, sessions: o.Sessions, log: o.Logger, ready: o.Ready, webrtc: o.WebRTC,
-		limiter: newRateLimiter(o.Store.Now),
-		metrics: newMetrics(o.Registry),
+		webhooks: o.Webhooks,
+		limiter:  newRateLimiter(o.Store.Now),
+		metrics:  newMetrics(o.Registry),
 	}
 	s.handler = s.routes(o.Registry, o.Demo, o.Connect)
 	return s, nil

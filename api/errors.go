@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/voxgate/voxgate/session"
+	"github.com/voxgate/voxgate/webhook"
 )
 
 // Error is an API error: the HTTP status and the body of the error envelope.
@@ -61,12 +62,15 @@ func asAPIError(err error, resource, resourceID string) *Error {
 	}
 	var (
 		inv     *session.InvalidError
+		whInv   *webhook.InvalidError
 		dialErr *session.DialError
 	)
 	switch {
 	case errors.As(err, &inv):
 		return invalidParam(inv.Param, inv.Code, "%s", inv.Message)
-	case errors.Is(err, session.ErrNotFound):
+	case errors.As(err, &whInv):
+		return invalidParam(whInv.Param, whInv.Code, "%s", whInv.Message)
+	case errors.Is(err, session.ErrNotFound), errors.Is(err, webhook.ErrNotFound):
 		return notFound(resource, resourceID)
 	case errors.Is(err, session.ErrEnded):
 		return apiError(http.StatusConflict, typeConflict, "session_ended", "Session %q has ended.", resourceID)

@@ -20,6 +20,7 @@ import (
 	"github.com/voxgate/voxgate/session"
 	"github.com/voxgate/voxgate/store"
 	"github.com/voxgate/voxgate/store/storetest"
+	"github.com/voxgate/voxgate/webhook"
 )
 
 // gateway is a real API server on a loopback port over a real store.
@@ -28,6 +29,7 @@ type gateway struct {
 	cfg      store.Config
 	store    *store.Store
 	sessions *session.Manager
+	webhooks *webhook.Service
 	srv      *httptest.Server
 	orgID    string
 	ready    bool
@@ -37,6 +39,8 @@ type options struct {
 	api     api.Config
 	session session.Config
 	webrtc  bool // answer WebRTC offers (loopback candidates only)
+	// webhooks, when set, runs a webhook service with this configuration.
+	webhooks *webhook.Config
 }
 
 func startGateway(t testing.TB, cfg store.Config, o options) *gateway {
@@ -58,6 +62,16 @@ func startGateway(t testing.TB, cfg store.Config, o options) *gateway {
 			t.Fatal(err)
 		}
 		opts.WebRTC = ep
+	}
+	if o.webhooks != nil {
+		if g.webhooks, err = webhook.New(*o.webhooks, g.store, g.sessions, nil); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { g.webhooks.Run(ctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+		opts.Webhooks = g.webhooks
 	}
 	srv, err := api.New(opts)
 	if err != nil {

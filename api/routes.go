@@ -53,6 +53,22 @@ func (s *Server) routes(reg *prometheus.Registry, demo, connect http.Handler) ht
 	rt.handle("POST /v1/calls", idem("calls:write", s.createCalls))
 	rt.handle("GET /v1/calls/{id}", read("sessions:read", s.getCall))
 
+	rt.handle("GET /v1/sessions/{id}/transcript", read("sessions:read", s.getTranscript))
+	rt.handle("GET /v1/sessions/{id}/recordings", read("recordings:read", s.listRecordings))
+	rt.handle("GET /v1/recordings/{id}", read("recordings:read", s.getRecording))
+	rt.handle("GET /v1/recordings/{id}/audio", read("recordings:read", s.recordingAudio))
+
+	if s.webhooks != nil {
+		rt.handle("GET /v1/webhook_endpoints", read("webhooks:read", s.listWebhookEndpoints))
+		rt.handle("POST /v1/webhook_endpoints", write("webhooks:write", s.createWebhookEndpoint))
+		rt.handle("GET /v1/webhook_endpoints/{id}", read("webhooks:read", s.getWebhookEndpoint))
+		rt.handle("PATCH /v1/webhook_endpoints/{id}", write("webhooks:write", s.updateWebhookEndpoint))
+		rt.handle("DELETE /v1/webhook_endpoints/{id}", read("webhooks:write", s.deleteWebhookEndpoint))
+		rt.handle("GET /v1/webhook_endpoints/{id}/deliveries", read("webhooks:read", s.listWebhookDeliveries))
+		rt.handle("POST /v1/webhook_endpoints/{id}/test", write("webhooks:write", s.testWebhookEndpoint))
+		rt.handle("POST /v1/webhook_endpoints/{id}/rotate_secret", write("webhooks:write", s.rotateWebhookSecret))
+	}
+
 	rt.handle("GET /v1/sip_trunks", read("admin", s.listTrunks))
 	rt.handle("POST /v1/sip_trunks", write("admin", s.createTrunk))
 	rt.handle("GET /v1/sip_trunks/{id}", read("admin", s.getTrunk))

@@ -2,11 +2,13 @@ package session
 
 import (
 	"fmt"
+	"path/filepath"
 	"testing"
 
 	"go.uber.org/zap"
 
 	"github.com/voxgate/voxgate/media"
+	"github.com/voxgate/voxgate/media/record"
 	"github.com/voxgate/voxgate/store"
 )
 
@@ -114,4 +116,35 @@ func BenchmarkThousandSessions(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "session-frames/s")
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)/0.020*100, "%core-per-20ms")
+}
+
+// BenchmarkTickRecording is BenchmarkTick with one subscriber and the
+// session recorded (mixed and dual WAV files, written as the clock runs).
+func BenchmarkTickRecording(b *testing.B) {
+	for _, rate := range []int{8000, Rate} {
+		b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) {
+			l, sender, readers := benchLive(b, 1)
+			rc := &recorder{rate: rate}
+			for i, ch := range []int{1, 2} {
+				rec, err := record.New(filepath.Join(b.TempDir(), fmt.Sprintf("%d.wav", i)), record.Options{SampleRate: rate, Channels: ch})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { _ = rec.Close() })
+				rc.files = append(rc.files, &recordingFile{rec: rec})
+			}
+			l.rec = rc
+			frame := make([]int16, FrameSamples)
+			var out AudioFrame
+			out.Samples = make([]int16, FrameSamples)
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = sender.Input(SpeakerCustomer, frame)
+				l.tick()
+				for readers[0].NextAudio(&out) {
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
+		})
+	}
 }

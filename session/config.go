@@ -32,6 +32,15 @@ type Config struct {
 	MaxSubscribers int `yaml:"max_subscribers"`
 	// Languages are those the configured speech engines handle.
 	Languages Languages `yaml:"languages"`
+	// RecordingsDir is where recordings are written (empty: sessions that
+	// ask for a recording get none, and a warning is logged).
+	RecordingsDir string `yaml:"recordings_dir"`
+	// RecordingRetention deletes recordings, files and rows, this long after
+	// they were made. 0 keeps them.
+	RecordingRetention time.Duration `yaml:"recording_retention"`
+	// CheckWebhookURL vets a session's webhook_url (the webhook package's
+	// SSRF rules); nil accepts any absolute http(s) URL.
+	CheckWebhookURL func(param, raw string) error `yaml:"-"`
 }
 
 // Languages says what the configured speech engines can do, so that a
@@ -82,6 +91,9 @@ func (c Config) Validate() error {
 	}
 	if c.IdleTimeout < 0 || c.SweepInterval < 0 || c.StreamTokenTTL < 0 {
 		return errors.New("idle_timeout, sweep_interval, stream_token_ttl: must not be negative")
+	}
+	if c.RecordingRetention < 0 {
+		return errors.New("recording_retention: must not be negative")
 	}
 	if c.MaxPlayout < 0 || c.MaxSubscribers < 0 {
 		return errors.New("max_playout_frames, max_subscribers: must not be negative")

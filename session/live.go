@@ -31,6 +31,7 @@ type live struct {
 	out     [FrameSamples]int16
 	stopped bool
 	reason  EndReason
+	rec     *recorder // the session's recordings, when it asked for them
 
 	started  atomic.Bool // session.started was requested
 	answered atomic.Bool // a call of the session was answered (its leg joined)
@@ -86,6 +87,7 @@ func (l *live) tick() {
 			}
 		}
 	}
+	l.record()
 	for _, lr := range l.legs {
 		l.playTo(lr)
 	}
@@ -118,7 +120,7 @@ func (l *live) playTo(lr *legRunner) {
 		clear(l.out[:]) // silence keeps the far end's clock and NAT bindings going
 	} else {
 		for i, v := range l.mix {
-			l.out[i] = int16(max(-32768, min(32767, v)))
+			l.out[i] = clip(v)
 		}
 	}
 	lr.play(l.out[:])
@@ -263,6 +265,7 @@ func (l *live) activate() {
 		if _, err := l.m.Activate(ctx, l.scope, l.id); err != nil && !errors.Is(err, ErrNotFound) {
 			l.log.Warn("session not activated", zap.Error(err))
 		}
+		l.startRecording(ctx)
 	}()
 }
 
@@ -288,6 +291,8 @@ func (l *live) stop(reason EndReason, data json.RawMessage) {
 		src.release()
 	}
 	l.sources = nil
+	rec := l.rec
+	l.rec = nil
 	l.mu.Unlock()
 	close(l.done)
 	for _, lr := range legs {
@@ -302,6 +307,9 @@ func (l *live) stop(reason EndReason, data json.RawMessage) {
 		s.finish(ErrEnded)
 	}
 	l.wg.Wait()
+	if rec != nil {
+		l.m.finishRecordings(rec)
+	}
 }
 
 // EndedError is the cause given to legs when their session ends.

@@ -142,6 +142,11 @@ func (m *Manager) build(ctx context.Context, sc store.Scope, p CreateParams) (*s
 		if err := checkURL("webhook_url", *p.WebhookURL, "http", "https"); err != nil {
 			return nil, err
 		}
+		if m.cfg.CheckWebhookURL != nil {
+			if err := m.cfg.CheckWebhookURL("webhook_url", *p.WebhookURL); err != nil {
+				return nil, err
+			}
+		}
 		s.WebhookURL = p.WebhookURL
 		s.Secret = id.Secret("whsec_", 24)
 	}
@@ -519,6 +524,11 @@ func (m *Manager) Run(ctx context.Context) {
 				m.log.Warn("idle sweep failed", zap.Error(err))
 			} else if n > 0 {
 				m.log.Info("ended idle sessions", zap.Int("count", n))
+			}
+			if n, err := m.SweepRecordings(ctx); err != nil && ctx.Err() == nil {
+				m.log.Warn("recording retention sweep failed", zap.Error(err))
+			} else if n > 0 {
+				m.log.Info("deleted expired recordings", zap.Int("count", n))
 			}
 		}
 	}

@@ -19,6 +19,10 @@ const (
 	Sessions     Table = "sessions"
 	Calls        Table = "calls"
 	SIPTrunks    Table = "sip_trunks"
+	// WebhookEndpoints holds the wh_ endpoints (owned by package webhook).
+	WebhookEndpoints Table = "webhook_endpoints"
+	// Recordings holds the rec_ files of sessions (owned by package session).
+	Recordings Table = "recordings"
 )
 
 // Scope is the slice of data an API key sees: one organization, live or test.
@@ -34,7 +38,7 @@ type Record struct {
 	Scope    Scope
 	Status   string
 	Number   string // phone_numbers only
-	Session  string // calls only: the session the call belongs to
+	Session  string // calls and recordings: the session the record belongs to
 	Dir      string // calls only: inbound or outbound
 	Data     []byte
 	Created  time.Time
@@ -48,7 +52,7 @@ type ListQuery struct {
 	StartingAfter string // return records older than this ID
 	EndingBefore  string // return records newer than this ID
 	Status        string // optional filter
-	SessionID     string // optional filter (calls)
+	SessionID     string // optional filter (calls, recordings)
 	Direction     string // optional filter (calls)
 }
 
@@ -60,6 +64,8 @@ func columns(t Table) string {
 		return "id, org_id, livemode, status, data, created_at, updated_at, activity_at"
 	case Calls:
 		return "id, org_id, livemode, status, data, created_at, updated_at, session_id, direction"
+	case Recordings:
+		return "id, org_id, livemode, status, data, created_at, updated_at, session_id"
 	}
 	return "id, org_id, livemode, status, data, created_at, updated_at"
 }
@@ -83,6 +89,8 @@ func scanRecord(t Table, row scanner) (Record, error) {
 		dest = append(dest, &activity)
 	case Calls:
 		dest = append(dest, &extra, &extra2)
+	case Recordings:
+		dest = append(dest, &extra)
 	}
 	if err := row.Scan(dest...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
@@ -93,9 +101,12 @@ func scanRecord(t Table, row scanner) (Record, error) {
 	r.Scope.Livemode = live == 1
 	r.Data = []byte(data)
 	r.Created, r.Updated = fromMicros(created), fromMicros(updated)
-	if t == Calls {
+	switch t {
+	case Calls:
 		r.Session, r.Dir = extra.String, extra2.String
-	} else {
+	case Recordings:
+		r.Session = extra.String
+	default:
 		r.Number = extra.String
 	}
 	if activity.Valid {
@@ -213,6 +224,9 @@ func (tx *Tx) Insert(t Table, r Record) error {
 	case Calls:
 		cols += ", session_id, direction"
 		args = append(args, r.Session, r.Dir)
+	case Recordings:
+		cols += ", session_id"
+		args = append(args, r.Session)
 	}
 	marks := strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ")
 	res, err := tx.tx.ExecContext(tx.ctx, tx.s.rebind(`INSERT INTO `+string(t)+` (`+cols+`) VALUES (`+marks+`) ON CONFLICT DO NOTHING`), args...)
@@ -295,4 +309,26 @@ func scanAll(t Table, rows *sql.Rows) ([]Record, error) {
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// Recordings returns every recording with the status, in every scope
+// (those still "recording" after a restart are finished at start).
+func (s *Store) RecordingsWithStatus(ctx context.Context, status string) ([]Record, error) {
+	rows, err := s.read.QueryContext(ctx, s.rebind(`SELECT `+columns(Recordings)+
+		` FROM recordings WHERE status = ? ORDER BY id`), status)
+	if err != nil {
+		return nil, err
+	}
+	return scanAll(Recordings, rows)
+}
+
+// RecordingsCreatedBefore returns up to limit recordings created before the
+// cutoff, oldest first, in every scope (retention).
+func (s *Store) RecordingsCreatedBefore(ctx context.Context, cutoff time.Time, limit int) ([]Record, error) {
+	rows, err := s.read.QueryContext(ctx, s.rebind(`SELECT `+columns(Recordings)+
+		` FROM recordings WHERE created_at < ? ORDER BY created_at LIMIT ?`), micros(cutoff), limit)
+	if err != nil {
+		return nil, err
+	}
+	return scanAll(Recordings, rows)
 }

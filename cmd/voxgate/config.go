@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/voxgate/voxgate/rtc"
 	"github.com/voxgate/voxgate/session"
 	"github.com/voxgate/voxgate/store"
+	"github.com/voxgate/voxgate/webhook"
 )
 
 // Config is everything voxgate serve can be told. Each value comes from,
@@ -49,10 +51,12 @@ type Config struct {
 	SIPSourceBurst      int           `yaml:"sip_source_burst"`
 	SIPBan              time.Duration `yaml:"sip_ban"`
 	MaxCallsPerOrg      int           `yaml:"max_concurrent_calls"`
-	// Languages and Trunks are set in the YAML file only.
+	RetentionDays       int           `yaml:"recording_retention_days"`
+	// Languages, Trunks, WebRTC and Webhooks are set in the YAML file only.
 	Languages session.Languages `yaml:"languages"`
 	Trunks    []TrunkConfig     `yaml:"trunks"`
 	WebRTC    rtc.Config        `yaml:"webrtc"`
+	Webhooks  webhook.Config    `yaml:"webhooks"`
 }
 
 func defaultConfig() Config {
@@ -103,6 +107,7 @@ func settings(c *Config) []setting {
 		{"sip-source-burst", "VOXGATE_SIP_SOURCE_BURST", "how many of those a source may send at once", (*intValue)(&c.SIPSourceBurst)},
 		{"sip-ban", "VOXGATE_SIP_BAN", "how long a source past its rate is ignored", (*durationValue)(&c.SIPBan)},
 		{"max-concurrent-calls", "VOXGATE_MAX_CONCURRENT_CALLS", "SIP calls per organization on this node (0: no cap)", (*intValue)(&c.MaxCallsPerOrg)},
+		{"recording-retention-days", "VOXGATE_RECORDING_RETENTION_DAYS", "delete recordings (files and rows) this many days after they were made (0: keep)", (*intValue)(&c.RetentionDays)},
 		{"dev-key", "VOXGATE_DEV_KEY", "on an empty database, create a development key with every scope and print it", (*boolValue)(&c.DevKey)},
 	}
 }
@@ -203,6 +208,8 @@ func (c *Config) resolve() error {
 		return errors.New("rate_limit_per_minute: must be positive")
 	case c.MaxSessionsPerOrg <= 0:
 		return errors.New("max_concurrent_sessions: must be positive")
+	case c.RetentionDays < 0:
+		return errors.New("recording_retention_days: must not be negative")
 	}
 	if c.RTPPortMin < 0 || c.RTPPortMax > 65535 || c.RTPPortMin > c.RTPPortMax || (c.RTPPortMin == 0) != (c.RTPPortMax == 0) {
 		return errors.New("rtp_port_min, rtp_port_max: set both, 1-65535, min ≤ max")
@@ -217,6 +224,9 @@ func (c *Config) resolve() error {
 		return fmt.Errorf("webrtc.%w", err)
 	}
 	if err := c.apiConfig().Validate(); err != nil {
+		return err
+	}
+	if err := c.webhookConfig().Validate(); err != nil {
 		return err
 	}
 	return c.sessionConfig().Validate()
@@ -242,10 +252,19 @@ func (c *Config) apiConfig() api.Config {
 }
 
 func (c *Config) sessionConfig() session.Config {
+	allow := c.WebhookAllowPrivate
 	return session.Config{
 		PublicURL: c.PublicURL, SIPHost: c.SIPHost, IdleTimeout: c.IdleTimeout,
 		MaxConcurrentSessions: c.MaxSessionsPerOrg, Languages: c.Languages,
+		RecordingsDir: filepath.Join(c.DataDir, "recordings"), RecordingRetention: time.Duration(c.RetentionDays) * 24 * time.Hour,
+		CheckWebhookURL: func(param, raw string) error { return webhook.CheckURL(param, raw, allow) },
 	}
+}
+
+func (c *Config) webhookConfig() webhook.Config {
+	wc := c.Webhooks
+	wc.AllowPrivate = c.WebhookAllowPrivate
+	return wc
 }
 
 // flag.Value implementations bound to Config fields.

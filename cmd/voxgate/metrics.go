@@ -1,15 +1,19 @@
 package main
 
 import (
+	"context"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/voxgate/voxgate/session"
 	"github.com/voxgate/voxgate/sip"
 	"github.com/voxgate/voxgate/stream"
+	"github.com/voxgate/voxgate/webhook"
 )
 
-// registerMetrics exposes the live sessions' and streams' counters.
-func registerMetrics(reg *prometheus.Registry, m *session.Manager, h *stream.Handler) {
+// registerMetrics exposes the live sessions', streams' and webhooks' counters.
+func registerMetrics(reg *prometheus.Registry, m *session.Manager, h *stream.Handler, w *webhook.Service) {
 	counter := func(name, help string, f func() uint64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(f()) })
 	}
@@ -28,6 +32,19 @@ func registerMetrics(reg *prometheus.Registry, m *session.Manager, h *stream.Han
 		counter("voxgate_ws_invalid_messages_total", "Client messages answered with session.error.", func() uint64 { return h.Stats().InvalidMessages }),
 		counter("voxgate_ws_reply_overflows_total", "/connect clients closed (4008) for sending requests faster than they read the answers.", func() uint64 { return h.Stats().ReplyOverflows }),
 		gauge("voxgate_ws_max_queued_audio_frames", "The longest audio queue of a /connect client, in frames.", func() int { return h.Stats().MaxQueuedAudio }),
+		gauge("voxgate_webhook_backlog", "Events not yet dispatched plus webhook deliveries waiting to be sent or retried.", func() int {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			n, err := w.Backlog(ctx)
+			if err != nil {
+				return -1
+			}
+			return n
+		}),
+		counter("voxgate_webhook_attempts_total", "Webhook requests sent.", func() uint64 { return w.Stats().Attempts }),
+		counter("voxgate_webhook_attempt_failures_total", "Webhook attempts that failed (non-2xx, timeout, connection or TLS error).", func() uint64 { return w.Stats().Failures }),
+		counter("voxgate_webhook_deliveries_failed_total", "Webhook deliveries given up after the last retry.", func() uint64 { return w.Stats().Failed }),
+		counter("voxgate_webhook_deliveries_succeeded_total", "Webhook deliveries a receiver accepted.", func() uint64 { return w.Stats().Succeeded }),
 	)
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/voxgate/voxgate/store"
 	"github.com/voxgate/voxgate/stream"
 	"github.com/voxgate/voxgate/web"
+	"github.com/voxgate/voxgate/webhook"
 )
 
 // serve runs the gateway until SIGTERM or SIGINT, then drains: new work is
@@ -100,6 +101,8 @@ type gateway struct {
 	ready    atomic.Bool
 	failed   chan error
 	httpAddr net.Addr
+	// webhooksDone is closed when the deliverer has stopped (after cancel).
+	webhooksDone chan struct{}
 }
 
 // start opens the store, builds the services and starts listening.
@@ -132,7 +135,20 @@ func start(ctx context.Context, cfg Config, log *zap.Logger) (*gateway, error) {
 		g.close()
 		return nil, err
 	}
+	if n, err := g.sessions.RecoverRecordings(openCtx); err != nil {
+		g.close()
+		return nil, fmt.Errorf("recover recordings: %w", err)
+	} else if n > 0 {
+		log.Info("recovered recordings left open by a crash", zap.Int("count", n))
+	}
 	go g.sessions.Run(ctx)
+	hooks, err := webhook.New(cfg.webhookConfig(), st, g.sessions, log.Named("webhook"))
+	if err != nil {
+		g.close()
+		return nil, err
+	}
+	g.webhooksDone = make(chan struct{})
+	go func() { hooks.Run(ctx); close(g.webhooksDone) }()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -144,10 +160,11 @@ func start(ctx context.Context, cfg Config, log *zap.Logger) (*gateway, error) {
 	}
 	allowOrigin := func(origin string) bool { return api.OriginAllowed(cfg.CORSOrigins, origin) }
 	connect := stream.NewHandler(stream.Config{AllowOrigin: allowOrigin}, g.sessions, log.Named("stream"))
-	registerMetrics(reg, g.sessions, connect)
+	registerMetrics(reg, g.sessions, connect, hooks)
 	srv, err := api.New(api.Options{
 		Config: cfg.apiConfig(), Store: st, Sessions: g.sessions, Logger: log.Named("api"),
 		Registry: reg, Ready: g.ready.Load, WebRTC: webrtc, Demo: web.Demo(), Connect: connect,
+		Webhooks: hooks,
 	})
 	if err != nil {
 		g.close()
@@ -223,6 +240,9 @@ func (g *gateway) drain(timeout time.Duration) {
 
 func (g *gateway) close() {
 	g.cancel()
+	if g.webhooksDone != nil {
+		<-g.webhooksDone // attempts in flight record their outcome before the store closes
+	}
 	if g.sip != nil {
 		_ = g.sip.Close()
 	}

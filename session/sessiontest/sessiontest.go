@@ -1,11 +1,15 @@
-// Package sessiontest helps tests listen to a session: it collects the
-// audio a subscription receives from one side.
+// Package sessiontest helps tests drive and listen to a session: a leg
+// that says a tone, and the audio a subscription receives from one side.
 package sessiontest
 
 import (
+	"errors"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/voxgate/voxgate/media"
+	"github.com/voxgate/voxgate/media/mediatest"
 	"github.com/voxgate/voxgate/session"
 )
 
@@ -34,3 +38,60 @@ func Hear(t testing.TB, sub *session.Subscription, speaker session.Speaker, n in
 		}
 	}
 }
+
+// ToneLeg is a call leg that says a tone at the session's rate, paced like
+// RTP (a frame every 20 ms), for a number of frames and is silent after,
+// until it is closed. What it hears is discarded.
+type ToneLeg struct {
+	id      string
+	speaker session.Speaker
+	sine    *mediatest.Sine
+	frames  int
+	tick    *time.Ticker
+	done    chan struct{}
+	once    sync.Once
+}
+
+// NewToneLeg returns a leg of the speaker saying freq Hz at level dBFS for frames frames.
+func NewToneLeg(callID string, speaker session.Speaker, freq, level float64, frames int) *ToneLeg {
+	return &ToneLeg{id: callID, speaker: speaker, sine: mediatest.NewSine(session.Rate, freq, level), frames: frames,
+		tick: time.NewTicker(20 * time.Millisecond), done: make(chan struct{})}
+}
+
+// CallID names the leg.
+func (l *ToneLeg) CallID() string { return l.id }
+
+// Speaker is the leg's side.
+func (l *ToneLeg) Speaker() session.Speaker { return l.speaker }
+
+// Format is 16-bit PCM at the session's rate.
+func (l *ToneLeg) Format() media.Format { return media.PCM16(session.Rate) }
+
+// Done is closed when the leg is closed.
+func (l *ToneLeg) Done() <-chan struct{} { return l.done }
+
+// Close ends the leg.
+func (l *ToneLeg) Close(error) error {
+	l.once.Do(func() { l.tick.Stop(); close(l.done) })
+	return nil
+}
+
+// ReadFrame returns the next frame of the tone on the next tick; after the
+// tone it blocks until the leg is closed.
+func (l *ToneLeg) ReadFrame(f *media.Frame) error {
+	if l.frames == 0 {
+		<-l.done
+		return errors.New("sessiontest: leg closed")
+	}
+	select {
+	case <-l.tick.C:
+	case <-l.done:
+		return errors.New("sessiontest: leg closed")
+	}
+	l.frames--
+	f.Samples = l.sine.Samples(session.FrameSamples)
+	return nil
+}
+
+// WriteFrame discards what the leg hears.
+func (l *ToneLeg) WriteFrame(media.Frame) error { return nil }

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/voxgate/voxgate/media/mediatest"
+)
+
+// A gateway killed with SIGKILL during a recorded call leaves a recording
+// that, after the restart, is ready, plays, and lacks at most a second.
+func TestRecordingSurvivesSIGKILL(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p := startServe(t, dir, "--dev-key", "--sip-addr", sipAddr(t))
+	out := p.stdout.String()
+	i := strings.Index(out, "sk_live_")
+	if i < 0 {
+		t.Fatalf("no dev key printed:\n%s", out)
+	}
+	key := strings.Fields(out[i:])[0]
+	call := func(base, method, path, body string) (int, []byte) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctx, method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, b
+	}
+	object := func(base, method, path, body string) map[string]any {
+		t.Helper()
+		code, b := call(base, method, path, body)
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil || code >= 300 {
+			t.Fatalf("%s %s: %d %s", method, path, code, b)
+		}
+		return m
+	}
+	sid := object(p.base, "POST", "/v1/sessions", `{"mode":"media_stream","recording":{"enabled":true}}`)["id"].(string)
+
+	// The customer says 10 s of 440 Hz through the stream command.
+	wavPath := filepath.Join(dir, "tone.wav")
+	var wav bytes.Buffer
+	if err := mediatest.WriteWAV(&wav, 16000, mediatest.Tone(16000, 440, -10, 16000*10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(wavPath, wav.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	client := voxgate(ctx, "stream", sid, "--url", p.base, "--api-key", key, "--play", wavPath, "--speaker", "customer", "--audio", "none")
+	if err := client.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = client.Process.Kill(); _ = client.Wait() }()
+
+	// Once 3 s are on disk, kill the gateway.
+	files, deadline := []string(nil), time.Now().Add(30*time.Second)
+	for {
+		files, _ = filepath.Glob(filepath.Join(dir, "recordings", sid, "rec_*.wav"))
+		if len(files) == 1 {
+			if st, err := os.Stat(files[0]); err == nil && st.Size() > 44+3*16000*2 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no recording grew in %s: %v", dir, files)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	started, err := time.Parse(time.RFC3339Nano, object(p.base, "GET", "/v1/sessions/"+sid, "")["started_at"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	spoken := killed.Sub(started).Seconds()
+
+	q := startServe(t, dir, "--sip-addr", sipAddr(t))
+	list := object(q.base, "GET", "/v1/sessions/"+sid+"/recordings", "")["data"].([]any)
+	if len(list) != 1 {
+		t.Fatalf("recordings %v", list)
+	}
+	rec := list[0].(map[string]any)
+	if rec["status"] != "ready" {
+		t.Fatalf("recording after the restart: %v", rec)
+	}
+	code, body := call(q.base, "GET", "/v1/recordings/"+rec["id"].(string)+"/audio", "")
+	if code != 200 {
+		t.Fatalf("audio: %d %s", code, body)
+	}
+	dl := filepath.Join(t.TempDir(), "rec.wav")
+	if err := os.WriteFile(dl, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	soxi, err := exec.Command("soxi", "-D", dl).Output() // any player opens it
+	if err != nil {
+		t.Fatalf("soxi: %v (apt-get install sox)", err)
+	}
+	played, _ := strconv.ParseFloat(strings.TrimSpace(string(soxi)), 64)
+	if lost := spoken - played; lost > 1.0 || played > spoken+0.2 {
+		t.Fatalf("recorded %.2f s of %.2f s spoken before the kill", played, spoken)
+	}
+	rate, pcm, err := mediatest.ReadWAV(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mediatest.CheckTone(t, pcm[rate:2*rate], rate, mediatest.ToneWant{Freq: 440, Level: -10, MinSNR: 30})
+	t.Logf("recorded %.2f s of %.2f s spoken before SIGKILL", played, spoken)
+}
