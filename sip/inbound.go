@@ -26,6 +26,9 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	log := s.log.With(zap.String("sip_call_id", callIDOf(req)), zap.String("remote_addr", req.Source()))
+	if !wellFormed(req, tx) {
+		return
+	}
 	if to := req.To(); to != nil && to.Params.Has("tag") {
 		s.reinvite(req, tx)
 		return

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -135,8 +136,11 @@ func Listen(cfg Config, sessions Sessions, log *zap.Logger) (*Server, error) {
 		return nil, fmt.Errorf("sip: host %q must be an IP address", hostName)
 	}
 	quiet := slog.New(slog.NewTextHandler(discard{}, nil))
+	// Unparseable datagrams are dropped without a word in the log: a flood
+	// of them must not become a flood of log lines.
 	if s.ua, err = sipgo.NewUA(sipgo.WithUserAgent("voxgate"), sipgo.WithUserAgentHostname(hostName),
-		sipgo.WithUserAgentTransportLayerOptions(sipmsg.WithTransportLayerReadFilter(s.screen))); err != nil {
+		sipgo.WithUserAgentTransportLayerOptions(sipmsg.WithTransportLayerReadFilter(s.screen), sipmsg.WithTransportLayerLogger(quiet)),
+		sipgo.WithUserAgentTransactionLayerOptions(sipmsg.WithTransactionLayerLogger(quiet))); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -157,7 +161,9 @@ func Listen(cfg Config, sessions Sessions, log *zap.Logger) (*Server, error) {
 	s.srv.OnAck(s.onAck)
 	s.srv.OnBye(s.onBye)
 	s.srv.OnOptions(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-		_ = tx.Respond(sipmsg.NewResponseFromRequest(req, sipmsg.StatusOK, "OK", nil))
+		if wellFormed(req, tx) {
+			respond(req, tx, 200, "OK")
+		}
 	})
 	s.srv.OnInfo(s.onInfo)
 	// A CANCEL that matches a pending INVITE is answered by the transaction
@@ -253,6 +259,21 @@ func respond(req *sipmsg.Request, tx sipmsg.ServerTransaction, code int, reason 
 		res.AppendHeader(h)
 	}
 	_ = tx.Respond(res)
+}
+
+// wellFormed answers the request 400 or 416 when what the parser let through
+// is still wrong (RFC 4475 mismatch01, unkscm) and reports whether it may be
+// handled.
+func wellFormed(req *sipmsg.Request, tx sipmsg.ServerTransaction) bool {
+	switch {
+	case req.CSeq() == nil || req.CSeq().MethodName != req.Method:
+		respond(req, tx, 400, "CSeq Method Does Not Match")
+		return false
+	case !slices.Contains([]string{"", "sip", "sips"}, strings.ToLower(req.Recipient.Scheme)):
+		respond(req, tx, 416, "Unsupported URI Scheme")
+		return false
+	}
+	return true
 }
 
 // sourceAddr is the address a request came from.
