@@ -187,8 +187,10 @@ func (m *Manager) CallRinging(ctx context.Context, callID string, sipStatus int)
 }
 
 // CallAnswered records that a call is connected.
+// The session's bot, if it has one, is connected when its first call is.
 func (m *Manager) CallAnswered(ctx context.Context, callID, codec string) error {
-	_, err := m.updateCall(ctx, callID, func(c *Call, now time.Time) []string {
+	answered := false
+	c, err := m.updateCall(ctx, callID, func(c *Call, now time.Time) []string {
 		if c.Status.Final() || c.Status == CallAnswered {
 			return nil
 		}
@@ -197,8 +199,12 @@ func (m *Manager) CallAnswered(ctx context.Context, callID, codec string) error 
 		if c.Transport == "sip" {
 			c.SIPStatus = &ok
 		}
+		answered = true
 		return []string{EventCallAnswered, EventProviderConnected}
 	})
+	if answered {
+		m.startBot(c.SessionID)
+	}
 	return err
 }
 
