@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"go.uber.org/goleak"
 
 	"github.com/voxgate/voxgate/botlink"
@@ -290,4 +293,49 @@ func TestNodeBotGreetsASIPCall(t *testing.T) {
 	if m := bot.event(t, "stop"); m["stop"].(map[string]any)["callSid"] != callSid {
 		t.Fatalf("stop: %v", m)
 	}
+}
+
+func TestVoxgateProtocolBot(t *testing.T) {
+	f := newFixture(t)
+	type msg struct {
+		Type    string `json:"type"`
+		Speaker string `json:"speaker"`
+		Audio   *struct {
+			Encoding     string `json:"encoding"`
+			SampleRateHz int    `json:"sample_rate_hz"`
+			Payload      string `json:"payload"`
+		} `json:"audio"`
+	}
+	auth := make(chan string, 4)
+	var up websocket.Upgrader
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth <- r.Header.Get("Authorization")
+		ws, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.Close()
+		// The gateway speaks first, as a voxgate server does; the bot sends
+		// back the customer's audio as its own (speaking as the agent,
+		// whatever speaker it names).
+		for {
+			var m msg
+			if ws.ReadJSON(&m) != nil {
+				return
+			}
+			if m.Type == "audio.output" && m.Speaker == "customer" {
+				m.Type, m.Speaker = "audio.input", "customer"
+				if ws.WriteJSON(m) != nil {
+					return
+				}
+			}
+		}
+	}))
+	defer srv.Close()
+	s := f.session(strings.Replace(srv.URL, "http://", "ws://", 1), "voxgate", "vx", `{}`)
+	p := talk(t, f, s.ID)
+	if got := <-auth; got != "Bearer vx" {
+		t.Fatalf("Authorization: %q", got)
+	}
+	hearTone(t, p, 1000)
 }
