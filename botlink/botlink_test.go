@@ -150,6 +150,7 @@ func hearTone(t testing.TB, p *siptest.Phone, freq float64) {
 type process struct {
 	url   string
 	lines chan string
+	pid   int
 }
 
 // run starts a bot program that prints "listening ws://…" first; it is
@@ -166,7 +167,7 @@ func run(t testing.TB, name string, args []string, env ...string) *process {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{lines: make(chan string, 1000)}
+	p := &process{lines: make(chan string, 1000), pid: cmd.Process.Pid}
 	first := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
