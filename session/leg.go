@@ -70,3 +70,16 @@ type Leg interface {
 type DTMFSender interface {
 	SendDTMF(digits string) error
 }
+
+// PlaybackMarker is a leg whose far end buffers what it is sent and can
+// tell when it has played it (a Twilio stream). The session hands it a
+// client's marks and clears in line with the audio: the client's mark echo
+// then waits for the far end's.
+type PlaybackMarker interface {
+	// MarkPlayback asks the far end to report when the audio written so far
+	// has been played; echo is called then, when it is cleared, or when the
+	// leg ends. It must not block.
+	MarkPlayback(name string, echo func())
+	// ClearPlayback drops what the far end has not played yet.
+	ClearPlayback()
+}

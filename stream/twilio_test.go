@@ -266,3 +266,97 @@ func TestTwilioStreamNeedsItsToken(t *testing.T) {
 	heard := sessiontest.Hear(t, sub, session.SpeakerAgent, session.Rate/2)
 	mediatest.CheckTone(t, heard[2000:], session.Rate, mediatest.ToneWant{Freq: 700, Level: -10, MinSNR: 25})
 }
+
+// until returns the next message of the event and how many media messages
+// came before it.
+func (p *twilioPeer) until(event string) (stream.TwilioMessage, int) {
+	p.t.Helper()
+	media := 0
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case m := <-p.msgs:
+			if m.Event == event {
+				return m, media
+			}
+			if m.Event == "media" {
+				media++
+			}
+		case <-p.done:
+			p.t.Fatalf("stream closed waiting for %s: %v", event, p.err)
+		case <-deadline:
+			p.t.Fatalf("no %s", event)
+		}
+	}
+}
+
+// noMarkYet checks that no mark echo waits for the subscriber now.
+func noMarkYet(t testing.TB, sub *session.Subscription) {
+	t.Helper()
+	for {
+		select {
+		case ev := <-sub.Events():
+			if ev.Type == "mark" {
+				t.Fatalf("mark %q echoed before Twilio played it", ev.Name)
+			}
+		default:
+			return
+		}
+	}
+}
+
+func TestTwilioMarksAndClear(t *testing.T) {
+	g := newGateway(t, stream.Config{})
+	sid, token := g.session()
+	sub, err := g.m.Subscribe(context.Background(), sid, session.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	p := g.twilio(sid)
+	p.start(map[string]string{"token": token})
+	nextEvent(t, sub, session.EventCallAnswered)
+	// The agent's client queues 1 s of speech and a mark: Twilio gets the
+	// mark after that audio, and the client's echo waits for Twilio's.
+	if err := sub.Input(session.SpeakerAgent, mediatest.Tone(session.Rate, 600, -10, session.Rate)); err != nil {
+		t.Fatal(err)
+	}
+	sub.Mark("m1")
+	m, media := p.until("mark")
+	if m.StreamSid != p.sid || m.Mark == nil || m.Mark.Name != "m1" || media < 50 {
+		t.Fatalf("mark after %d media messages: %+v", media, m)
+	}
+	noMarkYet(t, sub)
+	p.send(map[string]any{"event": "mark", "sequenceNumber": "60", "streamSid": p.sid, "mark": map[string]string{"name": "m1"}})
+	if ev := nextEvent(t, sub, "mark"); ev.Name != "m1" {
+		t.Fatalf("mark: %+v", ev)
+	}
+	// 10 s queued, a mark, then a clear: Twilio is told to clear, then gets
+	// the mark at once; its echo (Twilio echoes a cleared mark) reaches the client.
+	if err := sub.Input(session.SpeakerAgent, mediatest.Tone(session.Rate, 600, -10, 10*session.Rate)); err != nil {
+		t.Fatal(err)
+	}
+	sub.Mark("m2")
+	sub.Clear()
+	if m, _ := p.until("clear"); m.StreamSid != p.sid {
+		t.Fatalf("clear: %+v", m)
+	}
+	if m, _ := p.until("mark"); m.Mark.Name != "m2" {
+		t.Fatalf("mark: %+v", m)
+	}
+	noMarkYet(t, sub)
+	p.send(map[string]any{"event": "mark", "sequenceNumber": "61", "streamSid": p.sid, "mark": map[string]string{"name": "m2"}})
+	if ev := nextEvent(t, sub, "mark"); ev.Name != "m2" {
+		t.Fatalf("mark: %+v", ev)
+	}
+	// A mark still pending when the call ends is echoed all the same.
+	if err := sub.Input(session.SpeakerAgent, mediatest.Tone(session.Rate, 600, -10, session.Rate/5)); err != nil {
+		t.Fatal(err)
+	}
+	sub.Mark("m3")
+	p.until("mark")
+	p.send(map[string]any{"event": "stop", "sequenceNumber": "62", "streamSid": p.sid, "stop": map[string]string{}})
+	if ev := nextEvent(t, sub, "mark"); ev.Name != "m3" {
+		t.Fatalf("mark: %+v", ev)
+	}
+}

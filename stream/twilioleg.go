@@ -26,9 +26,19 @@ var TwilioFormat = media.Format{Codec: media.CodecPCMU, SampleRate: 8000, Channe
 // twilioChunk is one 20 ms frame of μ-law at 8 kHz.
 const twilioChunk = 160
 
+// twilioFrame is one item for or from Twilio: 20 ms of audio, or (going
+// out, in line with the audio) a mark or a clear.
 type twilioFrame struct {
-	buf [twilioChunk]byte
-	n   int
+	buf   [twilioChunk]byte
+	n     int
+	mark  string // a mark to send
+	clear bool   // a clear to send
+}
+
+// playbackEcho is a mark sent to Twilio, waiting for Twilio's echo.
+type playbackEcho struct {
+	name string
+	echo func()
 }
 
 // TwilioLeg is a Twilio <Stream> connected to /connect, as a session leg
@@ -41,6 +51,9 @@ type TwilioLeg struct {
 
 	frames chan twilioFrame // from Twilio, in 20 ms pieces
 	out    chan twilioFrame // to Twilio
+
+	mu      sync.Mutex
+	pending []playbackEcho // marks sent, in order
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -85,6 +98,66 @@ func (l *TwilioLeg) WriteFrame(f media.Frame) error {
 	return nil
 }
 
+// MarkPlayback sends Twilio a mark after the audio written so far; echo
+// is called when Twilio echoes it (played, or dropped by a clear).
+func (l *TwilioLeg) MarkPlayback(name string, echo func()) {
+	l.mu.Lock()
+	select {
+	case <-l.done: // ended: flushEchoes has run or waits for this lock
+		l.mu.Unlock()
+		echo()
+		return
+	default:
+	}
+	l.pending = append(l.pending, playbackEcho{name, echo})
+	l.mu.Unlock()
+	select {
+	case l.out <- twilioFrame{mark: name}:
+	default: // the socket is stalled: do not hold the session's client waiting
+		l.mu.Lock()
+		l.pending = l.pending[:len(l.pending)-1]
+		l.mu.Unlock()
+		echo()
+	}
+}
+
+// ClearPlayback sends Twilio a clear: it drops what it has buffered and
+// echoes the marks still pending.
+func (l *TwilioLeg) ClearPlayback() {
+	select {
+	case l.out <- twilioFrame{clear: true}:
+	default:
+	}
+}
+
+// echoed takes Twilio's echo of a mark: that mark and any before it are done.
+func (l *TwilioLeg) echoed(name string) {
+	l.mu.Lock()
+	var due []playbackEcho
+	for i, p := range l.pending {
+		if p.name == name {
+			due = l.pending[: i+1 : i+1]
+			l.pending = l.pending[i+1:]
+			break
+		}
+	}
+	l.mu.Unlock()
+	for _, p := range due {
+		p.echo()
+	}
+}
+
+// flushEchoes echoes every pending mark (the leg ended).
+func (l *TwilioLeg) flushEchoes() {
+	l.mu.Lock()
+	due := l.pending
+	l.pending = nil
+	l.mu.Unlock()
+	for _, p := range due {
+		p.echo()
+	}
+}
+
 // Done is closed when the leg has ended.
 func (l *TwilioLeg) Done() <-chan struct{} { return l.done }
 
@@ -93,6 +166,7 @@ func (l *TwilioLeg) Close(cause error) error {
 	l.closeOnce.Do(func() {
 		l.cause = cause
 		close(l.done)
+		l.flushEchoes() // no echo will come from Twilio now
 	})
 	return nil
 }
@@ -236,6 +310,8 @@ func (c *conn) twilioReadLoop(ctx context.Context, sid string, leg *TwilioLeg) {
 			if err := c.h.sessions.Emit(ctx, sid, "dtmf.received", data); err != nil {
 				c.log.Warn("dtmf not reported", zap.Error(err))
 			}
+		case "mark":
+			leg.echoed(m.Mark.Name)
 		case "stop":
 			_ = leg.Close(errTwilioStop)
 			return
@@ -251,9 +327,16 @@ func (c *conn) twilioWriteLoop(leg *TwilioLeg) {
 	for {
 		select {
 		case fr := <-leg.out:
-			n := base64.StdEncoding.EncodedLen(fr.n)
-			base64.StdEncoding.Encode(b64[:n], fr.buf[:fr.n])
-			msg = appendTwilioMedia(msg[:0], leg.streamSid, 0, 0, 0, b64[:n])
+			switch {
+			case fr.mark != "":
+				msg = jsonMarshal(TwilioMessage{Event: "mark", StreamSid: leg.streamSid, Mark: &TwilioMark{Name: fr.mark}})
+			case fr.clear:
+				msg = jsonMarshal(TwilioMessage{Event: "clear", StreamSid: leg.streamSid})
+			default:
+				n := base64.StdEncoding.EncodedLen(fr.n)
+				base64.StdEncoding.Encode(b64[:n], fr.buf[:fr.n])
+				msg = appendTwilioMedia(msg[:0], leg.streamSid, 0, 0, 0, b64[:n])
+			}
 			if c.write(websocket.TextMessage, msg) != nil {
 				_ = leg.Close(errTwilioLost)
 				_ = c.ws.Close()
