@@ -29,7 +29,6 @@ type twilioPeer struct {
 	ws   *websocket.Conn
 	wmu  sync.Mutex // one writer at a time
 	sid  string     // streamSid
-	seq  int
 	msgs chan stream.TwilioMessage
 	done chan struct{}
 	err  error
