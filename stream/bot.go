@@ -236,6 +236,14 @@ func (b *twilioBot) event(ev session.Event) (ended bool, err error) {
 	return false, nil
 }
 
+// play queues the bot's μ-law as the agent's speech.
+func (b *twilioBot) play(dec *decoder, payload []byte) {
+	pcm, _ := dec.decode(session.SpeakerAgent, audioFormat{"mulaw", 8000}, payload)
+	if err := b.sub.Input(session.SpeakerAgent, pcm); errors.Is(err, session.ErrPlayoutQueueFull) {
+		b.h.botOverflows.Add(1) // more than the playout limit ahead: dropped
+	}
+}
+
 // readLoop plays the bot's media as the agent and honours its marks and
 // clears. Anything else, or garbage, is counted and skipped.
 func (b *twilioBot) readLoop() {
@@ -243,7 +251,7 @@ func (b *twilioBot) readLoop() {
 	b.ws.SetReadLimit(b.h.cfg.ReadLimit)
 	b.ws.SetPongHandler(func(string) error { return b.ws.SetReadDeadline(time.Now().Add(wait)) })
 	dec := newDecoder()
-	mulaw := audioFormat{"mulaw", 8000}
+	var md mediaDecoder
 	for {
 		_ = b.ws.SetReadDeadline(time.Now().Add(wait))
 		kind, raw, err := b.ws.ReadMessage()
@@ -255,6 +263,10 @@ func (b *twilioBot) readLoop() {
 			b.h.invalid.Add(1)
 			continue
 		}
+		if payload, ok := md.decode(raw); ok {
+			b.play(dec, payload)
+			continue
+		}
 		m, payload, err := DecodeTwilio(raw)
 		if err != nil {
 			b.h.invalid.Add(1)
@@ -262,10 +274,7 @@ func (b *twilioBot) readLoop() {
 		}
 		switch m.Event {
 		case "media":
-			pcm, _ := dec.decode(session.SpeakerAgent, mulaw, payload)
-			if err := b.sub.Input(session.SpeakerAgent, pcm); errors.Is(err, session.ErrPlayoutQueueFull) {
-				b.h.botOverflows.Add(1) // more than the playout limit ahead: dropped
-			}
+			b.play(dec, payload)
 		case "mark":
 			b.sub.Mark(m.Mark.Name)
 		case "clear":

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 )
@@ -50,8 +51,17 @@ func FuzzDecodeTwilio(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	for _, chunk := range []uint64{0, 7} {
+		f.Add(appendTwilioMedia(nil, "MZ1", chunk, chunk, 120, []byte("//8A")))
+	}
+	f.Add([]byte(` { "event" : "media" , "media" : { "payload" : "AAAA" } } `))
+	f.Add([]byte(`{"event":"media","media":{"payload":"AAAA","Payload":"//8A"}}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		m, payload, err := DecodeTwilio(raw)
+		// The allocation-free path for plain media agrees with the decoder.
+		if fast, ok := new(mediaDecoder).decode(raw); ok && (err != nil || m.Event != "media" || !bytes.Equal(fast, payload)) {
+			t.Fatalf("fast path took %q as media %x; the decoder says %q %x %v", raw, fast, m.Event, payload, err)
+		}
 		if err != nil {
 			if !errors.Is(err, errBadMessage) && !errors.Is(err, errBadAudio) {
 				t.Fatalf("unclassified error %v", err)
@@ -80,4 +90,33 @@ func FuzzDecodeTwilio(f *testing.F) {
 			t.Fatalf("accepted event %q", m.Event)
 		}
 	})
+}
+
+// TestMediaDecoderTakesPlainForms checks that the forms Twilio, bots and
+// the gateway itself send take the allocation-free path.
+func TestMediaDecoderTakesPlainForms(t *testing.T) {
+	for _, raw := range []string{
+		`{"event":"media","sequenceNumber":"3","streamSid":"MZ1","media":{"track":"inbound","chunk":"1","timestamp":"5","payload":"//8A"}}`,
+		`{"event":"media","streamSid":"MZ1","media":{"payload":"//8A"}}`,
+		`{ "media": {"payload": "//8A"}, "event": "media" }`,
+		string(appendTwilioMedia(nil, "MZ1", 9, 8, 140, []byte("//8A"))),
+	} {
+		var md mediaDecoder
+		if got, ok := md.decode([]byte(raw)); !ok || !bytes.Equal(got, []byte{0xff, 0xff, 0}) {
+			t.Errorf("%s: %x %v", raw, got, ok)
+		}
+	}
+	for _, raw := range []string{
+		`{"event":"media","media":{"payload":"//8A"},"mark":{"name":"x"}}`, // other keys: the decoder's
+		`{"event":"me\u0064ia","media":{"payload":"//8A"}}`,
+		`{"event":"media","media":{"payload":"//8A"}`,
+		`{"event":"media","media":{"payload":"//8A"}}x`,
+		`{"event":"media","media":{"payload":"//8A",}}`,
+		`{"event":"media","event":"media","media":{"payload":"//8A"}}`,
+	} {
+		var md mediaDecoder
+		if got, ok := md.decode([]byte(raw)); ok {
+			t.Errorf("%s: taken as media %x", raw, got)
+		}
+	}
 }

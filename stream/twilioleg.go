@@ -286,6 +286,7 @@ func (c *conn) closeStartError(err error) {
 // twilioReadLoop takes Twilio's messages until stop or the socket closes.
 func (c *conn) twilioReadLoop(ctx context.Context, sid string, leg *TwilioLeg) {
 	wait := 3 * c.h.cfg.PingInterval
+	var md mediaDecoder
 	for {
 		_ = c.ws.SetReadDeadline(time.Now().Add(wait))
 		kind, raw, err := c.ws.ReadMessage()
@@ -295,6 +296,10 @@ func (c *conn) twilioReadLoop(ctx context.Context, sid string, leg *TwilioLeg) {
 		c.h.messagesIn.Add(1)
 		if kind != websocket.TextMessage {
 			c.h.invalid.Add(1)
+			continue
+		}
+		if payload, ok := md.decode(raw); ok {
+			leg.deliver(payload)
 			continue
 		}
 		m, payload, err := DecodeTwilio(raw)
