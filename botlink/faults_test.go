@@ -254,6 +254,13 @@ func TestBotFasterThanRealTime(t *testing.T) {
 			heardAtMark.Store(agentFrames.Load())
 			close(marked)
 		}
+		// Then more than the 60 s the gateway queues: the excess is dropped.
+		for range 3100 {
+			sine.Read(pcm)
+			g711.PCMU.Encode(pcm, buf)
+			_ = ws.WriteJSON(map[string]any{"event": "media", "streamSid": m.Start.StreamSid,
+				"media": map[string]string{"payload": base64.StdEncoding.EncodeToString(buf)}})
+		}
 		readUntil(ws, "stop")
 	})
 	s := f.session(bot.url, "twilio", "", `{}`)
@@ -287,5 +294,18 @@ func TestBotFasterThanRealTime(t *testing.T) {
 	// The mark came back once the audio before it had been played.
 	if n := heardAtMark.Load(); n < 140 {
 		t.Fatalf("the mark came back after %d of the 150 frames queued before it", n)
+	}
+	// Beyond the playout limit the bot's audio is dropped and counted; the
+	// call goes on.
+	for f.h.Stats().BotAudioDropped == 0 {
+		select {
+		case <-f.ctx.Done():
+			t.Fatal("no bot audio counted as dropped")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	hearTone(t, p, 800)
+	if n := bot.conns.Load(); n != 1 {
+		t.Fatalf("the bot was dialed %d times", n)
 	}
 }

@@ -46,7 +46,7 @@ const (
 var Tracks = []Track{Original, Translated, Synthesized}
 
 // A Leg is one party's connection to a session: a SIP call, a WebRTC peer, a
-// Twilio stream, a bot. sip.Call, rtc.Peer and stream.Conn satisfy it
+// Twilio stream. sip.Call, rtc.Peer and stream.TwilioLeg satisfy it
 // structurally; this package never imports them.
 //
 // ReadFrame blocks until the party sends the next frame and returns an error
