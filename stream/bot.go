@@ -52,9 +52,12 @@ func (h *Handler) RunBot(ctx context.Context, t session.BotTarget, connected fun
 	}
 	c := &conn{h: h, ws: ws, replies: make(chan []byte, 64), dec: newDecoder(), log: log,
 		out: audioFormat{"mulaw", 8000}, speaker: session.SpeakerAgent}
-	c.run(ctx, t.SessionID, t.Scope, nil)
-	if c.sub == nil || errors.Is(c.sub.Err(), session.ErrEnded) {
+	err = c.run(ctx, t.SessionID, t.Scope, nil)
+	switch {
+	case errors.Is(err, session.ErrEnded), c.sub != nil && errors.Is(c.sub.Err(), session.ErrEnded):
 		return session.ErrEnded
+	case err != nil:
+		return err
 	}
 	return errBotDropped
 }

@@ -220,12 +220,13 @@ func (c *conn) serve(r *http.Request) {
 			tracks = append(tracks, tr)
 		}
 	}
-	c.run(ctx, sid, sc, tracks)
+	_ = c.run(ctx, sid, sc, tracks)
 }
 
 // run subscribes the client to the session and carries its messages both
-// ways until the connection or the subscription ends.
-func (c *conn) run(ctx context.Context, sid string, sc store.Scope, tracks []session.Track) {
+// ways until the connection or the subscription ends. It returns why the
+// client could not subscribe, if it could not.
+func (c *conn) run(ctx context.Context, sid string, sc store.Scope, tracks []session.Track) error {
 	var err error
 	c.sub, err = c.h.sessions.Subscribe(ctx, sid, session.SubscribeOptions{
 		Tracks: tracks, AudioQueue: c.h.cfg.AudioQueue, EventQueue: c.h.cfg.EventQueue,
@@ -233,14 +234,14 @@ func (c *conn) run(ctx context.Context, sid string, sc store.Scope, tracks []ses
 	switch {
 	case errors.Is(err, session.ErrEnded):
 		c.closeWith(CloseSessionEnded, "session has ended")
-		return
+		return err
 	case errors.Is(err, session.ErrTooManySubscribers):
 		c.closeWith(CloseTooManyClients, "too many clients on this session")
-		return
+		return err
 	case err != nil:
 		c.log.Warn("subscribe failed", zap.Error(err))
 		c.closeWith(websocket.CloseInternalServerErr, "internal error")
-		return
+		return err
 	}
 	defer c.sub.Close()
 	c.h.track(c.sub)
@@ -252,11 +253,11 @@ func (c *conn) run(ctx context.Context, sid string, sc store.Scope, tracks []ses
 	if err != nil {
 		c.log.Warn("listing calls failed", zap.Error(err))
 		c.closeWith(websocket.CloseInternalServerErr, "internal error")
-		return
+		return err
 	}
 	if err := c.write(websocket.TextMessage, c.ready(calls)); err != nil {
 		c.closeWith(websocket.CloseGoingAway, "write failed")
-		return
+		return err
 	}
 	readDone := make(chan struct{})
 	go func() {
@@ -266,6 +267,7 @@ func (c *conn) run(ctx context.Context, sid string, sc store.Scope, tracks []ses
 	c.writeLoop(readDone)
 	_ = c.ws.Close()
 	<-readDone
+	return nil
 }
 
 // maxReadyCalls caps the calls listed in session.ready (the newest first).
