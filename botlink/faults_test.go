@@ -27,12 +27,14 @@ import (
 type fakeBot struct {
 	url   string
 	conns atomic.Int32
+	auth  atomic.Value // the last Authorization header
 }
 
 func newFakeBot(t testing.TB, serve func(n int, ws *websocket.Conn)) *fakeBot {
 	b := &fakeBot{}
 	var up websocket.Upgrader
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b.auth.Store(r.Header.Get("Authorization"))
 		ws, err := up.Upgrade(w, r, nil)
 		if err != nil {
 			return
@@ -305,6 +307,52 @@ func TestBotFasterThanRealTime(t *testing.T) {
 		}
 	}
 	hearTone(t, p, 800)
+	if n := bot.conns.Load(); n != 1 {
+		t.Fatalf("the bot was dialed %d times", n)
+	}
+}
+
+// An agent's stream_url is its session's bot, dialed at once when the
+// session expects no call (no routing), with the agent's token.
+func TestAgentBotWithoutRouting(t *testing.T) {
+	f := newFixture(t)
+	starts := make(chan twilioMsg, 4)
+	bot := newFakeBot(t, func(_ int, ws *websocket.Conn) {
+		if m, ok := readUntil(ws, "start"); ok {
+			starts <- m
+		}
+		readUntil(ws, "stop")
+	})
+	name, proto, token := "helper", "twilio", "agent-token"
+	a, err := f.m.CreateAgent(f.ctx, f.sc, session.AgentParams{Name: &name, StreamURL: &bot.url, StreamProtocol: &proto, StreamAuthToken: &token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "ai_agent", AgentID: &a.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-starts:
+		if m.Start == nil || !strings.HasPrefix(m.Start.StreamSid, "MZ") {
+			t.Fatalf("start: %+v", m)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the agent's bot was never dialed")
+	}
+	if got := bot.auth.Load(); got != "Bearer agent-token" {
+		t.Fatalf("Authorization: %v", got)
+	}
+	if _, err := f.m.End(f.ctx, f.sc, s.ID, session.EndExplicit); err != nil {
+		t.Fatal(err)
+	}
+	for f.sup.Running() > 0 { // the bot got stop and is not redialed
+		select {
+		case <-f.ctx.Done():
+			t.Fatal("the bot is still kept after the session ended")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 	if n := bot.conns.Load(); n != 1 {
 		t.Fatalf("the bot was dialed %d times", n)
 	}
