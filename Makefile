@@ -7,7 +7,8 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages to build and run: cgo toolchain and the Opus library.
 RUN_PACKAGES  := gcc libc6-dev pkg-config libopus-dev libopusfile-dev libmp3lame-dev curl jq ca-certificates
 # Packages the tests add: PostgreSQL server, audio tools for codec and recording checks,
-# and the real peers: Chromium (WebRTC), SIPp, baresip and kamailio (SIP).
+# and the real peers: Chromium (WebRTC), SIPp, baresip and kamailio (SIP). Node.js and npm
+# (for examples/node-bot, a Twilio-protocol bot) are added when missing.
 TEST_PACKAGES := $(RUN_PACKAGES) postgresql sox libsox-fmt-all opus-tools mpg123 chromium chromium-driver sip-tester baresip-core kamailio
 
 .PHONY: run build test deps deps-test fuzz bench clean
@@ -24,6 +25,9 @@ deps:
 
 deps-test:
 	@scripts/apt-ensure.sh $(TEST_PACKAGES)
+	@command -v node >/dev/null || scripts/apt-ensure.sh nodejs
+	@command -v npm >/dev/null || scripts/apt-ensure.sh npm
+	@test -d examples/node-bot/node_modules/ws || npm ci --no-audit --no-fund --prefix examples/node-bot
 	@command -v staticcheck >/dev/null || test -x "$$($(GO) env GOPATH)/bin/staticcheck" || $(GO) install $(STATICCHECK)
 
 test: deps-test

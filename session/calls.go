@@ -187,7 +187,9 @@ func (m *Manager) CallRinging(ctx context.Context, callID string, sipStatus int)
 }
 
 // CallAnswered records that a call is connected.
+// The session's bot, if it has one, is connected when its first call is.
 func (m *Manager) CallAnswered(ctx context.Context, callID, codec string) error {
+	answered := false
 	c, err := m.updateCall(ctx, callID, func(c *Call, now time.Time) []string {
 		if c.Status.Final() || c.Status == CallAnswered {
 			return nil
@@ -197,12 +199,14 @@ func (m *Manager) CallAnswered(ctx context.Context, callID, codec string) error 
 		if c.Transport == "sip" {
 			c.SIPStatus = &ok
 		}
+		answered = true
 		return []string{EventCallAnswered, EventProviderConnected}
 	})
-	if err == nil {
+	if err == nil && answered {
 		if l := m.lookupLive(c.SessionID); l != nil {
 			l.answered.Store(true) // an early-media leg now counts as answered
 		}
+		m.startBot(c.SessionID)
 	}
 	return err
 }

@@ -46,7 +46,7 @@ const (
 var Tracks = []Track{Original, Translated, Synthesized}
 
 // A Leg is one party's connection to a session: a SIP call, a WebRTC peer, a
-// Twilio stream, a bot. sip.Call, rtc.Peer and stream.Conn satisfy it
+// Twilio stream. sip.Call, rtc.Peer and stream.TwilioLeg satisfy it
 // structurally; this package never imports them.
 //
 // ReadFrame blocks until the party sends the next frame and returns an error
@@ -69,4 +69,17 @@ type Leg interface {
 // DTMFSender is a leg that can send RFC 4733 digits to its party.
 type DTMFSender interface {
 	SendDTMF(digits string) error
+}
+
+// PlaybackMarker is a leg whose far end buffers what it is sent and can
+// tell when it has played it (a Twilio stream). The session hands it a
+// client's marks and clears in line with the audio: the client's mark echo
+// then waits for the far end's.
+type PlaybackMarker interface {
+	// MarkPlayback asks the far end to report when the audio written so far
+	// has been played; echo is called then, when it is cleared, or when the
+	// leg ends. It must not block.
+	MarkPlayback(name string, echo func())
+	// ClearPlayback drops what the far end has not played yet.
+	ClearPlayback()
 }

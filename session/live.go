@@ -29,6 +29,7 @@ type live struct {
 	legs    map[string]*legRunner
 	mix     [FrameSamples]int32
 	out     [FrameSamples]int16
+	due     []dueMark // marks echoed at the end of a tick
 	stopped bool
 	reason  EndReason
 	rec     *recorder // the session's recordings, when it asked for them
@@ -83,13 +84,59 @@ func (l *live) tick() {
 		}
 		if src.owner != nil {
 			for _, name := range src.dueMarks() {
-				src.owner.pushEvent(Event{Type: "mark", Name: name})
+				l.due = append(l.due, dueMark{src, name})
 			}
 		}
 	}
 	l.record()
 	for _, lr := range l.legs {
 		l.playTo(lr)
+	}
+	for i, d := range l.due { // after the audio they follow
+		l.echoMark(d.src, d.name)
+		l.due[i] = dueMark{}
+	}
+	l.due = l.due[:0]
+}
+
+// dueMark is a client's mark whose audio the clock has played.
+type dueMark struct {
+	src  *source
+	name string
+}
+
+// echoMark echoes a client's mark once its audio is played: now, or when
+// every leg hearing it that buffers playback (a Twilio stream) says so.
+func (l *live) echoMark(src *source, name string) {
+	owner := src.owner
+	var markers []PlaybackMarker
+	for _, lr := range l.legs {
+		if pm, ok := lr.leg.(PlaybackMarker); ok && lr.leg.Speaker() != src.speaker {
+			markers = append(markers, pm)
+		}
+	}
+	if len(markers) == 0 {
+		owner.pushEvent(Event{Type: "mark", Name: name})
+		return
+	}
+	var left atomic.Int32
+	left.Store(int32(len(markers)))
+	for _, pm := range markers {
+		pm.MarkPlayback(name, func() {
+			if left.Add(-1) == 0 {
+				owner.pushEvent(Event{Type: "mark", Name: name})
+			}
+		})
+	}
+}
+
+// clearPlayback tells the legs of the other side that buffer playback to
+// drop what the client sent them.
+func (l *live) clearPlayback(spk Speaker) {
+	for _, lr := range l.legs {
+		if pm, ok := lr.leg.(PlaybackMarker); ok && lr.leg.Speaker() != spk {
+			pm.ClearPlayback()
+		}
 	}
 }
 
@@ -180,8 +227,12 @@ func (l *live) mark(sub *Subscription, name string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	src := sub.playout[sub.lastSpk]
-	if src == nil || src.queue.n == 0 && len(src.marks) == 0 {
+	if src == nil {
 		sub.pushEvent(Event{Type: "mark", Name: name})
+		return
+	}
+	if src.queue.n == 0 && len(src.marks) == 0 {
+		l.echoMark(src, name) // played here; maybe not yet at the far end
 		return
 	}
 	src.marks = append(src.marks, pendingMark{name: name, after: src.enqueued})
@@ -190,10 +241,11 @@ func (l *live) mark(sub *Subscription, name string) {
 func (l *live) clear(sub *Subscription) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, src := range sub.playout {
+	for spk, src := range sub.playout {
 		src.clear()
+		l.clearPlayback(spk)
 		for _, name := range src.dueMarks() {
-			sub.pushEvent(Event{Type: "mark", Name: name})
+			l.echoMark(src, name)
 		}
 	}
 }

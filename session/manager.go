@@ -36,6 +36,7 @@ type Manager struct {
 	draining atomic.Bool
 	metrics  counters
 	dialer   Dialer
+	bots     atomic.Pointer[BotDialer]
 
 	trunksVersion atomic.Uint64
 
@@ -314,6 +315,9 @@ func (m *Manager) Create(ctx context.Context, sc store.Scope, p CreateParams) (S
 	out := s.Session
 	out.Stream.Token, out.Stream.ExpiresAt = token, &expires
 	out.WebhookSecret = s.Secret
+	if s.BotStreamURL != nil && s.Routing == nil {
+		m.startBot(s.ID) // no call to wait for: the bot is the session's first party
+	}
 	return out, nil
 }
 

@@ -35,6 +35,11 @@ type Config struct {
 	AudioQueue, EventQueue int
 	// AllowOrigin says whether a browser origin may connect (nil: any).
 	AllowOrigin func(origin string) bool
+	// TwilioStartTimeout is how long a connection without a query token
+	// has to send Twilio's connected and start (close 4001 after). Default 5s.
+	TwilioStartTimeout time.Duration
+	// BotHandshakeTimeout bounds the opening of a bot's WebSocket. Default 5s.
+	BotHandshakeTimeout time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -47,6 +52,12 @@ func (c *Config) setDefaults() {
 	if c.PingInterval == 0 {
 		c.PingInterval = 20 * time.Second
 	}
+	if c.TwilioStartTimeout == 0 {
+		c.TwilioStartTimeout = 5 * time.Second
+	}
+	if c.BotHandshakeTimeout == 0 {
+		c.BotHandshakeTimeout = 5 * time.Second
+	}
 }
 
 // Stats counts the stream's traffic.
@@ -55,6 +66,9 @@ type Stats struct {
 	// ReplyOverflows counts clients closed (4008) for sending requests
 	// faster than they read the answers.
 	ReplyOverflows uint64
+	// BotAudioDropped counts bot media dropped because the bot had more
+	// than the playout limit queued ahead of real time.
+	BotAudioDropped uint64
 	// MaxQueuedAudio is the longest audio queue of an open client now, in
 	// frames: it never exceeds Config.AudioQueue (memory per client is bounded).
 	MaxQueuedAudio int
@@ -67,7 +81,7 @@ type Handler struct {
 	log      *zap.Logger
 	upgrader websocket.Upgrader
 
-	connections, messagesIn, messagesOut, invalid, replyOverflows atomic.Uint64
+	connections, messagesIn, messagesOut, invalid, replyOverflows, botOverflows atomic.Uint64
 
 	mu   sync.Mutex
 	open map[*session.Subscription]struct{} // subscriptions of open clients
@@ -93,7 +107,8 @@ func NewHandler(cfg Config, m *session.Manager, log *zap.Logger) *Handler {
 // Stats returns the counters.
 func (h *Handler) Stats() Stats {
 	st := Stats{Connections: h.connections.Load(), MessagesIn: h.messagesIn.Load(),
-		MessagesOut: h.messagesOut.Load(), InvalidMessages: h.invalid.Load(), ReplyOverflows: h.replyOverflows.Load()}
+		MessagesOut: h.messagesOut.Load(), InvalidMessages: h.invalid.Load(), ReplyOverflows: h.replyOverflows.Load(),
+		BotAudioDropped: h.botOverflows.Load()}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for sub := range h.open {
@@ -146,6 +161,9 @@ type conn struct {
 	closeOnce sync.Once
 	slow      atomic.Bool
 	ended     bool // session.ended was sent (writer only)
+	// speaker, when set, is the side all the client's audio speaks for
+	// (a dialed bot speaks as the agent).
+	speaker session.Speaker
 }
 
 // closeWith sends a close frame with the code and closes the connection.
@@ -177,6 +195,10 @@ func (c *conn) serve(r *http.Request) {
 		c.closeWith(CloseSessionEnded, "session has ended")
 		return
 	}
+	if !q.Has("token") {
+		c.serveTwilio(ctx, sid) // Twilio cannot add a query token (SPEC §4.2)
+		return
+	}
 	if err := c.h.sessions.CheckStreamToken(ctx, sid, q.Get("token")); err != nil {
 		c.closeWith(CloseInvalidToken, "invalid or expired token")
 		return
@@ -198,20 +220,28 @@ func (c *conn) serve(r *http.Request) {
 			tracks = append(tracks, tr)
 		}
 	}
+	_ = c.run(ctx, sid, sc, tracks)
+}
+
+// run subscribes the client to the session and carries its messages both
+// ways until the connection or the subscription ends. It returns why the
+// client could not subscribe, if it could not.
+func (c *conn) run(ctx context.Context, sid string, sc store.Scope, tracks []session.Track) error {
+	var err error
 	c.sub, err = c.h.sessions.Subscribe(ctx, sid, session.SubscribeOptions{
 		Tracks: tracks, AudioQueue: c.h.cfg.AudioQueue, EventQueue: c.h.cfg.EventQueue,
 	})
 	switch {
 	case errors.Is(err, session.ErrEnded):
 		c.closeWith(CloseSessionEnded, "session has ended")
-		return
+		return err
 	case errors.Is(err, session.ErrTooManySubscribers):
 		c.closeWith(CloseTooManyClients, "too many clients on this session")
-		return
+		return err
 	case err != nil:
 		c.log.Warn("subscribe failed", zap.Error(err))
 		c.closeWith(websocket.CloseInternalServerErr, "internal error")
-		return
+		return err
 	}
 	defer c.sub.Close()
 	c.h.track(c.sub)
@@ -223,11 +253,11 @@ func (c *conn) serve(r *http.Request) {
 	if err != nil {
 		c.log.Warn("listing calls failed", zap.Error(err))
 		c.closeWith(websocket.CloseInternalServerErr, "internal error")
-		return
+		return err
 	}
 	if err := c.write(websocket.TextMessage, c.ready(calls)); err != nil {
 		c.closeWith(websocket.CloseGoingAway, "write failed")
-		return
+		return err
 	}
 	readDone := make(chan struct{})
 	go func() {
@@ -237,6 +267,7 @@ func (c *conn) serve(r *http.Request) {
 	c.writeLoop(readDone)
 	_ = c.ws.Close()
 	<-readDone
+	return nil
 }
 
 // maxReadyCalls caps the calls listed in session.ready (the newest first).
@@ -396,7 +427,11 @@ func (c *conn) handle(raw []byte) {
 	switch m.Type {
 	case "audio.input":
 		in, _ := inputFormat(m.Audio.Encoding, m.Audio.SampleRateHz)
-		c.input(session.Speaker(m.Speaker), in, payload)
+		spk := session.Speaker(m.Speaker)
+		if c.speaker != "" {
+			spk = c.speaker
+		}
+		c.input(spk, in, payload)
 	case "ping":
 		c.reply(jsonMarshal(map[string]string{"type": "pong", "session_id": c.sub.SessionID()}))
 	case "session.end":
@@ -423,6 +458,9 @@ func (c *conn) binaryInput(raw []byte) {
 	if !ok || raw[1] > 2 {
 		c.reportError(session.ErrCodeInvalidMessage, "binary header: speaker 0 or 1, track 0, 1 or 2")
 		return
+	}
+	if c.speaker != "" {
+		spk = c.speaker
 	}
 	in := c.out
 	if in.encoding == "none" {

@@ -32,6 +32,7 @@ func registerMetrics(reg *prometheus.Registry, m *session.Manager, h *stream.Han
 		counter("voxgate_ws_invalid_messages_total", "Client messages answered with session.error.", func() uint64 { return h.Stats().InvalidMessages }),
 		counter("voxgate_ws_reply_overflows_total", "/connect clients closed (4008) for sending requests faster than they read the answers.", func() uint64 { return h.Stats().ReplyOverflows }),
 		gauge("voxgate_ws_max_queued_audio_frames", "The longest audio queue of a /connect client, in frames.", func() int { return h.Stats().MaxQueuedAudio }),
+		counter("voxgate_bot_audio_dropped_total", "Bot media dropped for being more than the playout limit ahead of real time.", func() uint64 { return h.Stats().BotAudioDropped }),
 		gauge("voxgate_webhook_backlog", "Events not yet dispatched plus webhook deliveries waiting to be sent or retried.", func() int {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()

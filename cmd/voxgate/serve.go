@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/voxgate/voxgate/api"
+	"github.com/voxgate/voxgate/botlink"
 	"github.com/voxgate/voxgate/rtc"
 	"github.com/voxgate/voxgate/session"
 	"github.com/voxgate/voxgate/sip"
@@ -84,9 +85,11 @@ func serve(args []string, env func(string) string) int {
 // The legs satisfy the session's interfaces structurally; checked here,
 // where they meet.
 var (
-	_ session.Dialer = (*sip.Server)(nil)
-	_ session.Leg    = (*sip.Call)(nil)
-	_ session.Leg    = (*rtc.Peer)(nil)
+	_ session.Dialer    = (*sip.Server)(nil)
+	_ session.Leg       = (*sip.Call)(nil)
+	_ session.Leg       = (*rtc.Peer)(nil)
+	_ session.Leg       = (*stream.TwilioLeg)(nil)
+	_ session.BotDialer = (*botlink.Supervisor)(nil)
 )
 
 // gateway is a running voxgate: its store, manager and listeners.
@@ -97,6 +100,7 @@ type gateway struct {
 	http     *http.Server
 	admin    *http.Server
 	sip      *sip.Server
+	bots     *botlink.Supervisor
 	cancel   context.CancelFunc
 	ready    atomic.Bool
 	failed   chan error
@@ -161,6 +165,8 @@ func start(ctx context.Context, cfg Config, log *zap.Logger) (*gateway, error) {
 	allowOrigin := func(origin string) bool { return api.OriginAllowed(cfg.CORSOrigins, origin) }
 	connect := stream.NewHandler(stream.Config{AllowOrigin: allowOrigin}, g.sessions, log.Named("stream"))
 	registerMetrics(reg, g.sessions, connect, hooks)
+	g.bots = botlink.New(botlink.Config{}, g.sessions, connect, log.Named("bot"))
+	g.sessions.SetBotDialer(g.bots)
 	srv, err := api.New(api.Options{
 		Config: cfg.apiConfig(), Store: st, Sessions: g.sessions, Logger: log.Named("api"),
 		Registry: reg, Ready: g.ready.Load, WebRTC: webrtc, Demo: web.Demo(), Connect: connect,
@@ -240,6 +246,9 @@ func (g *gateway) drain(timeout time.Duration) {
 
 func (g *gateway) close() {
 	g.cancel()
+	if g.bots != nil {
+		g.bots.Close()
+	}
 	if g.webhooksDone != nil {
 		<-g.webhooksDone // attempts in flight record their outcome before the store closes
 	}
