@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -235,4 +236,51 @@ func TestConfigPrecedence(t *testing.T) {
 	if _, _, err := loadConfig("serve", nil, func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "http_adr") {
 		t.Fatalf("unknown YAML field: %v", err)
 	}
+}
+
+// devKey is the development key a `serve --dev-key` printed.
+func (p *process) devKey(t *testing.T) string {
+	t.Helper()
+	out := p.stdout.String()
+	i := strings.Index(out, "sk_live_")
+	if i < 0 {
+		t.Fatalf("no dev key printed:\n%s", out)
+	}
+	return strings.Fields(out[i:])[0]
+}
+
+// restClient calls a gateway's REST API with a key.
+type restClient struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+	key  string
+}
+
+// call sends a request and returns the status and body.
+func (c restClient) call(method, path, body string) (int, []byte) {
+	c.t.Helper()
+	req, _ := http.NewRequestWithContext(c.ctx, method, c.base+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+c.key)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, b
+}
+
+// object sends a request that must succeed and decodes the JSON object.
+func (c restClient) object(method, path, body string) map[string]any {
+	c.t.Helper()
+	code, b := c.call(method, path, body)
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil || code >= 300 {
+		c.t.Fatalf("%s %s: %d %s", method, path, code, b)
+	}
+	return m
 }

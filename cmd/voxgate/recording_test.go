@@ -3,9 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,37 +21,9 @@ func TestRecordingSurvivesSIGKILL(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	p := startServe(t, dir, "--dev-key", "--sip-addr", sipAddr(t))
-	out := p.stdout.String()
-	i := strings.Index(out, "sk_live_")
-	if i < 0 {
-		t.Fatalf("no dev key printed:\n%s", out)
-	}
-	key := strings.Fields(out[i:])[0]
-	call := func(base, method, path, body string) (int, []byte) {
-		t.Helper()
-		req, _ := http.NewRequestWithContext(ctx, method, base+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+key)
-		if body != "" {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, b
-	}
-	object := func(base, method, path, body string) map[string]any {
-		t.Helper()
-		code, b := call(base, method, path, body)
-		var m map[string]any
-		if err := json.Unmarshal(b, &m); err != nil || code >= 300 {
-			t.Fatalf("%s %s: %d %s", method, path, code, b)
-		}
-		return m
-	}
-	sid := object(p.base, "POST", "/v1/sessions", `{"mode":"media_stream","recording":{"enabled":true}}`)["id"].(string)
+	key := p.devKey(t)
+	api := restClient{t: t, ctx: ctx, base: p.base, key: key}
+	sid := api.object("POST", "/v1/sessions", `{"mode":"media_stream","recording":{"enabled":true}}`)["id"].(string)
 
 	// The customer says 10 s of 440 Hz through the stream command.
 	wavPath := filepath.Join(dir, "tone.wav")
@@ -85,7 +54,7 @@ func TestRecordingSurvivesSIGKILL(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	started, err := time.Parse(time.RFC3339Nano, object(p.base, "GET", "/v1/sessions/"+sid, "")["started_at"].(string))
+	started, err := time.Parse(time.RFC3339Nano, api.object("GET", "/v1/sessions/"+sid, "")["started_at"].(string))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +66,8 @@ func TestRecordingSurvivesSIGKILL(t *testing.T) {
 	spoken := killed.Sub(started).Seconds()
 
 	q := startServe(t, dir, "--sip-addr", sipAddr(t))
-	list := object(q.base, "GET", "/v1/sessions/"+sid+"/recordings", "")["data"].([]any)
+	api.base = q.base
+	list := api.object("GET", "/v1/sessions/"+sid+"/recordings", "")["data"].([]any)
 	if len(list) != 1 {
 		t.Fatalf("recordings %v", list)
 	}
@@ -105,7 +75,7 @@ func TestRecordingSurvivesSIGKILL(t *testing.T) {
 	if rec["status"] != "ready" {
 		t.Fatalf("recording after the restart: %v", rec)
 	}
-	code, body := call(q.base, "GET", "/v1/recordings/"+rec["id"].(string)+"/audio", "")
+	code, body := api.call("GET", "/v1/recordings/"+rec["id"].(string)+"/audio", "")
 	if code != 200 {
 		t.Fatalf("audio: %d %s", code, body)
 	}
