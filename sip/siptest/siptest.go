@@ -39,21 +39,31 @@ type Phone struct {
 	Digits chan byte
 }
 
-// NewPhone makes a phone whose RTP uses payload type pt at clock Hz; it is
-// closed when the test ends.
+// NewPhone makes a phone on 127.0.0.1 whose RTP uses payload type pt at
+// clock Hz; it is closed when the test ends.
 func NewPhone(t testing.TB, pt uint8, clock int) *Phone {
-	ua, err := sipgo.NewUA(sipgo.WithUserAgentHostname("127.0.0.1"))
+	return NewPhoneAt(t, "127.0.0.1", pt, clock)
+}
+
+// NewPhoneAt makes a phone whose SIP and RTP use the loopback address host
+// (any of 127.0.0.0/8), to call from a source other than 127.0.0.1.
+func NewPhoneAt(t testing.TB, host string, pt uint8, clock int) *Phone {
+	ua, err := sipgo.NewUA(sipgo.WithUserAgentHostname(host))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cli, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
+	opts := []sipgo.ClientOption{sipgo.WithClientHostname(host)}
+	if host != "127.0.0.1" { // send from host, not the kernel's pick (127.0.0.1)
+		opts = append(opts, sipgo.WithClientConnectionAddr(host+":0"))
+	}
+	cli, err := sipgo.NewClient(ua, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := &Phone{T: t, UA: ua, Client: cli, Format: media.Format{Codec: media.CodecPCMU, SampleRate: 8000, Channels: 1},
 		Digits:  make(chan byte, 16),
-		Dialogs: sipgo.NewDialogClientCache(cli, sipmsg.ContactHeader{Address: sipmsg.Uri{User: "phone", Host: "127.0.0.1", Port: 5099}})}
-	r, err := rtpio.Listen(rtpio.Config{Local: "127.0.0.1:0", PayloadType: pt, ClockRate: clock, DTMFPayloadType: 101, MediaTimeout: -1,
+		Dialogs: sipgo.NewDialogClientCache(cli, sipmsg.ContactHeader{Address: sipmsg.Uri{User: "phone", Host: host, Port: 5099}})}
+	r, err := rtpio.Listen(rtpio.Config{Local: host + ":0", PayloadType: pt, ClockRate: clock, DTMFPayloadType: 101, MediaTimeout: -1,
 		OnDTMF: func(d byte) {
 			select {
 			case p.Digits <- d:
