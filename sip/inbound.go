@@ -103,7 +103,7 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 			return
 		}
 	}
-	dlg, err := s.dialog.ReadInvite(req, tx)
+	dlg, err := s.dialogs(req).ReadInvite(req, tx)
 	if err != nil {
 		if tx.Err() == nil { // else CANCELed already, and answered 487
 			respond(req, tx, 400, "Bad Request")
@@ -251,7 +251,7 @@ func (s *Server) onAck(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 			}
 		}
 	}
-	_ = s.dialog.ReadAck(req, tx) // an ACK outside a dialog of ours needs no answer
+	_ = s.dialogs(req).ReadAck(req, tx) // an ACK outside a dialog of ours needs no answer
 }
 
 // finish records a call's end once and forgets it.
@@ -270,7 +270,7 @@ func (s *Server) finish(call *Call, sid string, status session.CallStatus, cause
 }
 
 func (s *Server) onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-	if s.dialog.ReadBye(req, tx) == nil || s.dialer.ReadBye(req, tx) == nil {
+	if s.dialogs(req).ReadBye(req, tx) == nil || s.dialer.ReadBye(req, tx) == nil {
 		return
 	}
 	respond(req, tx, 481, "Call/Transaction Does Not Exist")

@@ -6,6 +6,7 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -55,6 +56,10 @@ type Config struct {
 	MediaTimeout time.Duration
 	// Limits guard against scanners and floods.
 	Limits Limits
+	// TLSAddr is where SIP over TLS listens when TLS is set (its
+	// certificate, from GetCertificate so it can be replaced while running).
+	TLSAddr string
+	TLS     *tls.Config
 }
 
 // Validate checks the configuration.
@@ -78,11 +83,13 @@ type Server struct {
 	srv    *sipgo.Server
 	cli    *sipgo.Client
 	dialog *sipgo.DialogServerCache // calls we answer
+	tlsDlg *sipgo.DialogServerCache // calls we answer over TLS (their Contact says so)
 	dialer *sipgo.DialogClientCache // calls we place
 	udp    net.PacketConn
 	tcp    net.Listener
-	host   netip.Addr // advertised in Contact and SDP
-	bind   string     // the listen host, which RTP binds to as well
+	tls    net.Listener // nil without a certificate
+	host   netip.Addr   // advertised in Contact and SDP
+	bind   string       // the listen host, which RTP binds to as well
 
 	mu       sync.Mutex
 	calls    map[string]*Call // live calls by call ID
@@ -156,6 +163,16 @@ func Listen(cfg Config, sessions Sessions, log *zap.Logger) (*Server, error) {
 	}
 	contact := sipmsg.ContactHeader{Address: sipmsg.Uri{User: "voxgate", Host: hostName, Port: port}}
 	s.dialog = sipgo.NewDialogServerCache(s.cli, contact)
+	if cfg.TLS != nil {
+		if s.tls, err = tls.Listen("tcp", cfg.TLSAddr, cfg.TLS); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("sip: listen tls: %w", err)
+		}
+		params := sipmsg.NewParams()
+		params.Add("transport", "tls")
+		tlsContact := sipmsg.ContactHeader{Address: sipmsg.Uri{User: "voxgate", Host: hostName, Port: s.tls.Addr().(*net.TCPAddr).Port, UriParams: params}}
+		s.tlsDlg = sipgo.NewDialogServerCache(s.cli, tlsContact)
+	}
 	s.dialer = sipgo.NewDialogClientCache(s.cli, contact)
 	s.srv.OnInvite(s.onInvite)
 	s.srv.OnAck(s.onAck)
@@ -220,6 +237,26 @@ func (s *Server) Serve() {
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); _ = s.srv.ServeUDP(s.udp) }()
 	go func() { defer s.wg.Done(); _ = s.srv.ServeTCP(s.tcp) }()
+	if s.tls != nil {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); _ = s.srv.ServeTLS(s.tls) }()
+	}
+}
+
+// TLSAddr is where SIP over TLS listens; invalid without a certificate.
+func (s *Server) TLSAddr() netip.AddrPort {
+	if s.tls == nil {
+		return netip.AddrPort{}
+	}
+	return s.tls.Addr().(*net.TCPAddr).AddrPort()
+}
+
+// dialogs is the dialog cache of calls answered on req's transport.
+func (s *Server) dialogs(req *sipmsg.Request) *sipgo.DialogServerCache {
+	if s.tlsDlg != nil && strings.EqualFold(req.Transport(), "TLS") {
+		return s.tlsDlg
+	}
+	return s.dialog
 }
 
 // Drain refuses new calls with 503 and Retry-After; calls in progress go on.
@@ -242,6 +279,9 @@ func (s *Server) Close() error {
 	}
 	if s.tcp != nil {
 		s.tcp.Close()
+	}
+	if s.tls != nil {
+		s.tls.Close()
 	}
 	if s.srv != nil {
 		s.srv.Close()

@@ -51,6 +51,9 @@ type Config struct {
 	SIPSourceBurst      int           `yaml:"sip_source_burst"`
 	SIPBan              time.Duration `yaml:"sip_ban"`
 	MaxCallsPerOrg      int           `yaml:"max_concurrent_calls"`
+	SIPTLSAddr          string        `yaml:"sip_tls_addr"`
+	SIPTLSCert          string        `yaml:"sip_tls_cert"`
+	SIPTLSKey           string        `yaml:"sip_tls_key"`
 	RetentionDays       int           `yaml:"recording_retention_days"`
 	// Languages, Trunks, WebRTC and Webhooks are set in the YAML file only.
 	Languages session.Languages `yaml:"languages"`
@@ -73,6 +76,7 @@ func defaultConfig() Config {
 		SIPSourceRate:      300,
 		SIPSourceBurst:     20,
 		SIPBan:             10 * time.Minute,
+		SIPTLSAddr:         "0.0.0.0:5061",
 		LogLevel:           "info",
 		LogFormat:          "json",
 	}
@@ -106,6 +110,9 @@ func settings(c *Config) []setting {
 		{"sip-source-rate", "VOXGATE_SIP_SOURCE_RATE", "INVITEs and REGISTERs per minute from a source outside every trunk's inbound_cidrs (negative: no limit)", (*intValue)(&c.SIPSourceRate)},
 		{"sip-source-burst", "VOXGATE_SIP_SOURCE_BURST", "how many of those a source may send at once", (*intValue)(&c.SIPSourceBurst)},
 		{"sip-ban", "VOXGATE_SIP_BAN", "how long a source past its rate is ignored", (*durationValue)(&c.SIPBan)},
+		{"sip-tls-addr", "VOXGATE_SIP_TLS_ADDR", "address SIP over TLS listens on, when a certificate is set", (*stringValue)(&c.SIPTLSAddr)},
+		{"sip-tls-cert", "VOXGATE_SIP_TLS_CERT", "PEM certificate (chain) for SIP over TLS, read again on SIGHUP", (*stringValue)(&c.SIPTLSCert)},
+		{"sip-tls-key", "VOXGATE_SIP_TLS_KEY", "PEM private key of that certificate", (*stringValue)(&c.SIPTLSKey)},
 		{"max-concurrent-calls", "VOXGATE_MAX_CONCURRENT_CALLS", "SIP calls per organization on this node (0: no cap)", (*intValue)(&c.MaxCallsPerOrg)},
 		{"recording-retention-days", "VOXGATE_RECORDING_RETENTION_DAYS", "delete recordings (files and rows) this many days after they were made (0: keep)", (*intValue)(&c.RetentionDays)},
 		{"dev-key", "VOXGATE_DEV_KEY", "on an empty database, create a development key with every scope and print it", (*boolValue)(&c.DevKey)},

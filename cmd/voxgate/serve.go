@@ -176,16 +176,25 @@ func start(ctx context.Context, cfg Config, log *zap.Logger) (*gateway, error) {
 		g.close()
 		return nil, err
 	}
-	limits := sip.Limits{SourceRate: float64(cfg.SIPSourceRate) / 60, SourceBurst: cfg.SIPSourceBurst, BanFor: cfg.SIPBan, MaxCallsPerOrg: cfg.MaxCallsPerOrg}
-	if g.sip, err = sip.Listen(sip.Config{Addr: cfg.SIPAddr, Host: sipMediaHost(cfg), RTPPortMin: cfg.RTPPortMin, RTPPortMax: cfg.RTPPortMax, Limits: limits},
-		g.sessions, log.Named("sip")); err != nil {
+	sipCfg := sip.Config{Addr: cfg.SIPAddr, Host: sipMediaHost(cfg), RTPPortMin: cfg.RTPPortMin, RTPPortMax: cfg.RTPPortMax,
+		Limits: sip.Limits{SourceRate: float64(cfg.SIPSourceRate) / 60, SourceBurst: cfg.SIPSourceBurst, BanFor: cfg.SIPBan, MaxCallsPerOrg: cfg.MaxCallsPerOrg}}
+	if cfg.SIPTLSCert != "" || cfg.SIPTLSKey != "" {
+		certs, err := newCertReloader(cfg.SIPTLSCert, cfg.SIPTLSKey)
+		if err != nil {
+			g.close()
+			return nil, err
+		}
+		certs.watch(ctx, log.Named("sip"))
+		sipCfg.TLSAddr, sipCfg.TLS = cfg.SIPTLSAddr, certs.tlsConfig()
+	}
+	if g.sip, err = sip.Listen(sipCfg, g.sessions, log.Named("sip")); err != nil {
 		g.close()
 		return nil, fmt.Errorf("sip_addr: %w", err)
 	}
 	registerSIPMetrics(reg, g.sip)
 	g.sip.Serve()
 	g.sessions.SetDialer(g.sip)
-	log.Info("sip listening", zap.Stringer("addr", g.sip.Addr()))
+	log.Info("sip listening", zap.Stringer("addr", g.sip.Addr()), zap.Stringer("tls_addr", g.sip.TLSAddr()))
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		g.close()

@@ -4,7 +4,15 @@ package siptest
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
+	"math/big"
 	"net"
 	"net/netip"
 	"testing"
@@ -37,18 +45,41 @@ type Phone struct {
 	Format media.Format
 	// Digits has the RFC 4733 digits the phone receives.
 	Digits chan byte
+	// Transport is how Call reaches the gateway: "" for UDP, or "tls".
+	Transport string
+}
+
+// PhoneConfig says where a phone is and how it talks.
+type PhoneConfig struct {
+	Host        string // loopback address (default 127.0.0.1)
+	PayloadType uint8  // of its RTP
+	ClockRate   int
+	TLS         *tls.Config // to call over TLS (and Transport "tls")
 }
 
 // NewPhone makes a phone on 127.0.0.1 whose RTP uses payload type pt at
 // clock Hz; it is closed when the test ends.
 func NewPhone(t testing.TB, pt uint8, clock int) *Phone {
-	return NewPhoneAt(t, "127.0.0.1", pt, clock)
+	return NewPhoneWith(t, PhoneConfig{PayloadType: pt, ClockRate: clock})
 }
 
 // NewPhoneAt makes a phone whose SIP and RTP use the loopback address host
 // (any of 127.0.0.0/8), to call from a source other than 127.0.0.1.
 func NewPhoneAt(t testing.TB, host string, pt uint8, clock int) *Phone {
-	ua, err := sipgo.NewUA(sipgo.WithUserAgentHostname(host))
+	return NewPhoneWith(t, PhoneConfig{Host: host, PayloadType: pt, ClockRate: clock})
+}
+
+// NewPhoneWith makes a phone as cfg says; it is closed when the test ends.
+func NewPhoneWith(t testing.TB, cfg PhoneConfig) *Phone {
+	host, pt, clock := cfg.Host, cfg.PayloadType, cfg.ClockRate
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgentHostname(host)}
+	if cfg.TLS != nil {
+		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(cfg.TLS))
+	}
+	ua, err := sipgo.NewUA(uaOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +91,7 @@ func NewPhoneAt(t testing.TB, host string, pt uint8, clock int) *Phone {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Phone{T: t, UA: ua, Client: cli, Format: media.Format{Codec: media.CodecPCMU, SampleRate: 8000, Channels: 1},
+	p := &Phone{T: t, UA: ua, Client: cli, Transport: map[bool]string{true: "tls"}[cfg.TLS != nil], Format: media.Format{Codec: media.CodecPCMU, SampleRate: 8000, Channels: 1},
 		Digits:  make(chan byte, 16),
 		Dialogs: sipgo.NewDialogClientCache(cli, sipmsg.ContactHeader{Address: sipmsg.Uri{User: "phone", Host: host, Port: 5099}})}
 	r, err := rtpio.Listen(rtpio.Config{Local: host + ":0", PayloadType: pt, ClockRate: clock, DTMFPayloadType: 101, MediaTimeout: -1,
@@ -81,7 +112,12 @@ func NewPhoneAt(t testing.TB, host string, pt uint8, clock int) *Phone {
 // Call sends an INVITE for user at the gateway with the SDP and returns the
 // final status; a 200 is acknowledged and its answer sets the RTP peer.
 func (p *Phone) Call(ctx context.Context, gateway netip.AddrPort, user string, sdp []byte, hdrs ...sipmsg.Header) int {
-	dlg, err := p.Dialogs.Invite(ctx, sipmsg.Uri{User: user, Host: gateway.Addr().String(), Port: int(gateway.Port())}, sdp, hdrs...)
+	to := sipmsg.Uri{User: user, Host: gateway.Addr().String(), Port: int(gateway.Port())}
+	if p.Transport != "" {
+		to.UriParams = sipmsg.NewParams()
+		to.UriParams.Add("transport", p.Transport)
+	}
+	dlg, err := p.Dialogs.Invite(ctx, to, sdp, hdrs...)
 	if err != nil {
 		p.T.Fatal(err)
 	}
@@ -269,4 +305,34 @@ func digestValid(req *sipmsg.Request, user, pass string) bool {
 	want, err := digest.Digest(&digest.Challenge{Realm: cred.Realm, Nonce: cred.Nonce, Algorithm: "MD5", QOP: []string{cred.QOP}},
 		digest.Options{Method: "INVITE", URI: cred.URI, Username: user, Password: pass, Cnonce: cred.Cnonce, Count: cred.Nc})
 	return err == nil && want.Response == cred.Response
+}
+
+// SelfSigned makes a certificate for 127.0.0.1 and localhost with the
+// serial number, and returns it with its PEM certificate and key.
+func SelfSigned(t testing.TB, serial int64) (tls.Certificate, []byte, []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "voxgate test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert, certPEM, keyPEM
 }
