@@ -57,8 +57,12 @@ func TestSIPVicious(t *testing.T) {
 		if timedOut {
 			t.Fatalf("svwar -m %s did not finish: %v\n%s", method, err, lastLines(out, 20))
 		}
-		if !strings.Contains(string(out), "found nothing") {
-			t.Fatalf("svwar -m %s found users:\n%s", method, lastLines(out, 20))
+		for _, found := range svwarFound(string(out)) {
+			for _, w := range words[:3] {
+				if found == w {
+					t.Fatalf("svwar -m %s found %s:\n%s", method, w, lastLines(out, 20))
+				}
+			}
 		}
 	}
 	p := siptest.NewPhoneAt(t, "127.0.0.3", 0, 8000)
@@ -66,4 +70,20 @@ func TestSIPVicious(t *testing.T) {
 		t.Fatalf("trunk call after the scan answered %d", code)
 	}
 	_ = p.Dialog.Bye(f.ctx)
+}
+
+// svwarFound is the extensions in svwar's result table (its own random
+// probe may be there as "weird": svwar's guess, not the gateway's answer).
+func svwarFound(out string) []string {
+	_, table, ok := strings.Cut(out, "+===")
+	if !ok {
+		return nil
+	}
+	var found []string
+	for _, line := range strings.Split(table, "\n") {
+		if cells := strings.Split(line, "|"); len(cells) > 2 {
+			found = append(found, strings.TrimSpace(cells[1]))
+		}
+	}
+	return found
 }
