@@ -62,24 +62,35 @@ func BenchmarkLoopback(b *testing.B) {
 }
 
 // BenchmarkWrite measures one frame packetized and sent to a loopback
-// socket that nobody reads (the kernel drops what overflows).
+// socket that nobody reads (the kernel drops what overflows), as plain RTP
+// and as SRTP.
 func BenchmarkWrite(b *testing.B) {
-	sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		b.Fatal(err)
+	for _, secure := range []bool{false, true} {
+		b.Run(map[bool]string{false: "rtp", true: "srtp"}[secure], func(b *testing.B) {
+			sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer sink.Close()
+			tx, err := Listen(Config{Local: "127.0.0.1:0", ClockRate: 8000, MediaTimeout: -1, Remote: sink.LocalAddr().(*net.UDPAddr).AddrPort()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer tx.Close()
+			if secure {
+				keys, _ := srtpKeys()
+				if err := tx.SetSRTP(keys); err != nil {
+					b.Fatal(err)
+				}
+			}
+			out := media.Frame{Payload: make([]byte, 160)}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := tx.WriteFrame(out); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
+		})
 	}
-	defer sink.Close()
-	tx, err := Listen(Config{Local: "127.0.0.1:0", ClockRate: 8000, MediaTimeout: -1, Remote: sink.LocalAddr().(*net.UDPAddr).AddrPort()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer tx.Close()
-	out := media.Frame{Payload: make([]byte, 160)}
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := tx.WriteFrame(out); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
 }

@@ -118,6 +118,7 @@ type Conn struct {
 	remote atomic.Pointer[netip.AddrPort] // where to send: latched or from SDP
 	codec  atomic.Pointer[codec]          // payload type and clocks; SetCodec may change it
 	held   atomic.Bool
+	srtp   atomic.Pointer[srtpPair] // nil: plain RTP
 	last   atomic.Int64 // unix nanos of the last RTP from the peer
 
 	// send state (one writer at a time)
@@ -127,6 +128,7 @@ type Conn struct {
 	ts      uint32
 	marker  bool
 	wbuf    []byte
+	ebuf    []byte // wbuf encrypted, with SRTP
 	pkt     rtp.Packet
 	sentPkt atomic.Uint64
 
@@ -191,7 +193,7 @@ func Listen(cfg Config) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Conn{cfg: cfg, sock: sock, rtcp: rtcpSock, frames: make(chan rxFrame, 16), done: make(chan struct{}), wbuf: make([]byte, 1500), marker: true}
+	c := &Conn{cfg: cfg, sock: sock, rtcp: rtcpSock, frames: make(chan rxFrame, 16), done: make(chan struct{}), wbuf: make([]byte, 1500), ebuf: make([]byte, 1500+16), marker: true}
 	c.window.Window = cfg.Window
 	c.codec.Store(&codec{payloadType: cfg.PayloadType, clockRate: cfg.ClockRate, frameSamples: cfg.FrameSamples})
 	var b [8]byte
@@ -359,7 +361,13 @@ func (c *Conn) send(pt uint8, marker bool, ts uint32, payload []byte) error {
 		return err
 	}
 	c.seq++
-	if _, err := c.sock.WriteToUDPAddrPort(c.wbuf[:n], *remote); err != nil {
+	out := c.wbuf[:n]
+	if p := c.srtp.Load(); p != nil {
+		if out, err = p.protectRTP(c.ebuf, out, &c.pkt.Header); err != nil {
+			return err
+		}
+	}
+	if _, err := c.sock.WriteToUDPAddrPort(out, *remote); err != nil {
 		select {
 		case <-c.done:
 			return ErrClosed

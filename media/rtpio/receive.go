@@ -13,7 +13,7 @@ import (
 // readLoop owns the socket's receive side.
 func (c *Conn) readLoop() {
 	defer c.wg.Done()
-	buf := make([]byte, 1500)
+	buf, clear := make([]byte, 1500), make([]byte, 1500)
 	var pkt rtp.Packet
 	for {
 		n, from, err := c.sock.ReadFromUDPAddrPort(buf)
@@ -21,7 +21,14 @@ func (c *Conn) readLoop() {
 			c.end(ErrClosed)
 			return
 		}
-		c.receive(buf[:n], from, &pkt)
+		b := buf[:n]
+		if p := c.srtp.Load(); p != nil {
+			if b, err = p.unprotect(clear, b); err != nil {
+				c.stats.inval.Add(1)
+				continue
+			}
+		}
+		c.receive(b, from, &pkt)
 	}
 }
 
@@ -181,13 +188,20 @@ func (c *Conn) receiveRTCP(b []byte) {
 // rtcpLoop reads RTCP on port+1.
 func (c *Conn) rtcpLoop() {
 	defer c.wg.Done()
-	buf := make([]byte, 1500)
+	buf, clear := make([]byte, 1500), make([]byte, 1500)
 	for {
 		n, _, err := c.rtcp.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			return
 		}
-		c.receiveRTCP(buf[:n])
+		b := buf[:n]
+		if p := c.srtp.Load(); p != nil {
+			if b, err = p.unprotect(clear, b); err != nil {
+				c.stats.inval.Add(1)
+				continue
+			}
+		}
+		c.receiveRTCP(b)
 	}
 }
 
@@ -245,6 +259,11 @@ func (c *Conn) report(now time.Time) {
 	b, err := pkt.Marshal()
 	if err != nil {
 		return
+	}
+	if p := c.srtp.Load(); p != nil {
+		if b, err = p.protectRTCP(b); err != nil {
+			return
+		}
 	}
 	dst := *remote
 	sock := c.sock
