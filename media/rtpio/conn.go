@@ -119,7 +119,7 @@ type Conn struct {
 	codec  atomic.Pointer[codec]          // payload type and clocks; SetCodec may change it
 	held   atomic.Bool
 	srtp   atomic.Pointer[srtpPair] // nil: plain RTP
-	last   atomic.Int64 // unix nanos of the last RTP from the peer
+	last   atomic.Int64             // unix nanos of the last RTP from the peer
 
 	// send state (one writer at a time)
 	wmu     sync.Mutex
