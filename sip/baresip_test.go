@@ -35,6 +35,7 @@ module			g711.so
 module			aufile.so
 module			alsa.so
 module			sndfile.so
+module			srtp.so
 module_tmp		account.so
 module_app		menu.so
 `
@@ -234,26 +235,35 @@ func portsFree(port int) bool {
 // TestBaresipCallsIn has a real baresip call sip:sess_…: its 440 Hz WAV
 // reaches a session subscriber as the customer, the subscriber's 1 kHz as
 // the agent reaches baresip's recording, and baresip's BYE at the end of
-// its run ends the session.
+// its run ends the session. Then again with SRTP required on both sides
+// (baresip's mediaenc=srtp-mand, the trunk's srtp: require, which refuses
+// plain RTP): the tones cross only if both decrypt what the other sends.
 func TestBaresipCallsIn(t *testing.T) {
-	f := newFixture(t, "127.0.0.1/32")
-	s, err := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream"})
-	if err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct{ name, srtp, account string }{
+		{"rtp", "disable", "<sip:alice@127.0.0.1:%d>;regint=0"},
+		{"srtp", "require", "<sip:alice@127.0.0.1:%d>;regint=0;mediaenc=srtp-mand"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixtureTrunk(t, session.TrunkParams{InboundCIDRs: &[]string{"127.0.0.1/32"}, SRTP: &tc.srtp})
+			s, err := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sub, err := f.m.Subscribe(f.ctx, s.ID, session.SubscribeOptions{AudioQueue: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sub.Close()
+			target := fmt.Sprintf("sip:%s@%s", s.ID, f.srv.Addr())
+			b := startBaresip(t, 440, tc.account, "-e", "/dial "+target, "-t", "7")
+			fatal := func(format string, args ...any) { t.Helper(); b.fatal(t, format, args...) }
+			hear(t, sub, session.SpeakerCustomer, 440, 2*time.Second, fatal)
+			speak(t, sub, 1000, 3*time.Second)
+			if ev := next(t, sub, session.EventSessionEnded); ev.Reason != session.EndCallsEnded {
+				fatal("session ended with %s", ev.Reason)
+			}
+			b.wait(t, false)
+			b.heard(t, 1000)
+		})
 	}
-	sub, err := f.m.Subscribe(f.ctx, s.ID, session.SubscribeOptions{AudioQueue: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
-	target := fmt.Sprintf("sip:%s@%s", s.ID, f.srv.Addr())
-	b := startBaresip(t, 440, "<sip:alice@127.0.0.1:%d>;regint=0", "-e", "/dial "+target, "-t", "7")
-	fatal := func(format string, args ...any) { t.Helper(); b.fatal(t, format, args...) }
-	hear(t, sub, session.SpeakerCustomer, 440, 2*time.Second, fatal)
-	speak(t, sub, 1000, 3*time.Second)
-	if ev := next(t, sub, session.EventSessionEnded); ev.Reason != session.EndCallsEnded {
-		fatal("session ended with %s", ev.Reason)
-	}
-	b.wait(t, false)
-	b.heard(t, 1000)
 }

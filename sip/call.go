@@ -28,6 +28,7 @@ type Call struct {
 	speaker     session.Speaker
 	format      media.Format
 	rtp         *rtpio.Conn
+	crypto      *Crypto                    // the SRTP key it sends with; nil for plain RTP
 	dialog      *sipgo.DialogServerSession // inbound calls
 	byeMu       sync.Mutex
 	bye         func(context.Context) error // hangs up the dialog, once it is confirmed

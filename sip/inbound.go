@@ -88,17 +88,26 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		return
 	}
 	var (
-		audio Codec
-		dtmf  *Codec
-		offer SDP
+		audio                     Codec
+		dtmf                      *Codec
+		offer                     SDP
+		remoteCrypto, localCrypto *Crypto // SRTP's keys, when the media is secured
 	)
 	lateOffer := len(req.Body()) == 0
+	if lateOffer && trunk.SRTP == "require" {
+		respond(req, tx, 488, "Not Acceptable Here") // SRTP needs the caller's offer
+		return
+	}
 	if !lateOffer {
 		if offer, err = ParseSDP(req.Body()); err != nil || !offer.HasAudio {
 			respond(req, tx, 400, "Bad SDP")
 			return
 		}
 		if audio, dtmf, err = Negotiate(offer); err != nil {
+			respond(req, tx, 488, "Not Acceptable Here")
+			return
+		}
+		if remoteCrypto, localCrypto, err = secureAnswer(trunk.SRTP, offer); err != nil {
 			respond(req, tx, 488, "Not Acceptable Here")
 			return
 		}
@@ -136,6 +145,14 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		_ = dlg.Respond(503, "Service Unavailable", nil)
 		return
 	}
+	if localCrypto != nil {
+		if err := call.rtp.SetSRTP(SRTPKeys(*localCrypto, *remoteCrypto)); err != nil {
+			_ = call.rtp.Close()
+			_ = dlg.Respond(488, "Not Acceptable Here", nil)
+			return
+		}
+		call.crypto = localCrypto
+	}
 	from := req.From().Address.User
 	if _, err := s.sessions.StartCall(ctx, sid, session.Call{ID: callID, Direction: "inbound", Transport: "sip", Speaker: speaker,
 		From: from, To: req.Recipient.User, Status: session.CallRinging, SIPCallID: callIDOf(req), SIPHeaders: xHeaders(req)}); err != nil {
@@ -153,6 +170,9 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 			codecs = append(codecs, *dtmf)
 		}
 		answer = AnswerSDP(uint64(time.Now().Unix()), s.mediaAddr(call.rtp), offer.Direction.Reverse(), codecs...)
+		if localCrypto != nil {
+			answer = SecureSDP(answer, *localCrypto)
+		}
 	}
 	// Known before the 200 goes out: its ACK may come back at once.
 	s.mu.Lock()
@@ -371,6 +391,10 @@ func (s *Server) reinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		respond(req, tx, 488, "Not Acceptable Here")
 		return
 	}
+	if call.crypto != nil && (!offer.Secure() || len(offer.Crypto) == 0) {
+		respond(req, tx, 488, "Not Acceptable Here") // SRTP cannot fall back to plain RTP
+		return
+	}
 	held := offer.Direction == SendOnly || offer.Direction == Inactive || offer.Addr.IsUnspecified()
 	call.rtp.Hold(held)
 	if !offer.Addr.IsUnspecified() && offer.Port > 0 {
@@ -380,7 +404,14 @@ func (s *Server) reinvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if dtmf != nil {
 		codecs = append(codecs, *dtmf)
 	}
-	res := sipmsg.NewSDPResponseFromRequest(req, AnswerSDP(uint64(time.Now().Unix()), s.mediaAddr(call.rtp), offer.Direction.Reverse(), codecs...))
-	_ = tx.Respond(res)
+	answer := AnswerSDP(uint64(time.Now().Unix()), s.mediaAddr(call.rtp), offer.Direction.Reverse(), codecs...)
+	if call.crypto != nil { // the media stays secured; a new key from the peer is taken
+		if err := call.rtp.SetSRTP(SRTPKeys(*call.crypto, offer.Crypto[0])); err != nil {
+			respond(req, tx, 488, "Not Acceptable Here")
+			return
+		}
+		answer = SecureSDP(answer, *call.crypto)
+	}
+	_ = tx.Respond(sipmsg.NewSDPResponseFromRequest(req, answer))
 	call.log.Info("re-invite", zap.Bool("held", held), zap.String("direction", string(offer.Direction)))
 }

@@ -48,6 +48,7 @@ type SDP struct {
 	Direction Direction
 	Ptime     int
 	HasAudio  bool
+	Crypto    []Crypto // SDES keys in the offerer's order, of suites voxgate speaks
 }
 
 // static payload types whose rtpmap lines are optional (RFC 3551).
@@ -152,6 +153,10 @@ func ParseSDP(body []byte) (SDP, error) {
 			case "ptime":
 				if inAudio {
 					s.Ptime, _ = strconv.Atoi(arg)
+				}
+			case "crypto":
+				if c, ok := parseCrypto(arg); ok && inAudio {
+					s.Crypto = append(s.Crypto, c)
 				}
 			}
 		}
