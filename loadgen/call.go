@@ -27,23 +27,46 @@ import (
 type phone struct {
 	ua      *sipgo.UserAgent
 	dialogs *sipgo.DialogClientCache
+	conn    net.PacketConn
 }
 
+// newPhone starts the user agent; it takes in-dialog requests (the
+// gateway's BYE) on a UDP port of its own, its Contact.
 func newPhone() (*phone, error) {
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("voxgate-loadgen"), sipgo.WithUserAgentHostname("127.0.0.1"))
 	if err != nil {
 		return nil, err
 	}
+	p := &phone{ua: ua}
 	cli, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
 	if err != nil {
-		ua.Close()
+		p.close()
 		return nil, err
 	}
-	contact := sipmsg.ContactHeader{Address: sipmsg.Uri{User: "loadgen", Host: "127.0.0.1"}}
-	return &phone{ua: ua, dialogs: sipgo.NewDialogClientCache(cli, contact)}, nil
+	srv, err := sipgo.NewServer(ua)
+	if err != nil {
+		p.close()
+		return nil, err
+	}
+	if p.conn, err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
+		p.close()
+		return nil, err
+	}
+	// The Contact has a port, so that sipgo does not fill it in on a
+	// header every dialog shares.
+	contact := sipmsg.ContactHeader{Address: sipmsg.Uri{User: "loadgen", Host: "127.0.0.1", Port: p.conn.LocalAddr().(*net.UDPAddr).Port}}
+	p.dialogs = sipgo.NewDialogClientCache(cli, contact)
+	srv.OnBye(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) { _ = p.dialogs.ReadBye(req, tx) })
+	go func() { _ = srv.ServeUDP(p.conn) }()
+	return p, nil
 }
 
-func (p *phone) close() { _ = p.ua.Close() }
+func (p *phone) close() {
+	if p.conn != nil {
+		_ = p.conn.Close()
+	}
+	_ = p.ua.Close()
+}
 
 // api is the REST side: it makes a session per call.
 type api struct {
@@ -126,7 +149,7 @@ type call struct {
 // place sets up one call: the session, its subscriber, the SIP call; then
 // both directions start.
 func (g *Generator) place(ctx context.Context) (*call, error) {
-	p, err := newProbe(g.fx, g.ref, g.cfg.LateAfter)
+	p, err := newProbe(g.fx, g.ref, g.cfg.LateAfter, g.cfg.LostAfter)
 	if err != nil {
 		return nil, err
 	}
@@ -239,6 +262,15 @@ func (c *call) sendRTP() {
 // sendInput sends the subscriber's audio.input every 20 ms: markers and silence.
 func (c *call) sendInput() {
 	defer c.senders.Done()
+	// The gateway plays what the subscriber says once the call's leg has
+	// joined the session, which is when its RTP starts: wait for that, or
+	// the first markers may be played to no one.
+	select {
+	case <-c.p.heard:
+	case <-c.stop:
+		return
+	case <-time.After(5 * time.Second):
+	}
 	var buf []byte
 	tm := time.NewTimer(0)
 	start := time.Now()
@@ -301,7 +333,10 @@ func (c *call) hangup() {
 	close(c.stop)
 	c.senders.Wait()
 	c.p.stop(time.Now())
-	time.Sleep(300 * time.Millisecond)
+	// Let what is in flight arrive, for as long as it may take.
+	for deadline := time.Now().Add(c.g.cfg.LostAfter); c.p.inFlight() > 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	c.hangupSIP()
 	c.ws.Close()
 	c.rtp.Close()

@@ -100,7 +100,7 @@ func TestLatencyAgainstSyntheticGateway(t *testing.T) {
 	}
 	for _, delays := range [][2]time.Duration{{3 * time.Millisecond, 17 * time.Millisecond}, {1234567 * time.Nanosecond, 150 * time.Millisecond}} {
 		t.Run(fmt.Sprint(delays), func(t *testing.T) {
-			p, err := newProbe(fx, ref, 40*time.Millisecond)
+			p, err := newProbe(fx, ref, 40*time.Millisecond, time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -145,7 +145,7 @@ func TestLatencyAgainstSyntheticGateway(t *testing.T) {
 func TestParseAudioOutput(t *testing.T) {
 	for raw, want := range map[string]AudioOutput{
 		`{"type":"audio.output","speaker":"customer","track":"original","sequence":42,"timestamp_ms":840,"audio":{"encoding":"mulaw","sample_rate_hz":8000,"payload":"//8="}}`: {"customer", 42, []byte("//8=")},
-		`{"audio":{"payload":"AA=="},"sequence":7,"speaker":"agent","type":"audio.output"}`: {"agent", 7, []byte("AA==")},
+		`{"audio":{"payload":"AA=="},"sequence":7,"speaker":"agent","type":"audio.output"}`:                                                                                    {"agent", 7, []byte("AA==")},
 	} {
 		got, ok := ParseAudioOutput([]byte(raw))
 		if !ok || got.Speaker != want.Speaker || got.Sequence != want.Sequence || string(got.Payload) != string(want.Payload) {

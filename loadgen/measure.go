@@ -43,9 +43,6 @@ func (l *Latencies) Summarize() Summary {
 		Mean: sum / time.Duration(len(l.d))}
 }
 
-// lostAfter is how long a frame or marker may take before it counts as lost.
-const lostAfter = time.Second
-
 // forwardWindow is how many frames back a received frame may be matched to
 // its send time (20 s of 20 ms frames).
 const forwardWindow = 1024
@@ -124,7 +121,7 @@ func (f *Forward) Expire(t time.Time) {
 // silence, so the first loud frame the phone receives after quiet ones is
 // the oldest marker not yet heard.
 type Return struct {
-	LateAfter time.Duration
+	LateAfter, LostAfter time.Duration
 	Latency   Latencies
 	// Markers sent, heard and lost (not heard within Expire's horizon);
 	// Late those slower than LateAfter.
@@ -140,8 +137,11 @@ const MarkerEvery = 10
 // burst is at -6 dBFS and the rest digital silence.
 const markerThreshold = -30
 
-// NewReturn returns a tracker; markers slower than lateAfter count as late.
-func NewReturn(lateAfter time.Duration) *Return { return &Return{LateAfter: lateAfter} }
+// NewReturn returns a tracker; markers slower than lateAfter count as
+// late, and those not heard within lostAfter as lost.
+func NewReturn(lateAfter, lostAfter time.Duration) *Return {
+	return &Return{LateAfter: lateAfter, LostAfter: lostAfter}
+}
 
 // IsMarker reports whether audio.input frame n carries a marker.
 func IsMarker(n int64) bool { return n%MarkerEvery == 0 }
@@ -156,7 +156,7 @@ func (r *Return) OnSent(t time.Time) {
 func (r *Return) OnFrame(level float64, t time.Time) {
 	loud := level > markerThreshold
 	if loud && !r.loud {
-		r.Expire(t.Add(-lostAfter))
+		r.Expire(t.Add(-r.LostAfter))
 	}
 	if loud && !r.loud && len(r.pending) > 0 {
 		d := t.Sub(r.pending[0])

@@ -24,8 +24,11 @@ type probe struct {
 	dec *transcode.Pipeline // what the phone hears → PCM at 8 kHz → onPCM
 	now time.Time           // the arrival being decoded
 
-	voiced, matched int       // fixture frames with speech, and those heard at their level
-	stoppedAt       time.Time // when the call stopped sending
+	heard           chan struct{} // closed when the phone hears the gateway's first packet
+	lostAfter       time.Duration // how long a frame or marker may take before it counts as lost
+	voiced, matched int           // fixture frames with speech, and those heard at their level
+	lastEvent       time.Time     // when the last RFC 4733 packet was sent
+	stoppedAt       time.Time     // when the call stopped sending
 	hdr             rtp.Header
 	pcm             []int16
 	scratch         []byte
@@ -35,8 +38,32 @@ type probe struct {
 const speechLevel = -35
 
 // tailGrace is how long before a hangup a frame may have been sent and
-// still not count as lost if it never arrived.
+// still not count as lost if it never arrived, when RFC 4733 packets went
+// just before it: the gateway may hold it for the gap they left in the
+// sequence numbers, which the hangup never filled.
 const tailGrace = 200 * time.Millisecond
+
+// tailHorizon is when the frames that must arrive were sent by (p.mu held).
+func (p *probe) tailHorizon() time.Time {
+	if p.stoppedAt.Sub(p.lastEvent) < tailGrace {
+		return p.stoppedAt.Add(-tailGrace)
+	}
+	return p.stoppedAt
+}
+
+// inFlight is how many markers and frames the call still waits for.
+func (p *probe) inFlight() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.ret.pending)
+	horizon := p.tailHorizon()
+	for s := range p.fwd.sentIdx {
+		if !p.fwd.done[s] && p.fwd.sentAt[s].Before(horizon) {
+			n++
+		}
+	}
+	return n
+}
 
 // stop records that the call stopped sending at t.
 func (p *probe) stop(t time.Time) {
@@ -48,8 +75,9 @@ func (p *probe) stop(t time.Time) {
 // matchDB is how far a subscriber's frame may be from the fixture's level.
 const matchDB = 6
 
-func newProbe(fx *Fixture, ref []float64, lateAfter time.Duration) (*probe, error) {
-	p := &probe{fx: fx, ref: ref, fwd: NewForward(lateAfter), ret: NewReturn(lateAfter), arr: NewArrivals(fx.ClockRate)}
+func newProbe(fx *Fixture, ref []float64, lateAfter, lostAfter time.Duration) (*probe, error) {
+	p := &probe{fx: fx, ref: ref, lostAfter: lostAfter, fwd: NewForward(lateAfter), ret: NewReturn(lateAfter, lostAfter),
+		arr: NewArrivals(fx.ClockRate), heard: make(chan struct{})}
 	var err error
 	p.dec, err = transcode.Chain(fx.Format, media.PCM16(8000), media.WriterFunc(p.onPCM))
 	return p, err
@@ -57,11 +85,12 @@ func newProbe(fx *Fixture, ref []float64, lateAfter time.Duration) (*probe, erro
 
 // rtpSent records a packet the phone sent at t.
 func (p *probe) rtpSent(s Sent, t time.Time) {
-	if s.DTMF {
-		return
-	}
 	p.mu.Lock()
-	p.fwd.OnSent(s.Index, t)
+	if s.DTMF {
+		p.lastEvent = t
+	} else {
+		p.fwd.OnSent(s.Index, t)
+	}
 	p.mu.Unlock()
 }
 
@@ -106,6 +135,11 @@ func (p *probe) rtpReceived(b []byte, t time.Time) {
 	if err != nil || p.hdr.PayloadType != p.fx.PayloadType {
 		return
 	}
+	select {
+	case <-p.heard:
+	default:
+		close(p.heard)
+	}
 	p.arr.On(p.hdr.SequenceNumber, p.hdr.Timestamp, t)
 	p.now = t
 	_ = p.dec.WriteFrame(media.Frame{Payload: b[n:], Timestamp: p.hdr.Timestamp})
@@ -134,11 +168,9 @@ type tally struct {
 func (p *probe) harvest(now time.Time, final bool) tally {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	horizon := now.Add(-lostAfter)
+	horizon := now.Add(-p.lostAfter)
 	if final {
-		// What was sent in the last moments may be held by the gateway
-		// for a gap behind it that the hangup never filled: not lost.
-		horizon = p.stoppedAt.Add(-tailGrace)
+		horizon = p.tailHorizon()
 	}
 	p.fwd.Expire(horizon)
 	p.ret.Expire(horizon)

@@ -39,8 +39,9 @@ type Config struct {
 	MaxLoss           float64
 	// SetupRate is how many calls per second are placed (default 100).
 	SetupRate float64
-	// LateAfter is the one-way delay past which a frame is late (default 40 ms).
-	LateAfter time.Duration
+	// LateAfter is the one-way delay past which a frame is late (default
+	// 40 ms), LostAfter the one past which it is lost (default 1 s).
+	LateAfter, LostAfter time.Duration
 	// Usage reads the gateway's CPU and memory (nil: not measured).
 	Usage UsageFunc
 	// Log receives progress lines (nil: none).
@@ -130,6 +131,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if cfg.LateAfter <= 0 {
 		cfg.LateAfter = 40 * time.Millisecond
+	}
+	if cfg.LostAfter <= 0 {
+		cfg.LostAfter = time.Second
 	}
 	ref, err := referenceLevels(cfg.Fixture)
 	if err != nil {

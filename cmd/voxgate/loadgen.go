@@ -30,6 +30,7 @@ func loadgenCmd(args []string, env func(string) string, stdout, stderr io.Writer
 	maxLoss := fs.Float64("max-loss", 0.001, "ramp: stop after a step that lost more than this share of frames")
 	setupRate := fs.Float64("setup-rate", 100, "calls placed per second")
 	lateAfter := fs.Duration("late-after", 40*time.Millisecond, "one-way delay past which a frame counts as late")
+	lostAfter := fs.Duration("lost-after", time.Second, "one-way delay past which a frame counts as lost")
 	pid := fs.Int("pid", 0, "the gateway's process ID, to read its CPU and memory from /proc (default: its /metrics)")
 	metricsURL := fs.String("metrics", "", "the gateway's Prometheus URL (default: <url>/metrics)")
 	jsonPath := fs.String("json", "", "write the report as JSON to this file")
@@ -49,7 +50,7 @@ func loadgenCmd(args []string, env func(string) string, stdout, stderr io.Writer
 	}
 	cfg := loadgen.Config{URL: *base, APIKey: *apiKey, SIPAddr: *sipAddr, Fixture: fx, Calls: *calls, Duration: *duration,
 		RampStep: *rampStep, RampMax: *rampMax, MaxP99: *maxP99, MaxLoss: *maxLoss, SetupRate: *setupRate,
-		LateAfter: *lateAfter, Log: stderr}
+		LateAfter: *lateAfter, LostAfter: *lostAfter, Log: stderr}
 	switch {
 	case *pid > 0:
 		cfg.Usage = loadgen.ProcUsage(*pid)
