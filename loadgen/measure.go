@@ -122,7 +122,7 @@ func (f *Forward) Expire(t time.Time) {
 // the oldest marker not yet heard.
 type Return struct {
 	LateAfter, LostAfter time.Duration
-	Latency   Latencies
+	Latency              Latencies
 	// Markers sent, heard and lost (not heard within Expire's horizon);
 	// Late those slower than LateAfter.
 	Sent, Heard, Lost, Late int
