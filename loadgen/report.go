@@ -23,24 +23,32 @@ func cpuModel() string {
 	return "unknown"
 }
 
+// loadAverage is the machine's one-minute load average (0 if unknown).
+func loadAverage() float64 {
+	b, _ := os.ReadFile("/proc/loadavg")
+	var l float64
+	_, _ = fmt.Sscan(string(b), &l)
+	return l
+}
+
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond)) }
 
 // WriteTable prints the steps as a table for a person.
 func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "voxgate loadgen: %s (%s), %s run, %s, %d cores\n", r.Fixture, r.Codec, r.Mode, r.Machine, r.Cores)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "calls\tsetups/s\tfailed\tsetup p99 ms\tfwd p50\tfwd p95\tfwd p99\tfwd max\tret p50\tret p95\tret p99\tret max\tlost\tlate\tjitter ms\taudio\tCPU cores\tCPU/call %\tRSS MiB\tKiB/call\t")
+	fmt.Fprintln(tw, "calls\tsetups/s\tfailed\tsetup p99 ms\tfwd p50\tfwd p95\tfwd p99\tfwd max\tret p50\tret p95\tret p99\tret max\tlost\tlate\tjitter ms\taudio\tCPU cores\tCPU/call %\tRSS MiB\tKiB/call\tload\t")
 	for _, s := range r.Steps {
 		perCall := 0.0
 		if s.Calls > 0 {
 			perCall = 100 * s.CPU / float64(s.Calls)
 		}
-		fmt.Fprintf(tw, "%d\t%.0f\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d+%d\t%d+%d\t%s\t%.0f%%\t%.2f\t%.3f\t%.0f\t%d\t\n",
+		fmt.Fprintf(tw, "%d\t%.0f\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d+%d\t%d+%d\t%s\t%.0f%%\t%.2f\t%.3f\t%.0f\t%d\t%.1f\t\n",
 			s.Calls, s.SetupRate, s.SetupsFailed, ms(s.Setup.P99),
 			ms(s.Forward.P50), ms(s.Forward.P95), ms(s.Forward.P99), ms(s.Forward.Max),
 			ms(s.Return.P50), ms(s.Return.P95), ms(s.Return.P99), ms(s.Return.Max),
 			s.FramesLost, s.MarkersLost, s.FramesLate, s.MarkersLate, ms(s.JitterMean), 100*s.AudioMatch,
-			s.CPU, perCall, float64(s.RSS)/(1<<20), s.RSSPerCall>>10)
+			s.CPU, perCall, float64(s.RSS)/(1<<20), s.RSSPerCall>>10, s.LoadAvg)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -187,8 +195,8 @@ var page = template.Must(template.New("page").Funcs(funcs).Parse(`<!doctype html
 {{if eq .R.Mode "ramp"}}Capacity: <b>{{.R.Capacity}}</b> calls{{if .R.StoppedBy}} (next step: {{.R.StoppedBy}}){{end}}.{{end}}</p>
 {{.Latency}}
 {{.CPU}}
-<table><tr><th>calls</th><th>setups/s</th><th>failed</th><th>fwd p50</th><th>fwd p99</th><th>fwd max</th><th>ret p50</th><th>ret p99</th><th>ret max</th><th>frames lost</th><th>markers lost</th><th>CPU cores</th><th>RSS/call KiB</th></tr>
-{{range .R.Steps}}<tr><td>{{.Calls}}</td><td>{{printf "%.0f" .SetupRate}}</td><td>{{.SetupsFailed}}</td><td>{{.Forward.P50}}</td><td>{{.Forward.P99}}</td><td>{{.Forward.Max}}</td><td>{{.Return.P50}}</td><td>{{.Return.P99}}</td><td>{{.Return.Max}}</td><td>{{.FramesLost}}</td><td>{{.MarkersLost}}</td><td>{{printf "%.2f" .CPU}}</td><td>{{div .RSSPerCall 1024}}</td></tr>
+<table><tr><th>calls</th><th>setups/s</th><th>failed</th><th>fwd p50</th><th>fwd p99</th><th>fwd max</th><th>ret p50</th><th>ret p99</th><th>ret max</th><th>frames lost</th><th>markers lost</th><th>CPU cores</th><th>RSS/call KiB</th><th>load avg</th></tr>
+{{range .R.Steps}}<tr><td>{{.Calls}}</td><td>{{printf "%.0f" .SetupRate}}</td><td>{{.SetupsFailed}}</td><td>{{.Forward.P50}}</td><td>{{.Forward.P99}}</td><td>{{.Forward.Max}}</td><td>{{.Return.P50}}</td><td>{{.Return.P99}}</td><td>{{.Return.Max}}</td><td>{{.FramesLost}}</td><td>{{.MarkersLost}}</td><td>{{printf "%.2f" .CPU}}</td><td>{{div .RSSPerCall 1024}}</td><td>{{printf "%.1f" .LoadAvg}}</td></tr>
 {{end}}</table></body></html>`))
 
 var funcs = template.FuncMap{"add": func(a, b int) int { return a + b }, "mul": func(a, b int) int { return a * b },
@@ -210,17 +218,17 @@ func (r *Report) UpdateMarkdown(path, command string) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n\n```\n%s\n```\n\n%s, fixture %s (%s), %s on %s (%d cores, shared with other engineers' builds and tests: expect ±30%% between runs); loadgen runs on the same machine.\n\n",
 		mdBegin, command, r.Started.Format("2006-01-02 15:04 UTC"), r.Fixture, r.Codec, r.Mode, r.Machine, r.Cores)
-	b.WriteString("| calls | set-ups/s | failed | fwd p50 / p99 / max ms | ret p50 / p99 / max ms | frames lost | markers lost | late | jitter ms | audio | CPU cores | CPU %/call | RSS MiB | KiB/call |\n")
-	b.WriteString("|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| calls | set-ups/s | failed | fwd p50 / p99 / max ms | ret p50 / p99 / max ms | frames lost | markers lost | late | jitter ms | audio | CPU cores | CPU %/call | RSS MiB | KiB/call | load avg |\n")
+	b.WriteString("|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, s := range r.Steps {
 		perCall := 0.0
 		if s.Calls > 0 {
 			perCall = 100 * s.CPU / float64(s.Calls)
 		}
-		fmt.Fprintf(&b, "| %d | %.0f | %d | %s / %s / %s | %s / %s / %s | %d of %d | %d of %d | %d | %s | %.0f%% | %.2f | %.3f | %.0f | %d |\n",
+		fmt.Fprintf(&b, "| %d | %.0f | %d | %s / %s / %s | %s / %s / %s | %d of %d | %d of %d | %d | %s | %.0f%% | %.2f | %.3f | %.0f | %d | %.1f |\n",
 			s.Calls, s.SetupRate, s.SetupsFailed, ms(s.Forward.P50), ms(s.Forward.P99), ms(s.Forward.Max),
 			ms(s.Return.P50), ms(s.Return.P99), ms(s.Return.Max), s.FramesLost, s.FramesSent, s.MarkersLost, s.MarkersSent,
-			s.FramesLate+s.MarkersLate, ms(s.JitterMean), 100*s.AudioMatch, s.CPU, perCall, float64(s.RSS)/(1<<20), s.RSSPerCall>>10)
+			s.FramesLate+s.MarkersLate, ms(s.JitterMean), 100*s.AudioMatch, s.CPU, perCall, float64(s.RSS)/(1<<20), s.RSSPerCall>>10, s.LoadAvg)
 	}
 	if r.Mode == "ramp" {
 		fmt.Fprintf(&b, "\nCapacity within the thresholds: **%d calls**", r.Capacity)

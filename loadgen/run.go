@@ -82,6 +82,9 @@ type Step struct {
 	CPU        float64 `json:"cpu_cores"`
 	RSS        int64   `json:"rss_bytes"`
 	RSSPerCall int64   `json:"rss_per_call_bytes"`
+	// LoadAvg is the machine's one-minute load average at the end of the
+	// step: more than its cores means the gateway and loadgen waited for CPU.
+	LoadAvg float64 `json:"load_average"`
 }
 
 // Sample is the gateway's load at one moment of the run.
@@ -277,6 +280,7 @@ func (g *Generator) step(ctx context.Context, level int, idleRSS int64) (Step, e
 	}
 	u1, _ := g.usage(ctx)
 	st.Seconds = time.Since(t0).Seconds()
+	st.LoadAvg = loadAverage()
 	st.CPU = (u1.CPU - u0.CPU).Seconds() / st.Seconds
 	st.RSS = u1.RSS
 	g.mu.Lock()

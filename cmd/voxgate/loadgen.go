@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -26,7 +27,7 @@ func loadgenCmd(args []string, env func(string) string, stdout, stderr io.Writer
 	duration := fs.Duration("duration", 30*time.Second, "how long each step is measured")
 	rampStep := fs.Int("ramp-step", 0, "ramp: calls added per step (0: a fixed run)")
 	rampMax := fs.Int("ramp-max", 1000, "ramp: the most calls")
-	maxP99 := fs.Duration("max-p99", 10*time.Millisecond, "ramp: stop after a step whose p99 latency (either way) is above this")
+	maxP99 := fs.Duration("max-p99", 10*time.Millisecond, "ramp: stop after a step whose p99 latency (either way) is above this (0: no limit)")
 	maxLoss := fs.Float64("max-loss", 0.001, "ramp: stop after a step that lost more than this share of frames")
 	setupRate := fs.Float64("setup-rate", 100, "calls placed per second")
 	lateAfter := fs.Duration("late-after", 40*time.Millisecond, "one-way delay past which a frame counts as late")
@@ -36,6 +37,8 @@ func loadgenCmd(args []string, env func(string) string, stdout, stderr io.Writer
 	jsonPath := fs.String("json", "", "write the report as JSON to this file")
 	htmlPath := fs.String("html", "", "write the report with its charts as HTML to this file")
 	bench := fs.String("benchmarks", "", "replace the loadgen section of this Markdown file (BENCHMARKS.md) with the results")
+	cpuProfile := fs.String("cpuprofile", "", "write loadgen's own CPU profile to this file (go tool pprof)")
+	benchCmd := fs.String("benchmarks-command", "", "the command --benchmarks records (default: this loadgen command line)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -58,6 +61,19 @@ func loadgenCmd(args []string, env func(string) string, stdout, stderr io.Writer
 		cfg.Usage = loadgen.MetricsUsage(*metricsURL)
 	default:
 		cfg.Usage = loadgen.MetricsUsage(strings.TrimRight(*base, "/") + "/metrics")
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "voxgate loadgen:", err)
+			return 2
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "voxgate loadgen:", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
@@ -83,7 +99,10 @@ func loadgenCmd(args []string, env func(string) string, stdout, stderr io.Writer
 		}
 	}
 	if *bench != "" {
-		cmdline := "voxgate loadgen " + strings.Join(args, " ")
+		cmdline := *benchCmd
+		if cmdline == "" {
+			cmdline = "voxgate loadgen " + strings.Join(args, " ")
+		}
 		if err := rep.UpdateMarkdown(*bench, cmdline); err != nil {
 			fmt.Fprintln(stderr, "voxgate loadgen:", err)
 			return 1
