@@ -172,6 +172,27 @@ func NewFixture(grams []Datagram) (*Fixture, error) {
 	return fx, nil
 }
 
+// WithoutEvents returns a copy of the fixture without its RFC 4733 packets,
+// the audio renumbered as if they had never taken sequence numbers: the
+// speech alone, as a phone that sends no digits.
+func (fx *Fixture) WithoutEvents() *Fixture {
+	c := *fx
+	c.DTMFPayloadType = 0
+	c.Packets = nil
+	var seq uint16
+	for _, p := range fx.Packets {
+		if p.DTMF {
+			continue
+		}
+		p.Seq = seq
+		seq++
+		c.Packets = append(c.Packets, p)
+	}
+	c.SeqSpan = seq
+	c.Name += " (speech only)"
+	return &c
+}
+
 // isRTCP tells RTCP from RTP (RFC 5761: packet types 64-95 in the second
 // byte's low seven bits).
 func isRTCP(b []byte) bool { return len(b) >= 2 && b[1]&0x7f >= 64 && b[1]&0x7f <= 95 }

@@ -15,8 +15,8 @@ func testReport() *Report {
 		Machine: "test cpu", Cores: 2, Capacity: 100, StoppedBy: "3 of 1000 frames lost"}
 	for i, n := range []int{100, 200} {
 		r.Steps = append(r.Steps, Step{Calls: n, SetupsOK: 100, SetupRate: 150,
-			Forward: Summary{Count: 10, P50: time.Millisecond, P95: 2 * time.Millisecond, P99: 3 * time.Millisecond, Max: 4 * time.Millisecond},
-			Return:  Summary{Count: 10, P50: 5 * time.Millisecond, P99: 9 * time.Millisecond, Max: 12 * time.Millisecond},
+			Forward:    Summary{Count: 10, P50: time.Millisecond, P95: 2 * time.Millisecond, P99: 3 * time.Millisecond, Max: 4 * time.Millisecond},
+			Return:     Summary{Count: 10, P50: 5 * time.Millisecond, P99: 9 * time.Millisecond, Max: 12 * time.Millisecond},
 			FramesSent: 1000, FramesLost: 3 * i, CPU: 0.5 * float64(i+1), RSS: 100 << 20, RSSPerCall: 80 << 10, AudioMatch: 1, LoadAvg: 1.5})
 		r.Timeline = append(r.Timeline, Sample{At: float64(i), Calls: n, CPU: 0.5, RSS: 100 << 20})
 	}

@@ -67,3 +67,25 @@ func TestRewriter(t *testing.T) {
 		}
 	}
 }
+
+// Without its digits, a fixture is its audio packets renumbered one after
+// another, at their recorded times and timestamps.
+func TestWithoutEvents(t *testing.T) {
+	fx, err := LoadFixture("../testdata/rtp/pcmu.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := fx.WithoutEvents()
+	audio := 0
+	for _, p := range fx.Packets {
+		if !p.DTMF {
+			if q := sp.Packets[audio]; q.At != p.At || q.TS != p.TS || q.Seq != uint16(audio) || q.DTMF {
+				t.Fatalf("packet %d: %+v from %+v", audio, q, p)
+			}
+			audio++
+		}
+	}
+	if len(sp.Packets) != audio || int(sp.SeqSpan) != audio || sp.DTMFPayloadType != 0 || fx.DTMFPayloadType != 101 || sp.Duration != fx.Duration {
+		t.Fatalf("%d packets, span %d, dtmf %d", len(sp.Packets), sp.SeqSpan, sp.DTMFPayloadType)
+	}
+}

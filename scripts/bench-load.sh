@@ -4,7 +4,8 @@
 # raised for load), and ramps `voxgate loadgen` from 100 calls by 100 up to
 # 1,000 (or until a step loses more than 0.1% of its frames or fails a
 # set-up), then writes bin/load.json, bin/load.html and the loadgen section
-# of BENCHMARKS.md. Extra loadgen flags: make bench-load ARGS="--duration 30s".
+# of BENCHMARKS.md. The calls replay the PCMU fixture's speech without its
+# RFC 4733 digits (see BENCHMARKS.md for what the digits cost under load). Extra loadgen flags: make bench-load ARGS="--duration 30s".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 go build -o bin/voxgate ./cmd/voxgate
@@ -25,7 +26,7 @@ echo "gateway pid $gw, pprof at http://127.0.0.1:$((port + 2))/debug/pprof/"
 # ${ARGS} unquoted on purpose: extra flags split into words.
 # shellcheck disable=SC2086
 VOXGATE_API_KEY=$key bin/voxgate loadgen --url "http://127.0.0.1:$port" --pid "$gw" \
-  --fixture testdata/rtp/pcmu.pcap --calls 100 --ramp-step 100 --ramp-max 1000 --duration 15s \
+  --fixture testdata/rtp/pcmu.pcap --dtmf=false --calls 100 --ramp-step 100 --ramp-max 1000 --duration 15s \
   --max-p99 0 --max-loss 0.001 --setup-rate 200 \
   --json bin/load.json --html bin/load.html --benchmarks BENCHMARKS.md \
   --benchmarks-command "make bench-load${ARGS:+ ARGS=\"$ARGS\"}  # scripts/bench-load.sh" ${ARGS:-}
