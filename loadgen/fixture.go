@@ -189,7 +189,7 @@ func (fx *Fixture) WithoutEvents() *Fixture {
 		c.Packets = append(c.Packets, p)
 	}
 	c.SeqSpan = seq
-	c.Name += " (speech only)"
+	c.Name += ", speech only"
 	return &c
 }
 

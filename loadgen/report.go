@@ -86,6 +86,7 @@ type chart struct {
 	Series        []series
 	XTicks        []tick
 	YTicks        []tick
+	RTicks        []tick // the right axis, when a series uses it
 }
 
 type series struct {
@@ -139,6 +140,10 @@ func plot(title, xl, yl string, xs []float64, ys map[string][]float64, order []s
 		c.XTicks = append(c.XTicks, tick{px(x), fmt.Sprintf("%.0f", x)})
 		y := maxY * float64(i) / 5
 		c.YTicks = append(c.YTicks, tick{py(y, maxY), fmt.Sprintf("%.1f", y)})
+		if len(right) > 0 {
+			r := maxR * float64(i) / 5
+			c.RTicks = append(c.RTicks, tick{py(r, maxR), fmt.Sprintf("%.2f", r)})
+		}
 	}
 	var buf bytes.Buffer
 	if err := svg.Execute(&buf, c); err != nil {
@@ -181,6 +186,7 @@ var svg = template.Must(template.New("svg").Funcs(funcs).Parse(`<svg xmlns="http
 <line x1="60" y1="275" x2="700" y2="275" stroke="#999"/><line x1="60" y1="30" x2="60" y2="275" stroke="#999"/>
 {{range .XTicks}}<text x="{{printf "%.1f" .Pos}}" y="292" text-anchor="middle">{{.Label}}</text>{{end}}
 {{range .YTicks}}<text x="54" y="{{printf "%.1f" .Pos}}" text-anchor="end">{{.Label}}</text><line x1="60" y1="{{printf "%.1f" .Pos}}" x2="700" y2="{{printf "%.1f" .Pos}}" stroke="#eee"/>{{end}}
+{{range .RTicks}}<text x="706" y="{{printf "%.1f" .Pos}}" fill="#2e8b57">{{.Label}}</text>{{end}}
 <text x="380" y="312" text-anchor="middle">{{.XLabel}}</text>
 <text x="14" y="150" transform="rotate(-90 14 150)" text-anchor="middle">{{.YLabel}}</text>
 {{range $i, $s := .Series}}<polyline fill="none" stroke="{{$s.Color}}" stroke-width="2" points="{{$s.Points}}"{{if $s.Right}} stroke-dasharray="5,3"{{end}}/>
@@ -195,12 +201,12 @@ var page = template.Must(template.New("page").Funcs(funcs).Parse(`<!doctype html
 {{if eq .R.Mode "ramp"}}Capacity: <b>{{.R.Capacity}}</b> calls{{if .R.StoppedBy}} (next step: {{.R.StoppedBy}}){{end}}.{{end}}</p>
 {{.Latency}}
 {{.CPU}}
-<table><tr><th>calls</th><th>setups/s</th><th>failed</th><th>fwd p50</th><th>fwd p99</th><th>fwd max</th><th>ret p50</th><th>ret p99</th><th>ret max</th><th>frames lost</th><th>markers lost</th><th>CPU cores</th><th>RSS/call KiB</th><th>load avg</th></tr>
-{{range .R.Steps}}<tr><td>{{.Calls}}</td><td>{{printf "%.0f" .SetupRate}}</td><td>{{.SetupsFailed}}</td><td>{{.Forward.P50}}</td><td>{{.Forward.P99}}</td><td>{{.Forward.Max}}</td><td>{{.Return.P50}}</td><td>{{.Return.P99}}</td><td>{{.Return.Max}}</td><td>{{.FramesLost}}</td><td>{{.MarkersLost}}</td><td>{{printf "%.2f" .CPU}}</td><td>{{div .RSSPerCall 1024}}</td><td>{{printf "%.1f" .LoadAvg}}</td></tr>
+<table><tr><th>calls</th><th>setups/s</th><th>failed</th><th>fwd p50 ms</th><th>fwd p99 ms</th><th>fwd max ms</th><th>ret p50 ms</th><th>ret p99 ms</th><th>ret max ms</th><th>frames lost</th><th>markers lost</th><th>CPU cores</th><th>RSS/call KiB</th><th>load avg</th></tr>
+{{range .R.Steps}}<tr><td>{{.Calls}}</td><td>{{printf "%.0f" .SetupRate}}</td><td>{{.SetupsFailed}}</td><td>{{ms .Forward.P50}}</td><td>{{ms .Forward.P99}}</td><td>{{ms .Forward.Max}}</td><td>{{ms .Return.P50}}</td><td>{{ms .Return.P99}}</td><td>{{ms .Return.Max}}</td><td>{{.FramesLost}}</td><td>{{.MarkersLost}}</td><td>{{printf "%.2f" .CPU}}</td><td>{{div .RSSPerCall 1024}}</td><td>{{printf "%.1f" .LoadAvg}}</td></tr>
 {{end}}</table></body></html>`))
 
 var funcs = template.FuncMap{"add": func(a, b int) int { return a + b }, "mul": func(a, b int) int { return a * b },
-	"div": func(a, b int64) int64 { return a / b }}
+	"div": func(a, b int64) int64 { return a / b }, "ms": ms}
 
 // Markers around the section UpdateMarkdown rewrites.
 const (
