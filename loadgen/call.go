@@ -139,6 +139,7 @@ type call struct {
 	rtp     *net.UDPConn
 	remote  netip.AddrPort
 	ws      *stream.Client
+	rtc     *rtcLeg // the WebRTC leg, in WebRTC runs
 	dlg     *sipgo.DialogClientSession
 	setup   time.Duration // INVITE to 200 OK
 	stop    chan struct{}
@@ -174,12 +175,24 @@ func (g *Generator) place(ctx context.Context) (*call, error) {
 		c.ws.Close()
 		return nil, err
 	}
+	if g.cfg.WebRTC {
+		if err := c.joinWebRTC(ctx); err != nil {
+			c.hangupSIP()
+			c.rtp.Close()
+			c.ws.Close()
+			return nil, err
+		}
+	}
 	c.readers.Add(2)
 	go c.readRTP()
 	go c.readWS()
 	c.senders.Add(2)
 	go c.sendRTP()
-	go c.sendInput()
+	if c.rtc != nil {
+		go c.sendWebRTC()
+	} else {
+		go c.sendInput()
+	}
 	return c, nil
 }
 
@@ -338,6 +351,9 @@ func (c *call) hangup() {
 		time.Sleep(20 * time.Millisecond)
 	}
 	c.hangupSIP()
+	if c.rtc != nil {
+		_ = c.rtc.pc.Close()
+	}
 	c.ws.Close()
 	c.rtp.Close()
 	c.readers.Wait()

@@ -27,6 +27,8 @@ type probe struct {
 	heard           chan struct{} // closed when the phone hears the gateway's first packet
 	lostAfter       time.Duration // how long a frame or marker may take before it counts as lost
 	voiced, matched int           // fixture frames with speech, and those heard at their level
+	opusFrames      int           // frames the WebRTC leg heard
+	opusSpeech      int           // of which speech
 	lastEvent       time.Time     // when the last RFC 4733 packet was sent
 	stoppedAt       time.Time     // when the call stopped sending
 	hdr             rtp.Header
@@ -69,6 +71,16 @@ func (p *probe) inFlight() int {
 func (p *probe) stop(t time.Time) {
 	p.mu.Lock()
 	p.stoppedAt = t
+	p.mu.Unlock()
+}
+
+// opusHeard takes the level of a frame the WebRTC leg heard.
+func (p *probe) opusHeard(lvl float64) {
+	p.mu.Lock()
+	p.opusFrames++
+	if lvl > speechLevel {
+		p.opusSpeech++
+	}
 	p.mu.Unlock()
 }
 
@@ -159,6 +171,7 @@ type tally struct {
 	markersSent, markersLost           int
 	markersLate                        int
 	voiced, matched                    int
+	opusFrames, opusSpeech             int
 	rtpReceived, rtpLost               int
 	jitter                             time.Duration
 }
@@ -177,11 +190,11 @@ func (p *probe) harvest(now time.Time, final bool) tally {
 	t := tally{fwd: p.fwd.Latency, ret: p.ret.Latency,
 		framesSent: p.fwd.Sent, framesLost: p.fwd.Lost, framesLate: p.fwd.Late, concealed: p.fwd.Concealed,
 		markersSent: p.ret.Sent, markersLost: p.ret.Lost, markersLate: p.ret.Late,
-		voiced: p.voiced, matched: p.matched, rtpReceived: p.arr.Received(), rtpLost: p.arr.Lost(), jitter: p.arr.Jitter()}
+		voiced: p.voiced, matched: p.matched, opusFrames: p.opusFrames, opusSpeech: p.opusSpeech, rtpReceived: p.arr.Received(), rtpLost: p.arr.Lost(), jitter: p.arr.Jitter()}
 	p.fwd.Latency, p.ret.Latency = Latencies{}, Latencies{}
 	p.fwd.Sent, p.fwd.Lost, p.fwd.Late, p.fwd.Concealed, p.fwd.Received = 0, 0, 0, 0, 0
 	p.ret.Sent, p.ret.Lost, p.ret.Late, p.ret.Heard = 0, 0, 0, 0
-	p.voiced, p.matched = 0, 0
+	p.voiced, p.matched, p.opusFrames, p.opusSpeech = 0, 0, 0, 0
 	p.arr.resetCounts()
 	return t
 }

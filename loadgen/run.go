@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pion/webrtc/v4"
 )
 
 // Config is one load run.
@@ -42,6 +44,12 @@ type Config struct {
 	// LateAfter is the one-way delay past which a frame is late (default
 	// 40 ms), LostAfter the one past which it is lost (default 1 s).
 	LateAfter, LostAfter time.Duration
+	// WebRTC adds to each call a pion peer joined as the agent in Opus,
+	// bridged in the session to the SIP G.711 leg: it speaks the markers
+	// (return: Opus → G.711) in place of the subscriber, and hears the SIP
+	// side's speech. The gateway must offer loopback candidates
+	// (webrtc.loopback_only in its YAML).
+	WebRTC bool
 	// Usage reads the gateway's CPU and memory (nil: not measured).
 	Usage UsageFunc
 	// Log receives progress lines (nil: none).
@@ -75,6 +83,10 @@ type Step struct {
 	// AudioMatch is the share of the fixture's speech frames that reached
 	// the subscribers at their recorded level (±6 dB).
 	AudioMatch float64 `json:"audio_match"`
+	// OpusFrames is what the WebRTC legs heard, OpusSpeech the share of it
+	// that was speech (WebRTC runs).
+	OpusFrames int     `json:"opus_frames,omitempty"`
+	OpusSpeech float64 `json:"opus_speech,omitempty"`
 	// CPU is the gateway's CPU use in cores (1.0 = one core busy); RSS its
 	// resident memory at the end of the step, and RSSPerCall the growth
 	// over the idle gateway divided by the calls.
@@ -100,6 +112,7 @@ type Report struct {
 	Fixture   string    `json:"fixture"`
 	Codec     string    `json:"codec"`
 	Mode      string    `json:"mode"`
+	WebRTC    bool      `json:"webrtc"`
 	Started   time.Time `json:"started"`
 	Machine   string    `json:"machine"`
 	Cores     int       `json:"cores"`
@@ -117,6 +130,8 @@ type Generator struct {
 	ref   []float64
 	api   *api
 	phone *phone
+	rtc   *webrtc.API // WebRTC runs
+	opus  [][]byte    // the markers in Opus, one period
 
 	mu    sync.Mutex
 	calls []*call // up
@@ -148,6 +163,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := g.api.ensureTrunk(ctx); err != nil {
 		return nil, fmt.Errorf("loadgen: trunk for 127.0.0.1: %w", err)
 	}
+	if cfg.WebRTC {
+		if g.rtc, err = rtcAPI(); err != nil {
+			return nil, err
+		}
+		if g.opus, err = opusMarkers(); err != nil {
+			return nil, err
+		}
+	}
 	if g.phone, err = newPhone(); err != nil {
 		return nil, err
 	}
@@ -158,6 +181,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		Machine: cpuModel(), Cores: runtime.NumCPU()}
 	if cfg.RampStep > 0 {
 		rep.Mode = "ramp"
+	}
+	if rep.WebRTC = cfg.WebRTC; cfg.WebRTC {
+		rep.Codec += " ↔ WebRTC opus/48000"
 	}
 	stopSampling := g.sample(ctx, rep)
 	defer stopSampling()
@@ -297,6 +323,9 @@ func (g *Generator) step(ctx context.Context, level int, idleRSS int64) (Step, e
 	if t.voiced > 0 {
 		st.AudioMatch = float64(t.matched) / float64(t.voiced)
 	}
+	if st.OpusFrames = t.opusFrames; t.opusFrames > 0 {
+		st.OpusSpeech = float64(t.opusSpeech) / float64(t.opusFrames)
+	}
 	return st, nil
 }
 
@@ -330,6 +359,8 @@ func (g *Generator) harvest(now time.Time, final bool) total {
 		t.markersLate += h.markersLate
 		t.voiced += h.voiced
 		t.matched += h.matched
+		t.opusFrames += h.opusFrames
+		t.opusSpeech += h.opusSpeech
 		t.rtpReceived += h.rtpReceived
 		t.rtpLost += h.rtpLost
 		jitterSum += h.jitter

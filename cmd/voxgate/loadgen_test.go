@@ -22,36 +22,8 @@ func TestLoadgenSmoke(t *testing.T) {
 	if raceEnabled {
 		t.Skip("real-time load: run without -race (scripts/test.sh does)")
 	}
-	sipAddr := freePort(t) // a TCP port free a moment ago: likely free for UDP too
-	p := startServe(t, t.TempDir(), "--dev-key", "--rate-limit", "100000", "--sip-addr", sipAddr)
-	out := p.stdout.String()
-	i := strings.Index(out, "sk_live_")
-	if i < 0 {
-		t.Fatalf("no dev key printed:\n%s", out)
-	}
-	key := strings.Fields(out[i:])[0]
 	dir := t.TempDir()
-	jsonPath, htmlPath := filepath.Join(dir, "load.json"), filepath.Join(dir, "load.html")
-	var stdout, stderr strings.Builder
-	code := loadgenCmd([]string{"--url", p.base, "--api-key", key, "--fixture", "../../testdata/rtp/pcmu.pcap",
-		"--calls", "20", "--duration", "3s", "--lost-after", "5s", "--pid", strconv.Itoa(p.cmd.Process.Pid), "--json", jsonPath, "--html", htmlPath},
-		func(string) string { return "" }, &stdout, &stderr)
-	if code != 0 {
-		t.Fatalf("loadgen exited %d:\n%s%s", code, stdout.String(), stderr.String())
-	}
-	raw, err := os.ReadFile(jsonPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep loadgen.Report
-	if err := json.Unmarshal(raw, &rep); err != nil {
-		t.Fatal(err)
-	}
-	if len(rep.Steps) != 1 {
-		t.Fatalf("steps: %+v", rep.Steps)
-	}
-	s := rep.Steps[0]
-	report := stdout.String() + stderr.String()
+	s, report, stdout := runLoadgen(t, nil, "--calls", "20", "--html", filepath.Join(dir, "load.html"))
 	if s.Calls != 20 || s.SetupsOK != 20 || s.SetupsFailed != 0 {
 		t.Fatalf("set-ups: %d ok, %d failed\n%s", s.SetupsOK, s.SetupsFailed, report)
 	}
@@ -67,11 +39,64 @@ func TestLoadgenSmoke(t *testing.T) {
 	if s.RSS == 0 || s.CPU <= 0 {
 		t.Fatalf("gateway usage not measured: %+v", s)
 	}
-	page, err := os.ReadFile(htmlPath)
+	page, err := os.ReadFile(filepath.Join(dir, "load.html"))
 	if err != nil || !strings.Contains(string(page), "<svg") || !strings.Contains(string(page), "<polyline") {
 		t.Fatalf("the HTML report has no chart: %v", err)
 	}
-	if !strings.Contains(stdout.String(), "fwd p99") {
-		t.Fatalf("no table on stdout:\n%s", stdout.String())
+	if !strings.Contains(stdout, "fwd p99") {
+		t.Fatalf("no table on stdout:\n%s", stdout)
 	}
+}
+
+// TestLoadgenWebRTCSmoke adds to each of 5 calls a pion WebRTC leg in Opus
+// (the agent), bridged in the session to the SIP G.711 leg: its markers
+// reach the SIP phone, it hears the fixture's speech, nothing is lost.
+// Five calls are light enough to run under the race detector too, which
+// so watches loadgen's own goroutines.
+func TestLoadgenWebRTCSmoke(t *testing.T) {
+	yml := filepath.Join(t.TempDir(), "voxgate.yaml")
+	if err := os.WriteFile(yml, []byte("webrtc:\n  loopback_only: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, report, _ := runLoadgen(t, []string{"--config", yml}, "--calls", "5", "--webrtc", "--dtmf=false")
+	if s.SetupsOK != 5 || s.FramesLost != 0 || s.MarkersSent < 5*10 || s.MarkersLost != 0 || s.AudioMatch < 0.9 {
+		t.Fatalf("%d set up; frames lost %d; markers from the WebRTC legs %d sent, %d lost; audio %.2f\n%s",
+			s.SetupsOK, s.FramesLost, s.MarkersSent, s.MarkersLost, s.AudioMatch, report)
+	}
+	if s.OpusFrames < 5*100 || s.OpusSpeech < 0.3 {
+		t.Fatalf("the WebRTC legs heard %d frames, %.0f%% speech\n%s", s.OpusFrames, 100*s.OpusSpeech, report)
+	}
+}
+
+// runLoadgen starts voxgate serve (with serveArgs) and runs voxgate loadgen
+// against it for 3 s with args; it returns the measured step, the printed
+// report and the table alone.
+func runLoadgen(t *testing.T, serveArgs []string, args ...string) (loadgen.Step, string, string) {
+	t.Helper()
+	sipAddr := freePort(t) // a TCP port free a moment ago: likely free for UDP too
+	p := startServe(t, t.TempDir(), append([]string{"--dev-key", "--rate-limit", "100000", "--sip-addr", sipAddr}, serveArgs...)...)
+	out := p.stdout.String()
+	i := strings.Index(out, "sk_live_")
+	if i < 0 {
+		t.Fatalf("no dev key printed:\n%s", out)
+	}
+	key := strings.Fields(out[i:])[0]
+	jsonPath := filepath.Join(t.TempDir(), "report.json")
+	var stdout, stderr strings.Builder
+	code := loadgenCmd(append([]string{"--url", p.base, "--api-key", key, "--fixture", "../../testdata/rtp/pcmu.pcap",
+		"--duration", "3s", "--lost-after", "5s", "--pid", strconv.Itoa(p.cmd.Process.Pid), "--json", jsonPath}, args...),
+		func(string) string { return "" }, &stdout, &stderr)
+	report := stdout.String() + stderr.String()
+	if code != 0 {
+		t.Fatalf("loadgen exited %d:\n%s", code, report)
+	}
+	var rep loadgen.Report
+	raw, err := os.ReadFile(jsonPath)
+	if err == nil {
+		err = json.Unmarshal(raw, &rep)
+	}
+	if err != nil || len(rep.Steps) != 1 {
+		t.Fatalf("report: %v %+v", err, rep.Steps)
+	}
+	return rep.Steps[0], report, stdout.String()
 }
