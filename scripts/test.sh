@@ -27,7 +27,7 @@ echo "== go test -race"
 go test -race -count=1 -timeout 20m ./...
 
 echo "== load smoke run (real time, so without -race)"
-go test -count=1 -run '^TestLoadgen' -v ./cmd/voxgate | grep -E '^(=== RUN|--- |PASS|FAIL|ok)|loadgen' || exit 1
+go test -count=1 -run '^TestLoadgen' ./cmd/voxgate
 
 echo "== fuzz (each target on its committed corpus)"
 scripts/fuzz.sh "${FUZZTIME:-3s}"
