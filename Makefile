@@ -11,7 +11,7 @@ RUN_PACKAGES  := gcc libc6-dev pkg-config libopus-dev libopusfile-dev libmp3lame
 # (for examples/node-bot, a Twilio-protocol bot) are added when missing.
 TEST_PACKAGES := $(RUN_PACKAGES) postgresql sox libsox-fmt-all opus-tools mpg123 chromium chromium-driver sip-tester baresip-core kamailio sipvicious
 
-.PHONY: run build test deps deps-test fuzz bench clean
+.PHONY: run build test deps deps-test fuzz bench bench-load clean
 
 run: deps build
 	./bin/voxgate serve --dev-key --log-format console $(ARGS)
@@ -38,6 +38,10 @@ fuzz: deps-test
 
 bench: deps
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+# A standard load ramp against a local gateway (voxgate loadgen); updates BENCHMARKS.md.
+bench-load: deps
+	scripts/bench-load.sh
 
 clean:
 	rm -rf bin

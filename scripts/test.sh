@@ -26,5 +26,8 @@ export VOXGATE_TEST_DATABASE_URL="$url" VOXGATE_TEST_REQUIRE_POSTGRES=1
 echo "== go test -race"
 go test -race -count=1 -timeout 20m ./...
 
+echo "== load smoke run (real time, so without -race)"
+go test -count=1 -run '^TestLoadgen' ./cmd/voxgate
+
 echo "== fuzz (each target on its committed corpus)"
 scripts/fuzz.sh "${FUZZTIME:-3s}"

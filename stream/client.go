@@ -60,6 +60,12 @@ func (c *Client) Send(v any) error {
 	if err != nil {
 		return err
 	}
+	return c.SendRaw(b)
+}
+
+// SendRaw writes b, a message already in JSON, as one text frame (what a
+// client sending many frames uses to skip encoding each).
+func (c *Client) SendRaw(b []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.ws.WriteMessage(websocket.TextMessage, b)

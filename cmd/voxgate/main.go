@@ -3,6 +3,7 @@
 //	voxgate [serve] [flags]          run the gateway (the default)
 //	voxgate keys create --org NAME --scopes a,b [--test]
 //	voxgate stream <session_id> (--token kst_… | --api-key sk_…) [--play file.wav --speaker agent]
+//	voxgate loadgen --api-key sk_… [--calls N --duration D] [--ramp-step N --ramp-max N]
 package main
 
 import (
@@ -27,6 +28,8 @@ func run(args []string) int {
 		return keys(args, os.Getenv)
 	case "stream":
 		return streamCmd(args, os.Getenv, os.Stdout, os.Stderr)
+	case "loadgen":
+		return loadgenCmd(args, os.Getenv, os.Stdout, os.Stderr)
 	case "help":
 		fmt.Print(usage)
 		return 0
@@ -41,4 +44,6 @@ const usage = `usage:
                                  mint an API key; it is printed alone on the last line
   voxgate stream <session_id> [--url URL] (--token kst_… | --api-key sk_…) [--play file.wav --speaker agent]
                                  print a session's stream as lines; play a WAV into it
+  voxgate loadgen [--url URL] --api-key sk_… [--fixture x.pcap] [--calls N --duration D] [--ramp-step N --ramp-max N]
+                                 load a running gateway with SIP calls and subscribers; report latency, loss, CPU
 `

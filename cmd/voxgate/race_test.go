@@ -1,0 +1,6 @@
+//go:build race
+
+package main
+
+// raceEnabled tells tests that they run under the race detector.
+const raceEnabled = true
