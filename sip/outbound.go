@@ -283,10 +283,35 @@ func failure(err error, ringCtx context.Context, call *Call) (session.CallStatus
 	return session.CallFailed, "unreachable", 503
 }
 
-// dtmfEmitter reports RFC 4733 digits from a call as dtmf.received.
+// digit is an RFC 4733 digit on its way to the session's events.
+type digit struct {
+	sessionID, callID string
+	d                 byte
+}
+
+// dtmfEmitter reports RFC 4733 digits from a call as dtmf.received. It runs
+// on the call's RTP reader, which must not wait on the store: the digit is
+// queued for emitDigits, in order.
 func (s *Server) dtmfEmitter(sessionID, callID string) func(byte) {
 	return func(d byte) {
-		_ = s.sessions.Emit(context.Background(), sessionID, "dtmf.received",
-			map[string]any{"session_id": sessionID, "call_id": callID, "digit": string(d), "method": "rfc4733"})
+		select {
+		case s.digits <- digit{sessionID, callID, d}:
+		default:
+			s.log.Warn("dtmf digit dropped: the event queue is full", zap.String("call_id", callID))
+		}
+	}
+}
+
+// emitDigits writes queued digits as dtmf.received events until Close.
+func (s *Server) emitDigits() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case dg := <-s.digits:
+			_ = s.sessions.Emit(context.Background(), dg.sessionID, "dtmf.received",
+				map[string]any{"session_id": dg.sessionID, "call_id": dg.callID, "digit": string(dg.d), "method": "rfc4733"})
+		}
 	}
 }

@@ -102,6 +102,10 @@ type Server struct {
 
 	refusedTrunkFull, refusedOrgFull atomic.Uint64
 
+	digits   chan digit    // RFC 4733 digits waiting to be emitted
+	stop     chan struct{} // closed by Close
+	stopOnce sync.Once
+
 	draining atomic.Bool
 	wg       sync.WaitGroup
 }
@@ -121,7 +125,8 @@ func Listen(cfg Config, sessions Sessions, log *zap.Logger) (*Server, error) {
 		log = zap.NewNop()
 	}
 	s := &Server{cfg: cfg, sessions: sessions, log: log, calls: map[string]*Call{}, bySIPID: map[string]*Call{},
-		perTrunk: map[string]int{}, perOrg: map[string]int{}, auth: newNonces()}
+		perTrunk: map[string]int{}, perOrg: map[string]int{}, auth: newNonces(),
+		digits: make(chan digit, 4096), stop: make(chan struct{})}
 	s.cfg.Limits.defaults()
 	s.limiter = newLimiter(s.cfg.Limits, time.Now)
 	var err error
@@ -234,7 +239,8 @@ func (s *Server) Addr() netip.AddrPort { return s.udp.LocalAddr().(*net.UDPAddr)
 
 // Serve answers SIP until Close.
 func (s *Server) Serve() {
-	s.wg.Add(2)
+	s.wg.Add(3)
+	go s.emitDigits()
 	go func() { defer s.wg.Done(); _ = s.srv.ServeUDP(s.udp) }()
 	go func() { defer s.wg.Done(); _ = s.srv.ServeTCP(s.tcp) }()
 	if s.tls != nil {
@@ -289,6 +295,7 @@ func (s *Server) Close() error {
 	if s.ua != nil {
 		s.ua.Close()
 	}
+	s.stopOnce.Do(func() { close(s.stop) })
 	s.wg.Wait()
 	return nil
 }
