@@ -22,6 +22,7 @@ const maxJitterDepth = 10
 type slot struct {
 	seq       uint16
 	full      bool
+	skip      bool // a sequence number without audio (an RFC 4733 event)
 	timestamp uint32
 	payload   []byte
 }
@@ -96,7 +97,7 @@ func (j *JitterBuffer) Push(seq uint16, timestamp uint32, payload []byte, arriva
 		j.stats.Duplicates++
 		return
 	}
-	s.seq, s.full, s.timestamp = seq, true, timestamp
+	s.seq, s.full, s.skip, s.timestamp = seq, true, false, timestamp
 	s.payload = append(s.payload[:0], payload...)
 	j.count++
 }
@@ -207,6 +208,16 @@ type Emit func(payload []byte, timestamp uint32, missing bool)
 // order. It reports false when the packet came too late (its place was
 // already played or concealed) or is a duplicate of one still waiting.
 func (r *ReorderWindow) Push(seq uint16, timestamp uint32, payload []byte, emit Emit) bool {
+	return r.push(seq, timestamp, payload, false, emit)
+}
+
+// Skip takes a sequence number that carries no audio (a telephone-event in
+// the audio's numbering): nothing is emitted for it, and it is no gap.
+func (r *ReorderWindow) Skip(seq uint16, emit Emit) {
+	r.push(seq, 0, nil, true, emit)
+}
+
+func (r *ReorderWindow) push(seq uint16, timestamp uint32, payload []byte, skip bool, emit Emit) bool {
 	if r.Window <= 0 {
 		r.Window = 3
 	}
@@ -228,7 +239,7 @@ func (r *ReorderWindow) Push(seq uint16, timestamp uint32, payload []byte, emit 
 		r.stats.Duplicates++
 		return false
 	}
-	s.seq, s.full, s.timestamp = seq, true, timestamp
+	s.seq, s.full, s.skip, s.timestamp = seq, true, skip, timestamp
 	s.payload = append(s.payload[:0], payload...)
 	r.waiting++
 	r.drain(emit)
@@ -256,7 +267,9 @@ func (r *ReorderWindow) emitNext(emit Emit) {
 	if s.full && s.seq == r.next {
 		s.full = false
 		r.waiting--
-		emit(s.payload, s.timestamp, false)
+		if !s.skip {
+			emit(s.payload, s.timestamp, false)
+		}
 	} else {
 		r.stats.Concealed++
 		emit(nil, 0, true)

@@ -67,6 +67,9 @@ func (c *Conn) receive(b []byte, from netip.AddrPort, pkt *rtp.Packet) {
 		if d, ok := c.dtmf.Push(pkt.Timestamp, pkt.Payload); ok && c.cfg.OnDTMF != nil {
 			c.cfg.OnDTMF(d)
 		}
+		if c.rxStarted && pkt.SSRC == c.rxSSRC { // its sequence number is no audio gap
+			c.window.Skip(pkt.SequenceNumber, c.emitter())
+		}
 		return
 	}
 	if c.rxStarted && pkt.SSRC != c.rxSSRC {

@@ -379,3 +379,39 @@ func FuzzReceive(f *testing.F) {
 		}
 	})
 }
+
+// TestDTMFInAudioNumbering: telephone-events that share the audio's SSRC
+// and sequence numbers (as most phones send them) are no audio gaps: every
+// audio frame passes at once, none is concealed.
+func TestDTMFInAudioNumbering(t *testing.T) {
+	var mu sync.Mutex
+	var digits []byte
+	b := pcmu(t, Config{DTMFPayloadType: 101, OnDTMF: func(d byte) { mu.Lock(); digits = append(digits, d); mu.Unlock() }})
+	s := newSender(t, b.LocalAddr())
+	pkts, err := media.GenerateDTMF("7", 8000, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq := uint16(1000)
+	audio := 0
+	for i, p := range pkts {
+		s.send(0x77, 0, seq, "audio")
+		seq++
+		audio++
+		s.packet(rtp.Header{PayloadType: 101, Marker: p.Marker, SequenceNumber: seq, Timestamp: 9000 + p.TimestampOffset, SSRC: 0x77}, p.Payload[:])
+		seq++
+		if i == len(pkts)-1 {
+			s.send(0x77, 0, seq, "audio")
+			audio++
+		}
+	}
+	for _, f := range read(t, b, audio) {
+		if f.Missing {
+			t.Fatal("a telephone-event's sequence number was taken for lost audio")
+		}
+	}
+	waitDigits(t, func() string { mu.Lock(); defer mu.Unlock(); return string(digits) }, "7")
+	if st := b.Stats(); st.Lost != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
