@@ -25,7 +25,16 @@ type source struct {
 	marks    []pendingMark
 	seq      uint64 // next sequence number for subscribers
 	cur      *frame // the frame played this tick, for mixing; nil when silent
+	behind   int    // ticks in a row that left a small backlog (see pop)
 }
+
+// A real-time stream whose frame once arrived after its tick keeps one
+// frame more in its queue from then on: 20 ms more latency for the rest of
+// the call, and more with each late frame. When a source has played with a
+// backlog of 1 to catchUpBacklog frames for catchUpTicks ticks in a row, one
+// frame is dropped to catch up. Bursts sent faster than real time (speech
+// from a bot) queue deeper and are never cut.
+const catchUpBacklog, catchUpTicks = 2, 50
 
 type pendingMark struct {
 	name  string
@@ -59,10 +68,20 @@ func (s *source) pop() {
 		s.cur = nil
 	}
 	if s.queue.n == 0 {
+		s.behind = 0
 		return
 	}
 	s.cur = s.queue.pop()
 	s.played++
+	if s.queue.n == 0 || s.queue.n > catchUpBacklog {
+		s.behind = 0
+		return
+	}
+	if s.behind++; s.behind >= catchUpTicks {
+		framePool.Put(s.queue.pop())
+		s.played++
+		s.behind = 0
+	}
 }
 
 // clear drops everything queued.
