@@ -34,7 +34,8 @@ type SubscribeOptions struct {
 	// Tracks limits the audio received to these tracks (nil: all).
 	Tracks []Track
 	// AudioQueue is how many frames may wait for the client before the
-	// oldest are dropped. Default 250 (5 s).
+	// oldest are dropped. Default 250 (5 s); the queue grows to it only as
+	// the client falls behind.
 	AudioQueue int
 	// EventQueue is how many events may wait before the client is closed as
 	// a slow consumer. Default 1024.
@@ -65,6 +66,7 @@ type Subscription struct {
 	mu      sync.Mutex
 	ring    []AudioFrame // audio waiting for the client, oldest at head
 	head, n int
+	maxRing int // AudioQueue: the ring grows to it as the client falls behind
 	signal  chan struct{}
 
 	// playout: the client's own audio, played in real time, per speaker.
@@ -83,11 +85,8 @@ func newSubscription(l *live, o SubscribeOptions) *Subscription {
 	}
 	s := &Subscription{
 		live: l, events: make(chan Event, o.EventQueue), done: make(chan struct{}),
-		ring: make([]AudioFrame, o.AudioQueue), signal: make(chan struct{}, 1),
+		ring: make([]AudioFrame, min(o.AudioQueue, 8)), maxRing: o.AudioQueue, signal: make(chan struct{}, 1),
 		playout: map[Speaker]*source{},
-	}
-	for i := range s.ring {
-		s.ring[i].Samples = make([]int16, FrameSamples)
 	}
 	if len(o.Tracks) > 0 {
 		s.tracks = map[Track]bool{}
@@ -153,14 +152,25 @@ func (s *Subscription) pushAudio(spk Speaker, track Track, seq uint64, pcm []int
 		return
 	}
 	s.mu.Lock()
-	if s.n == len(s.ring) { // full: drop the oldest
-		s.head = (s.head + 1) % len(s.ring)
-		s.n--
-		s.audioDropped.Add(1)
-		s.live.m.metrics.audioDropped.Add(1)
+	if s.n == len(s.ring) {
+		if len(s.ring) < s.maxRing { // a client behind: room up to AudioQueue, kept once grown
+			grown := make([]AudioFrame, min(2*len(s.ring), s.maxRing))
+			for i := range s.n {
+				grown[i] = s.ring[(s.head+i)%len(s.ring)]
+			}
+			s.ring, s.head = grown, 0
+		} else { // full: drop the oldest
+			s.head = (s.head + 1) % len(s.ring)
+			s.n--
+			s.audioDropped.Add(1)
+			s.live.m.metrics.audioDropped.Add(1)
+		}
 	}
 	slot := &s.ring[(s.head+s.n)%len(s.ring)]
 	slot.Speaker, slot.Track, slot.Sequence, slot.TimestampMS = spk, track, seq, int64(seq)*20
+	if cap(slot.Samples) < len(pcm) {
+		slot.Samples = make([]int16, FrameSamples)
+	}
 	slot.Samples = slot.Samples[:len(pcm)]
 	copy(slot.Samples, pcm)
 	s.n++
