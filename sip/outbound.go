@@ -58,6 +58,10 @@ func (s *Server) Dial(ctx context.Context, req session.DialRequest) error {
 	}
 	call.rtp.Hold(true) // no media timeout while it rings
 	offer := AnswerSDP(uint64(time.Now().Unix()), s.mediaAddr(call.rtp), SendRecv, append(append([]Codec(nil), Supported...), TelephoneEvent)...)
+	if req.Trunk != nil && req.Trunk.SRTP == "require" { // offered secured only; allow and disable offer plain RTP
+		c := NewCrypto(1, "AES_CM_128_HMAC_SHA1_80")
+		call.crypto, offer = &c, SecureSDP(offer, c)
+	}
 	fromParams := sipmsg.NewParams()
 	fromParams.Add("tag", sipmsg.GenerateTagN(16))
 	hdrs := []sipmsg.Header{&sipmsg.FromHeader{DisplayName: req.CallerIDName, Address: from, Params: fromParams}}
@@ -183,7 +187,11 @@ func (s *Server) runOutbound(ringCtx context.Context, call *Call, dlg *sipgo.Dia
 		_ = dlg.Ack(ctx)
 		call.confirmed(dlg.Bye) // answered with nothing we speak: hang up
 		_ = call.Close(err)
-		s.finish(call, call.sessionID, session.CallFailed, "no_common_codec", 488)
+		cause := "no_common_codec"
+		if errors.Is(err, ErrSRTPPolicy) {
+			cause = "srtp_required"
+		}
+		s.finish(call, call.sessionID, session.CallFailed, cause, 488)
 		return
 	}
 	call.rtp.Hold(false) // the media timeout runs from the answer
@@ -242,6 +250,9 @@ func (c *Call) applyAnswer(body []byte) error {
 	if err != nil {
 		return err
 	}
+	if err := c.secureAnswered(answer); err != nil {
+		return err
+	}
 	c.rtp.SetRemote(netipAddrPort(answer))
 	if c.early {
 		if f := formatOf(codec); f != c.format {
@@ -252,6 +263,20 @@ func (c *Call) applyAnswer(body []byte) error {
 	c.rtp.SetCodec(codec.PayloadType, codec.ClockRate)
 	c.format = formatOf(codec)
 	return nil
+}
+
+// secureAnswered keys SRTP from the answer when the offer was secured: the
+// answer must be RTP/SAVP with a key for the offered tag.
+func (c *Call) secureAnswered(answer SDP) error {
+	if c.crypto == nil {
+		return nil
+	}
+	for _, remote := range answer.Crypto {
+		if answer.Secure() && remote.Tag == c.crypto.Tag && remote.Suite == c.crypto.Suite {
+			return c.rtp.SetSRTP(SRTPKeys(*c.crypto, remote))
+		}
+	}
+	return ErrSRTPPolicy
 }
 
 // failure maps an unanswered INVITE to a call status, cause and SIP status.

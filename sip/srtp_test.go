@@ -65,3 +65,62 @@ func TestSRTPCalls(t *testing.T) {
 		t.Fatalf("SAVP offer to an srtp: disable trunk answered %d", code)
 	}
 }
+
+// TestOutboundSRTP: through a trunk with srtp: require, /dial offers only
+// RTP/SAVP; a callee that answers with its key gets the tones both ways,
+// and one that answers plain RTP is hung up as srtp_required.
+func TestOutboundSRTP(t *testing.T) {
+	require, host, udp := "require", "127.0.0.1", "udp"
+	for _, tc := range []struct {
+		name   string
+		secure bool
+	}{{"savp", true}, {"plain", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := siptest.StartCallee(t, siptest.CalleeConfig{Status: 200, SRTP: tc.secure})
+			port := int(c.Addr.Port())
+			f := newFixtureTrunk(t, session.TrunkParams{InboundCIDRs: &[]string{"127.0.0.1/32"}, SRTP: &require,
+				OutboundHost: &host, OutboundPort: &port, Transport: &udp})
+			trunks, err := f.m.AllTrunks(f.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sub, err := f.m.Subscribe(f.ctx, s.ID, session.SubscribeOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sub.Close()
+			f.m.SetDialer(f.srv)
+			call, err := f.m.Dial(f.ctx, f.sc, s.ID, session.DialParams{To: "+15551230000", TrunkID: trunks[0].ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if offer, _ := sip.ParseSDP((<-c.Invites).Body()); !offer.Secure() || len(offer.Crypto) != 1 {
+				t.Fatalf("offer through an srtp: require trunk: %+v", offer)
+			}
+			if !tc.secure {
+				if got := f.waitCall(call.ID, session.CallFailed); got.HangupCause != "srtp_required" {
+					t.Fatalf("plain answer: %+v", got)
+				}
+				return
+			}
+			<-c.Acks
+			f.waitCall(call.ID, session.CallAnswered)
+			go c.SendTone(900, time.Second)
+			heard := sessiontest.Hear(t, sub, session.SpeakerCustomer, session.Rate/2)
+			mediatest.CheckTone(t, heard[2000:], session.Rate, mediatest.ToneWant{Freq: 900, Level: -10, MinSNR: 25})
+			if err := sub.Input(session.SpeakerAgent, mediatest.Tone(session.Rate, 600, -10, session.Rate)); err != nil {
+				t.Fatal(err)
+			}
+			c.Hears(600)
+			if _, err := f.m.Hangup(f.ctx, f.sc, s.ID, call.ID); err != nil {
+				t.Fatal(err)
+			}
+			f.waitCall(call.ID, session.CallEnded)
+			time.Sleep(1100 * time.Millisecond) // let the tone finish before the phone closes
+		})
+	}
+}

@@ -212,6 +212,8 @@ type CalleeConfig struct {
 	// this tone for EarlyFor, before the final answer.
 	EarlyTone float64
 	EarlyFor  time.Duration
+	// SRTP answers an RTP/SAVP offer with its own key (else plain RTP).
+	SRTP bool
 }
 
 // NewCallee answers INVITEs with status after a 180 (CalleeConfig.Status),
@@ -256,6 +258,13 @@ func StartCallee(t testing.TB, cfg CalleeConfig) *Callee {
 		offer, _ := sip.ParseSDP(req.Body())
 		c.RTP.SetRemote(netip.AddrPortFrom(offer.Addr, uint16(offer.Port)))
 		answer := sip.AnswerSDP(9, c.RTP.LocalAddr(), sip.SendRecv, sip.Supported[0], sip.TelephoneEvent)
+		if cfg.SRTP && offer.Secure() && len(offer.Crypto) > 0 {
+			mine := sip.NewCrypto(offer.Crypto[0].Tag, offer.Crypto[0].Suite)
+			answer = sip.SecureSDP(answer, mine)
+			if err := c.RTP.SetSRTP(sip.SRTPKeys(mine, offer.Crypto[0])); err != nil {
+				t.Error(err)
+			}
+		}
 		if cfg.EarlyTone > 0 {
 			_ = dlg.Respond(183, "Session Progress", answer, sipmsg.NewHeader("Content-Type", "application/sdp"))
 			c.SendTone(cfg.EarlyTone, cfg.EarlyFor)
