@@ -121,9 +121,9 @@ func (s *Server) addresses(req session.DialRequest) (target, from sipmsg.Uri, er
 			user = strings.TrimPrefix(user, "+")
 		}
 		target = sipmsg.Uri{User: user, Host: t.OutboundHost, Port: t.OutboundPort}
-		if t.Transport == "tcp" {
+		if t.Transport == "tcp" || t.Transport == "tls" {
 			target.UriParams = sipmsg.NewParams()
-			target.UriParams.Add("transport", "tcp")
+			target.UriParams.Add("transport", t.Transport)
 		}
 	} else if err = sipmsg.ParseUri(to, &target); err != nil {
 		return target, from, fmt.Errorf("to: %w", err)

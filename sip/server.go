@@ -60,6 +60,9 @@ type Config struct {
 	// certificate, from GetCertificate so it can be replaced while running).
 	TLSAddr string
 	TLS     *tls.Config
+	// TLSClient verifies the servers of trunks with transport tls (nil:
+	// the system's roots).
+	TLSClient *tls.Config
 }
 
 // Validate checks the configuration.
@@ -150,7 +153,7 @@ func Listen(cfg Config, sessions Sessions, log *zap.Logger) (*Server, error) {
 	quiet := slog.New(slog.NewTextHandler(discard{}, nil))
 	// Unparseable datagrams are dropped without a word in the log: a flood
 	// of them must not become a flood of log lines.
-	if s.ua, err = sipgo.NewUA(sipgo.WithUserAgent("voxgate"), sipgo.WithUserAgentHostname(hostName),
+	if s.ua, err = sipgo.NewUA(sipgo.WithUserAgent("voxgate"), sipgo.WithUserAgentHostname(hostName), sipgo.WithUserAgenTLSConfig(cfg.TLSClient),
 		sipgo.WithUserAgentTransportLayerOptions(sipmsg.WithTransportLayerReadFilter(s.screen), sipmsg.WithTransportLayerLogger(quiet)),
 		sipgo.WithUserAgentTransactionLayerOptions(sipmsg.WithTransactionLayerLogger(quiet))); err != nil {
 		s.Close()

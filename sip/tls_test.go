@@ -62,3 +62,37 @@ func TestCallOverTLS(t *testing.T) {
 		t.Fatalf("call after the BYE over TLS: %+v", calls)
 	}
 }
+
+// TestDialOverTLS: a trunk with transport tls sends its INVITE over TLS to
+// a carrier whose certificate the gateway trusts; the call is answered.
+func TestDialOverTLS(t *testing.T) {
+	cert, certPEM, _ := siptest.SelfSigned(t, 7)
+	c := siptest.StartCallee(t, siptest.CalleeConfig{Status: 200, TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}})
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(certPEM)
+	host, port, transport := "127.0.0.1", int(c.TLSAddr.Port()), "tls"
+	f := newFixtureConfig(t, session.TrunkParams{InboundCIDRs: &[]string{"127.0.0.1/32"}, OutboundHost: &host, OutboundPort: &port, Transport: &transport},
+		sip.Config{TLSClient: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}})
+	trunks, err := f.m.AllTrunks(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.m.SetDialer(f.srv)
+	call, err := f.m.Dial(f.ctx, f.sc, s.ID, session.DialParams{To: "+15551230000", TrunkID: trunks[0].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv := <-c.Invites; inv.Transport() != "TLS" {
+		t.Fatalf("INVITE came over %s", inv.Transport())
+	}
+	<-c.Acks
+	f.waitCall(call.ID, session.CallAnswered)
+	if _, err := f.m.Hangup(f.ctx, f.sc, s.ID, call.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.waitCall(call.ID, session.CallEnded)
+}

@@ -191,6 +191,8 @@ type Callee struct {
 	*Phone
 	// Addr is where it takes INVITEs.
 	Addr netip.AddrPort
+	// TLSAddr is where it takes them over TLS (with CalleeConfig.TLS).
+	TLSAddr netip.AddrPort
 	// Acks has a value for each ACK of an answered call.
 	Acks chan struct{}
 	// Invites has each INVITE that passed authentication.
@@ -214,6 +216,8 @@ type CalleeConfig struct {
 	EarlyFor  time.Duration
 	// SRTP answers an RTP/SAVP offer with its own key (else plain RTP).
 	SRTP bool
+	// TLS, when set, takes INVITEs over TLS on TLSAddr as well.
+	TLS *tls.Config
 }
 
 // NewCallee answers INVITEs with status after a 180 (CalleeConfig.Status),
@@ -237,7 +241,14 @@ func StartCallee(t testing.TB, cfg CalleeConfig) *Callee {
 		t.Fatal(err)
 	}
 	c.Addr = conn.LocalAddr().(*net.UDPAddr).AddrPort()
-	ds := sipgo.NewDialogServerCache(p.Client, sipmsg.ContactHeader{Address: sipmsg.Uri{User: "callee", Host: "127.0.0.1", Port: int(c.Addr.Port())}})
+	udpDialogs := sipgo.NewDialogServerCache(p.Client, sipmsg.ContactHeader{Address: sipmsg.Uri{User: "callee", Host: "127.0.0.1", Port: int(c.Addr.Port())}})
+	var tlsDialogs *sipgo.DialogServerCache // set before TLS is served
+	dialogs := func(req *sipmsg.Request) *sipgo.DialogServerCache {
+		if tlsDialogs != nil && req.Transport() == "TLS" {
+			return tlsDialogs // a Contact on TLS keeps the dialog there
+		}
+		return udpDialogs
+	}
 	srv.OnInvite(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		if pass != "" && !digestValid(req, user, pass) {
 			chal := digest.Challenge{Realm: "carrier", Nonce: "n0nce", Algorithm: "MD5", QOP: []string{"auth"}}
@@ -250,7 +261,7 @@ func StartCallee(t testing.TB, cfg CalleeConfig) *Callee {
 		case c.Invites <- req:
 		default:
 		}
-		dlg, err := ds.ReadInvite(req, tx)
+		dlg, err := dialogs(req).ReadInvite(req, tx)
 		if err != nil {
 			return
 		}
@@ -279,11 +290,11 @@ func StartCallee(t testing.TB, cfg CalleeConfig) *Callee {
 		}
 	})
 	srv.OnAck(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-		if ds.ReadAck(req, tx) == nil {
+		if dialogs(req).ReadAck(req, tx) == nil {
 			c.Acks <- struct{}{}
 		}
 	})
-	srv.OnBye(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) { _ = ds.ReadBye(req, tx) })
+	srv.OnBye(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) { _ = dialogs(req).ReadBye(req, tx) })
 	srv.OnCancel(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		_ = tx.Respond(sipmsg.NewResponseFromRequest(req, 200, "OK", nil))
 		select {
@@ -298,6 +309,18 @@ func StartCallee(t testing.TB, cfg CalleeConfig) *Callee {
 	})
 	go func() { _ = srv.ServeUDP(conn) }()
 	t.Cleanup(func() { conn.Close(); srv.Close() })
+	if cfg.TLS != nil {
+		ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg.TLS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.TLSAddr = ln.Addr().(*net.TCPAddr).AddrPort()
+		params := sipmsg.NewParams()
+		params.Add("transport", "tls")
+		tlsDialogs = sipgo.NewDialogServerCache(p.Client, sipmsg.ContactHeader{Address: sipmsg.Uri{User: "callee", Host: "127.0.0.1", Port: int(c.TLSAddr.Port()), UriParams: params}})
+		go func() { _ = srv.ServeTLS(ln) }()
+		t.Cleanup(func() { ln.Close() })
+	}
 	return c
 }
 
