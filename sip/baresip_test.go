@@ -1,7 +1,10 @@
 package sip_test
 
 import (
+	"crypto/tls"
 	"fmt"
+	"github.com/voxgate/voxgate/sip"
+	"github.com/voxgate/voxgate/sip/siptest"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -53,6 +56,11 @@ type baresipPeer struct {
 // startBaresip runs baresip playing a tone of freq Hz, with one account
 // (a format with %d for its SIP port) and extra arguments.
 func startBaresip(t *testing.T, freq float64, account string, args ...string) *baresipPeer {
+	return startBaresipWith(t, freq, account, "", args...)
+}
+
+// startBaresipWith is startBaresip with more configuration lines.
+func startBaresipWith(t *testing.T, freq float64, account, config string, args ...string) *baresipPeer {
 	t.Helper()
 	bin, err := exec.LookPath("baresip")
 	if err != nil {
@@ -72,7 +80,7 @@ func startBaresip(t *testing.T, freq float64, account string, args ...string) *b
 	if err := os.Mkdir(b.rec, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "config"), fmt.Appendf(nil, baresipConfig, b.port, wav, b.rec), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "config"), append(fmt.Appendf(nil, baresipConfig, b.port, wav, b.rec), config...), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "accounts"), fmt.Appendf(nil, account+"\n", b.port), 0o600); err != nil {
@@ -239,12 +247,25 @@ func portsFree(port int) bool {
 // (baresip's mediaenc=srtp-mand, the trunk's srtp: require, which refuses
 // plain RTP): the tones cross only if both decrypt what the other sends.
 func TestBaresipCallsIn(t *testing.T) {
-	for _, tc := range []struct{ name, srtp, account string }{
-		{"rtp", "disable", "<sip:alice@127.0.0.1:%d>;regint=0"},
-		{"srtp", "require", "<sip:alice@127.0.0.1:%d>;regint=0;mediaenc=srtp-mand"},
+	cert, certPEM, _ := siptest.SelfSigned(t, 5)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, srtp, account string
+		tls                 bool
+	}{
+		{"rtp", "disable", "<sip:alice@127.0.0.1:%d>;regint=0", false},
+		{"srtp", "require", "<sip:alice@127.0.0.1:%d>;regint=0;mediaenc=srtp-mand", false},
+		{"tls+srtp", "require", "<sip:alice@127.0.0.1:%d;transport=tls>;regint=0;mediaenc=srtp-mand", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFixtureTrunk(t, session.TrunkParams{InboundCIDRs: &[]string{"127.0.0.1/32"}, SRTP: &tc.srtp})
+			var cfg sip.Config
+			if tc.tls {
+				cfg = sip.Config{TLSAddr: "127.0.0.1:0", TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}
+			}
+			f := newFixtureConfig(t, session.TrunkParams{InboundCIDRs: &[]string{"127.0.0.1/32"}, SRTP: &tc.srtp}, cfg)
 			s, err := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream"})
 			if err != nil {
 				t.Fatal(err)
@@ -255,7 +276,10 @@ func TestBaresipCallsIn(t *testing.T) {
 			}
 			defer sub.Close()
 			target := fmt.Sprintf("sip:%s@%s", s.ID, f.srv.Addr())
-			b := startBaresip(t, 440, tc.account, "-e", "/dial "+target, "-t", "7")
+			if tc.tls {
+				target = fmt.Sprintf("sip:%s@%s;transport=tls", s.ID, f.srv.TLSAddr())
+			}
+			b := startBaresipWith(t, 440, tc.account, "sip_cafile\t\t"+caFile+"\n", "-e", "/dial "+target, "-t", "7")
 			fatal := func(format string, args ...any) { t.Helper(); b.fatal(t, format, args...) }
 			hear(t, sub, session.SpeakerCustomer, 440, 2*time.Second, fatal)
 			speak(t, sub, 1000, 3*time.Second)
