@@ -96,7 +96,9 @@ func TestAnswerRoundTrip(t *testing.T) {
 }
 
 func FuzzParseSDP(f *testing.F) {
-	for _, s := range []string{baresipOffer, carrierOffer, videoFirst, "v=0\r\n", "v=0\nm=audio x"} {
+	secured := "v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/SAVP 0\r\n" +
+		"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:32\r\n"
+	for _, s := range []string{baresipOffer, carrierOffer, videoFirst, secured, "v=0\r\n", "v=0\nm=audio x"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -112,6 +114,11 @@ func FuzzParseSDP(f *testing.F) {
 		}
 		if audio, _, err := Negotiate(s); err == nil && audio.Name == "" {
 			t.Fatal("negotiated a nameless codec")
+		}
+		for _, c := range s.Crypto {
+			if len(c.Key) != 30 {
+				t.Fatalf("a crypto key of %d bytes", len(c.Key))
+			}
 		}
 	})
 }
