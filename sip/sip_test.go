@@ -273,6 +273,21 @@ func (f *fixture) dial(to netip.AddrPort, timeout time.Duration) (session.Call, 
 	return call, s.ID, err
 }
 
+// twoWay checks a connected phone both ways: its 1 kHz reaches the
+// subscriber as the customer, and the subscriber's 600 Hz as the agent
+// reaches the phone.
+func twoWay(t *testing.T, sub *session.Subscription, p *siptest.Phone) {
+	t.Helper()
+	go p.SendTone(1000, 1500*time.Millisecond)
+	heard := sessiontest.Hear(t, sub, session.SpeakerCustomer, session.Rate)
+	mediatest.CheckTone(t, heard[4000:], session.Rate, mediatest.ToneWant{Freq: 1000, Level: -10, MinSNR: 25})
+	if err := sub.Input(session.SpeakerAgent, mediatest.Tone(session.Rate, 600, -10, session.Rate)); err != nil {
+		t.Fatal(err)
+	}
+	p.Hears(600)
+	time.Sleep(600 * time.Millisecond) // the phone's tone ends before it hangs up
+}
+
 func (f *fixture) waitCall(callID string, want session.CallStatus) session.Call {
 	f.t.Helper()
 	var c session.Call

@@ -2,11 +2,8 @@ package sip_test
 
 import (
 	"testing"
-	"time"
 
-	"github.com/voxgate/voxgate/media/mediatest"
 	"github.com/voxgate/voxgate/session"
-	"github.com/voxgate/voxgate/session/sessiontest"
 	"github.com/voxgate/voxgate/sip"
 	"github.com/voxgate/voxgate/sip/siptest"
 )
@@ -43,14 +40,7 @@ func TestSRTPCalls(t *testing.T) {
 	if err := p.RTP.SetSRTP(sip.SRTPKeys(mine, answer.Crypto[0])); err != nil {
 		t.Fatal(err)
 	}
-	go p.SendTone(1000, 1500*time.Millisecond)
-	heard := sessiontest.Hear(t, sub, session.SpeakerCustomer, session.Rate)
-	mediatest.CheckTone(t, heard[4000:], session.Rate, mediatest.ToneWant{Freq: 1000, Level: -10, MinSNR: 25})
-	if err := sub.Input(session.SpeakerAgent, mediatest.Tone(session.Rate, 600, -10, session.Rate)); err != nil {
-		t.Fatal(err)
-	}
-	p.Hears(600)
-	time.Sleep(600 * time.Millisecond) // the tone's end
+	twoWay(t, sub, p)
 	if err := p.Dialog.Bye(f.ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -109,18 +99,11 @@ func TestOutboundSRTP(t *testing.T) {
 			}
 			<-c.Acks
 			f.waitCall(call.ID, session.CallAnswered)
-			go c.SendTone(900, time.Second)
-			heard := sessiontest.Hear(t, sub, session.SpeakerCustomer, session.Rate/2)
-			mediatest.CheckTone(t, heard[2000:], session.Rate, mediatest.ToneWant{Freq: 900, Level: -10, MinSNR: 25})
-			if err := sub.Input(session.SpeakerAgent, mediatest.Tone(session.Rate, 600, -10, session.Rate)); err != nil {
-				t.Fatal(err)
-			}
-			c.Hears(600)
+			twoWay(t, sub, c.Phone)
 			if _, err := f.m.Hangup(f.ctx, f.sc, s.ID, call.ID); err != nil {
 				t.Fatal(err)
 			}
 			f.waitCall(call.ID, session.CallEnded)
-			time.Sleep(1100 * time.Millisecond) // let the tone finish before the phone closes
 		})
 	}
 }

@@ -6,9 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/voxgate/voxgate/media/mediatest"
 	"github.com/voxgate/voxgate/session"
-	"github.com/voxgate/voxgate/session/sessiontest"
 	"github.com/voxgate/voxgate/sip"
 	"github.com/voxgate/voxgate/sip/siptest"
 	"github.com/voxgate/voxgate/store"
@@ -40,14 +38,7 @@ func TestCallOverTLS(t *testing.T) {
 	if c := p.Dialog.InviteResponse.Contact(); c == nil || c.Address.UriParams.GetOr("transport", "") != "tls" || c.Address.Port != int(f.srv.TLSAddr().Port()) {
 		t.Fatalf("Contact of the answer: %v", c)
 	}
-	go p.SendTone(1000, 1500*time.Millisecond)
-	heard := sessiontest.Hear(t, sub, session.SpeakerCustomer, session.Rate)
-	mediatest.CheckTone(t, heard[4000:], session.Rate, mediatest.ToneWant{Freq: 1000, Level: -10, MinSNR: 25})
-	if err := sub.Input(session.SpeakerAgent, mediatest.Tone(session.Rate, 600, -10, session.Rate)); err != nil {
-		t.Fatal(err)
-	}
-	p.Hears(600)
-	time.Sleep(600 * time.Millisecond) // the tone's end
+	twoWay(t, sub, p)
 	if err := p.Dialog.Bye(f.ctx); err != nil {
 		t.Fatal(err)
 	}
