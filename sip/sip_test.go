@@ -63,6 +63,14 @@ func newFixtureConfig(t testing.TB, trunk session.TrunkParams, cfg sip.Config) *
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
+	t.Cleanup(func() { // after the server closed: no session left running
+		end, stop := context.WithTimeout(context.Background(), 10*time.Second)
+		defer stop()
+		m.EndAll(end, session.EndShutdown)
+		for m.Metrics().LiveSessions > 0 && end.Err() == nil {
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
 	sc := store.Scope{OrgID: "org_sip", Livemode: true}
 	name := "carrier"
 	trunk.Name = &name

@@ -58,7 +58,7 @@ func TestDrainUnderLoad(t *testing.T) {
 	}
 	host, port, _ := strings.Cut(sipAt, ":")
 	sippCmd := exec.CommandContext(ctx, sipp, "-sf", xmlPath, "-inf", inf, "-m", fmt.Sprint(drainCalls), "-l", fmt.Sprint(drainCalls),
-		"-r", "25", "-i", "127.0.0.1", "-p", "0", "-mp", "0", "-nostdin", "-timeout", "90s", "-timeout_error", host+":"+port)
+		"-r", "50", "-i", "127.0.0.1", "-p", "0", "-mp", "0", "-nostdin", "-timeout", "90s", "-timeout_error", host+":"+port)
 	var sippOut strings.Builder
 	sippCmd.Stdout, sippCmd.Stderr = &sippOut, &sippOut
 	if err := sippCmd.Start(); err != nil {
@@ -117,15 +117,15 @@ func TestDrainUnderLoad(t *testing.T) {
 			t.Fatalf("call after the drain: %v", call)
 		}
 	}
-	// The recordings hold the callers' 7 s of speech: at least 3 s of it
-	// after SIGTERM.
+	// The recordings hold the callers' 7 s of speech: all that came after
+	// SIGTERM (at least 1 s of it; SIGTERM comes 2-5 s into the calls).
 	for _, sid := range ids {
 		call := api.object("GET", "/v1/sessions/"+sid+"/calls", "")["data"].([]any)[0].(map[string]any)
 		answered, _ := time.Parse(time.RFC3339Nano, call["answered_at"].(string))
 		for _, r := range api.object("GET", "/v1/sessions/"+sid+"/recordings", "")["data"].([]any) {
 			rec := r.(map[string]any)
 			d, _ := rec["duration"].(float64)
-			if rec["status"] != "ready" || d < termAt.Sub(answered).Seconds()+3 {
+			if rec["status"] != "ready" || d < min(termAt.Sub(answered).Seconds()+1, 5.5) {
 				t.Fatalf("recording of %s after the drain (SIGTERM %.1f s into the call): %v", sid, termAt.Sub(answered).Seconds(), rec)
 			}
 		}
