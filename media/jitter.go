@@ -200,8 +200,9 @@ type ReorderWindow struct {
 }
 
 // Emit receives the frames a ReorderWindow lets out: a packet's payload and
-// RTP timestamp, or (nil, 0, true) for a gap. The payload is valid only
-// during the call.
+// RTP timestamp, (nil, 0, true) for a gap, or (nil, 0, false) for a
+// sequence number that carried no audio (Skip), which keeps the stream's
+// cadence without being a loss. The payload is valid only during the call.
 type Emit func(payload []byte, timestamp uint32, missing bool)
 
 // Push adds a packet and calls emit for every frame that can now go out, in
@@ -212,7 +213,8 @@ func (r *ReorderWindow) Push(seq uint16, timestamp uint32, payload []byte, emit 
 }
 
 // Skip takes a sequence number that carries no audio (a telephone-event in
-// the audio's numbering): nothing is emitted for it, and it is no gap.
+// the audio's numbering): it passes in order as (nil, 0, false), not
+// waited for as a gap.
 func (r *ReorderWindow) Skip(seq uint16, emit Emit) {
 	r.push(seq, 0, nil, true, emit)
 }
@@ -267,7 +269,9 @@ func (r *ReorderWindow) emitNext(emit Emit) {
 	if s.full && s.seq == r.next {
 		s.full = false
 		r.waiting--
-		if !s.skip {
+		if s.skip {
+			emit(nil, 0, false)
+		} else {
 			emit(s.payload, s.timestamp, false)
 		}
 	} else {

@@ -98,11 +98,17 @@ func (c *Conn) emitter() media.Emit {
 }
 
 // emit hands one frame (or a gap) from the reorder window to ReadFrame. A
-// gap gets the timestamp one frame after the frame before it.
+// gap gets the timestamp one frame after the frame before it; so does the
+// place of a telephone-event in the audio's numbering, handed out as a
+// missing frame (concealed downstream, keeping the 20 ms cadence) but not
+// counted as lost.
 func (c *Conn) emit(payload []byte, ts uint32, missing bool) {
-	if missing {
+	if payload == nil {
 		ts = c.emittedTS + c.frameStep
-		c.stats.lost.Add(1)
+		if missing {
+			c.stats.lost.Add(1)
+		}
+		missing = true
 	}
 	c.emittedTS = ts
 	var rx rxFrame
