@@ -17,6 +17,17 @@ func FuzzDecodeMessage(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		m, payload, err := DecodeMessage(raw)
+		// The allocation-free audio.input parser accepts only what
+		// DecodeMessage accepts, with the same result.
+		var fast inputDecoder
+		if spk, in, p, ok := fast.decode(raw); ok {
+			if err != nil || m.Type != "audio.input" || string(spk) != m.Speaker || !bytes.Equal(p, payload) {
+				t.Fatalf("fast audio.input parse disagrees: %v %+v", err, m)
+			}
+			if want, _ := inputFormat(m.Audio.Encoding, m.Audio.SampleRateHz); in != want {
+				t.Fatalf("fast format %v, want %v", in, want)
+			}
+		}
 		if err != nil {
 			if !errors.Is(err, errBadMessage) && !errors.Is(err, errBadAudio) {
 				t.Fatalf("unclassified error %v", err)

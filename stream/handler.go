@@ -155,7 +155,8 @@ type conn struct {
 	binary  bool
 	enc     *encoder
 	dec     *decoder
-	replies chan []byte // messages for this client only (pong, errors)
+	inputs  inputDecoder // the plain audio.input, parsed without allocating
+	replies chan []byte  // messages for this client only (pong, errors)
 	log     *zap.Logger
 
 	closeOnce sync.Once
@@ -414,6 +415,13 @@ func (c *conn) readLoop() {
 }
 
 func (c *conn) handle(raw []byte) {
+	if spk, in, payload, ok := c.inputs.decode(raw); ok { // the common audio.input, without allocating
+		if c.speaker != "" {
+			spk = c.speaker
+		}
+		c.input(spk, in, payload)
+		return
+	}
 	m, payload, err := DecodeMessage(raw)
 	if err != nil {
 		code := session.ErrCodeInvalidMessage
