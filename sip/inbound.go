@@ -290,7 +290,7 @@ func (s *Server) finish(call *Call, sid string, status session.CallStatus, cause
 }
 
 func (s *Server) onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-	if s.dialogs(req).ReadBye(req, tx) == nil || s.dialer.ReadBye(req, tx) == nil {
+	if s.dialogs(req).ReadBye(req, tx) == nil || s.dialer.ReadBye(req, tx) == nil || (s.tlsDia != nil && s.tlsDia.ReadBye(req, tx) == nil) {
 		return
 	}
 	respond(req, tx, 481, "Call/Transaction Does Not Exist")

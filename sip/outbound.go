@@ -74,7 +74,7 @@ func (s *Server) Dial(ctx context.Context, req session.DialRequest) error {
 	}
 	dialCtx, abandon := context.WithCancelCause(context.Background())
 	ringCtx, cancel := context.WithTimeout(dialCtx, wait)
-	dlg, err := s.dialer.Invite(ringCtx, target, offer, hdrs...)
+	dlg, err := s.dialers(req.Trunk).Invite(ringCtx, target, offer, hdrs...)
 	if err != nil {
 		cancel()
 		abandon(nil)

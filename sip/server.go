@@ -88,6 +88,7 @@ type Server struct {
 	dialog *sipgo.DialogServerCache // calls we answer
 	tlsDlg *sipgo.DialogServerCache // calls we answer over TLS (their Contact says so)
 	dialer *sipgo.DialogClientCache // calls we place
+	tlsDia *sipgo.DialogClientCache // calls we place over TLS (their Contact says so)
 	udp    net.PacketConn
 	tcp    net.Listener
 	tls    net.Listener // nil without a certificate
@@ -180,6 +181,7 @@ func Listen(cfg Config, sessions Sessions, log *zap.Logger) (*Server, error) {
 		params.Add("transport", "tls")
 		tlsContact := sipmsg.ContactHeader{Address: sipmsg.Uri{User: "voxgate", Host: hostName, Port: s.tls.Addr().(*net.TCPAddr).Port, UriParams: params}}
 		s.tlsDlg = sipgo.NewDialogServerCache(s.cli, tlsContact)
+		s.tlsDia = sipgo.NewDialogClientCache(s.cli, tlsContact)
 	}
 	s.dialer = sipgo.NewDialogClientCache(s.cli, contact)
 	s.srv.OnInvite(s.onInvite)
@@ -258,6 +260,15 @@ func (s *Server) TLSAddr() netip.AddrPort {
 		return netip.AddrPort{}
 	}
 	return s.tls.Addr().(*net.TCPAddr).AddrPort()
+}
+
+// dialers is the dialog cache to place a call through trunk t with: on TLS
+// the Contact is the TLS listener, so the carrier's requests come back on TLS.
+func (s *Server) dialers(t *session.Trunk) *sipgo.DialogClientCache {
+	if s.tlsDia != nil && t != nil && t.Transport == "tls" {
+		return s.tlsDia
+	}
+	return s.dialer
 }
 
 // dialogs is the dialog cache of calls answered on req's transport.

@@ -55,7 +55,8 @@ func TestCallOverTLS(t *testing.T) {
 }
 
 // TestDialOverTLS: a trunk with transport tls sends its INVITE over TLS to
-// a carrier whose certificate the gateway trusts; the call is answered.
+// a carrier whose certificate the gateway trusts, with a Contact on the
+// gateway's TLS listener; the call is answered and hung up.
 func TestDialOverTLS(t *testing.T) {
 	cert, certPEM, _ := siptest.SelfSigned(t, 7)
 	c := siptest.StartCallee(t, siptest.CalleeConfig{Status: 200, TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}})
@@ -63,7 +64,8 @@ func TestDialOverTLS(t *testing.T) {
 	roots.AppendCertsFromPEM(certPEM)
 	host, port, transport := "127.0.0.1", int(c.TLSAddr.Port()), "tls"
 	f := newFixtureConfig(t, session.TrunkParams{InboundCIDRs: &[]string{"127.0.0.1/32"}, OutboundHost: &host, OutboundPort: &port, Transport: &transport},
-		sip.Config{TLSClient: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}})
+		sip.Config{TLSAddr: "127.0.0.1:0", TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+			TLSClient: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}})
 	trunks, err := f.m.AllTrunks(f.ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -77,8 +79,12 @@ func TestDialOverTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if inv := <-c.Invites; inv.Transport() != "TLS" {
+	inv := <-c.Invites
+	if inv.Transport() != "TLS" {
 		t.Fatalf("INVITE came over %s", inv.Transport())
+	}
+	if ct := inv.Contact(); ct == nil || ct.Address.UriParams.GetOr("transport", "") != "tls" || ct.Address.Port != int(f.srv.TLSAddr().Port()) {
+		t.Fatalf("Contact of the INVITE: %v", ct)
 	}
 	<-c.Acks
 	f.waitCall(call.ID, session.CallAnswered)
