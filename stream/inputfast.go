@@ -22,41 +22,28 @@ type inputDecoder struct {
 func (d *inputDecoder) decode(raw []byte) (spk session.Speaker, format audioFormat, payload []byte, ok bool) {
 	var typ, speaker, encoding, b64 []byte
 	rate := -1
-	seen := 0
-	i, ok := objectStart(raw, 0)
-	if !ok {
-		return "", audioFormat{}, nil, false
-	}
-	for first := true; ; first = false {
-		var key []byte
-		if key, i, ok = member(raw, i, first); !ok {
-			return "", audioFormat{}, nil, false
-		}
-		if key == nil {
-			break
-		}
-		bit := 0
+	i, seen, ok := object(raw, 0, func(key []byte, i int) (bit, next int, ok bool) {
 		switch string(key) {
 		case "type":
-			bit = 1
-			typ, i, ok = plainString(raw, i)
+			typ, next, ok = plainString(raw, i)
+			return 1, next, ok
 		case "sequence":
-			bit = 2
-			_, i, ok = integer(raw, i)
+			_, next, ok = integer(raw, i)
+			return 2, next, ok
 		case "timestamp_ms":
-			bit = 4
-			_, i, ok = integer(raw, i)
+			_, next, ok = integer(raw, i)
+			return 4, next, ok
 		case "speaker":
-			bit = 8
-			speaker, i, ok = plainString(raw, i)
+			speaker, next, ok = plainString(raw, i)
+			return 8, next, ok
 		case "audio":
-			bit = 16
-			encoding, rate, b64, i, ok = audioBody(raw, i)
+			encoding, rate, b64, next, ok = audioBody(raw, i)
+			return 16, next, ok
 		}
-		if bit == 0 || !ok || seen&bit != 0 {
-			return "", audioFormat{}, nil, false
-		}
-		seen |= bit
+		return 0, 0, false
+	})
+	if !ok {
+		return "", audioFormat{}, nil, false
 	}
 	if string(typ) != "audio.input" || seen&16 == 0 || b64 == nil || len(bytes.TrimLeft(raw[i:], " \t\r\n")) != 0 {
 		return "", audioFormat{}, nil, false
@@ -91,35 +78,21 @@ func (d *inputDecoder) decode(raw []byte) (spk session.Speaker, format audioForm
 // audioBody reads the audio object (rate -1 and payload nil when absent).
 func audioBody(raw []byte, i int) (encoding []byte, rate int, payload []byte, next int, ok bool) {
 	rate = -1
-	if i, ok = objectStart(raw, i); !ok {
-		return nil, 0, nil, 0, false
-	}
-	seen := 0
-	for first := true; ; first = false {
-		var key []byte
-		if key, i, ok = member(raw, i, first); !ok {
-			return nil, 0, nil, 0, false
-		}
-		if key == nil {
-			return encoding, rate, payload, i, true
-		}
-		bit := 0
+	next, _, ok = object(raw, i, func(key []byte, i int) (bit, next int, ok bool) {
 		switch string(key) {
 		case "encoding":
-			bit = 1
-			encoding, i, ok = plainString(raw, i)
+			encoding, next, ok = plainString(raw, i)
+			return 1, next, ok
 		case "sample_rate_hz":
-			bit = 2
-			rate, i, ok = integer(raw, i)
+			rate, next, ok = integer(raw, i)
+			return 2, next, ok
 		case "payload":
-			bit = 4
-			payload, i, ok = plainString(raw, i)
+			payload, next, ok = plainString(raw, i)
+			return 4, next, ok
 		}
-		if bit == 0 || !ok || seen&bit != 0 {
-			return nil, 0, nil, 0, false
-		}
-		seen |= bit
-	}
+		return 0, 0, false
+	})
+	return encoding, rate, payload, next, ok
 }
 
 // integer reads a JSON integer of at most 15 digits (so that it fits

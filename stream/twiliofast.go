@@ -19,38 +19,25 @@ type mediaDecoder struct {
 // the next call); ok is false for anything else.
 func (d *mediaDecoder) decode(raw []byte) (payload []byte, ok bool) {
 	var event, b64 []byte
-	seen := 0 // bits of the keys seen, to refuse duplicates
-	i, ok := objectStart(raw, 0)
-	if !ok {
-		return nil, false
-	}
-	for first := true; ; first = false {
-		var key []byte
-		if key, i, ok = member(raw, i, first); !ok {
-			return nil, false
-		}
-		if key == nil {
-			break
-		}
-		bit := 0
+	i, seen, ok := object(raw, 0, func(key []byte, i int) (bit, next int, ok bool) {
 		switch string(key) {
 		case "event":
-			bit = 1
-			event, i, ok = plainString(raw, i)
+			event, next, ok = plainString(raw, i)
+			return 1, next, ok
 		case "sequenceNumber":
-			bit = 2
-			_, i, ok = plainString(raw, i)
+			_, next, ok = plainString(raw, i)
+			return 2, next, ok
 		case "streamSid":
-			bit = 4
-			_, i, ok = plainString(raw, i)
+			_, next, ok = plainString(raw, i)
+			return 4, next, ok
 		case "media":
-			bit = 8
-			b64, i, ok = mediaBody(raw, i)
+			b64, next, ok = mediaBody(raw, i)
+			return 8, next, ok
 		}
-		if bit == 0 || !ok || seen&bit != 0 {
-			return nil, false
-		}
-		seen |= bit
+		return 0, 0, false
+	})
+	if !ok {
+		return nil, false
 	}
 	if string(event) != "media" || seen&8 == 0 || b64 == nil || len(bytes.TrimLeft(raw[i:], " \t\r\n")) != 0 {
 		return nil, false
@@ -68,19 +55,8 @@ func (d *mediaDecoder) decode(raw []byte) (payload []byte, ok bool) {
 
 // mediaBody reads the media object and returns its payload (nil if absent).
 func mediaBody(raw []byte, i int) (payload []byte, next int, ok bool) {
-	if i, ok = objectStart(raw, i); !ok {
-		return nil, 0, false
-	}
-	seen := 0
-	for first := true; ; first = false {
-		var key, v []byte
-		if key, i, ok = member(raw, i, first); !ok {
-			return nil, 0, false
-		}
-		if key == nil {
-			return payload, i, true
-		}
-		bit := 0
+	next, _, ok = object(raw, i, func(key []byte, i int) (bit, next int, ok bool) {
+		var v []byte
 		switch string(key) {
 		case "track":
 			bit = 1
@@ -90,14 +66,39 @@ func mediaBody(raw []byte, i int) (payload []byte, next int, ok bool) {
 			bit = 4
 		case "payload":
 			bit = 8
+		default:
+			return 0, 0, false
 		}
-		if v, i, ok = plainString(raw, i); bit == 0 || !ok || seen&bit != 0 {
-			return nil, 0, false
-		}
-		seen |= bit
-		if bit == 8 {
+		if v, next, ok = plainString(raw, i); bit == 8 {
 			payload = v
 		}
+		return bit, next, ok
+	})
+	return payload, next, ok
+}
+
+// object reads a JSON object at i, handing each member's key and the index
+// of its value to value, which reads the value and returns the key's bit (0
+// refuses the key), the index after the value and whether it was good. A
+// key seen twice is refused. It returns the index after the object and the
+// bits of the keys seen.
+func object(raw []byte, i int, value func(key []byte, i int) (bit, next int, ok bool)) (next, seen int, ok bool) {
+	if i, ok = objectStart(raw, i); !ok {
+		return 0, 0, false
+	}
+	for first := true; ; first = false {
+		var key []byte
+		if key, i, ok = member(raw, i, first); !ok {
+			return 0, 0, false
+		}
+		if key == nil {
+			return i, seen, true
+		}
+		var bit int
+		if bit, i, ok = value(key, i); bit == 0 || !ok || seen&bit != 0 {
+			return 0, 0, false
+		}
+		seen |= bit
 	}
 }
 
