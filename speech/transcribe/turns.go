@@ -29,6 +29,7 @@ type chunk struct {
 // at least one partial). When the recognizer falls behind, frames are
 // dropped and counted.
 type Turns struct {
+	open func() (Stream, error)
 	s    Stream
 	emit func(Result)
 	fail func(error)
@@ -50,11 +51,12 @@ type Turns struct {
 	failed   bool
 }
 
-// NewTurns starts recognizing with s, which it closes at Close. emit gets the
-// results; fail gets the first error of the stream, after which the audio is
-// dropped.
-func NewTurns(s Stream, emit func(Result), fail func(error)) *Turns {
-	t := &Turns{s: s, emit: emit, fail: fail, q: make(chan *chunk, queueFrames), free: make(chan *chunk, queueFrames+prerollFrames), done: make(chan struct{})}
+// NewTurns starts recognizing with the stream open returns (called on the
+// Turns' goroutine, so that loading a model delays nothing: frames queue
+// meanwhile), and closes it at Close. emit gets the results; fail gets the
+// first error of open or of the stream, after which the audio is dropped.
+func NewTurns(open func() (Stream, error), emit func(Result), fail func(error)) *Turns {
+	t := &Turns{open: open, emit: emit, fail: fail, q: make(chan *chunk, queueFrames), free: make(chan *chunk, queueFrames+prerollFrames), done: make(chan struct{})}
 	for range queueFrames + prerollFrames {
 		t.free <- new(chunk)
 	}
@@ -91,7 +93,13 @@ func (t *Turns) Close() {
 
 func (t *Turns) run() {
 	defer close(t.done)
-	defer func() { _ = t.s.Close() }()
+	s, err := t.open()
+	if err != nil {
+		t.stop(err)
+	} else {
+		t.s = s
+		defer func() { _ = s.Close() }()
+	}
 	for c := range t.q {
 		t.frame(c)
 	}

@@ -29,13 +29,9 @@ func engine(t testing.TB) transcribe.Engine {
 func TestTurns(t *testing.T) {
 	all := transcribetest.Sentences(t)
 	e := engine(t)
-	s, err := e.NewStream()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	var got []transcribe.Result
-	tr := transcribe.NewTurns(s, func(r transcribe.Result) {
+	tr := transcribe.NewTurns(e.NewStream, func(r transcribe.Result) {
 		mu.Lock()
 		got = append(got, r)
 		mu.Unlock()
