@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -20,7 +21,8 @@ const (
 )
 
 // ErrCodeTranscriptionUnavailable is the session.error code sent when the
-// transcription engine or its model cannot be loaded; the audio flows on.
+// transcription engine or its model cannot be loaded (also stored, so
+// webhooks carry it); the audio flows on.
 const ErrCodeTranscriptionUnavailable = "transcription_unavailable"
 
 // TranscriptionConfig chooses the engine that transcribes sessions.
@@ -35,10 +37,11 @@ type TranscriptionConfig struct {
 // recognizer. The clock only copies a frame into a bounded queue; the
 // recognizers run on their own goroutines.
 type transcriber struct {
-	turns [2]*transcribe.Turns // customer, agent
-	side  [2][FrameSamples]int32
-	out   [FrameSamples]int16
-	ms    int64 // media time of the next tick
+	turns    [2]*transcribe.Turns // customer, agent
+	reported atomic.Bool          // a failure was reported (session.error)
+	side     [2][FrameSamples]int32
+	out      [FrameSamples]int16
+	ms       int64 // media time of the next tick
 }
 
 // newTranscriber starts one recognizer per side for a session in
@@ -68,8 +71,16 @@ func (l *live) newTranscriber() *transcriber {
 		}
 		tr.turns[i] = transcribe.NewTurns(open, l.transcriptSink(spk, &lang), func(err error) {
 			l.log.Error("transcription unavailable", zap.String("engine", cfg.Engine), zap.String("speaker", string(spk)), zap.Error(err))
-			l.broadcast(Event{Type: "session.error", Code: ErrCodeTranscriptionUnavailable,
-				Message: fmt.Sprintf("transcription engine %s: %v", cfg.Engine, err)})
+			if tr.reported.Swap(true) {
+				return // one report a session
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			data := map[string]any{"session_id": l.id, "code": ErrCodeTranscriptionUnavailable,
+				"message": fmt.Sprintf("transcription engine %s: %v", cfg.Engine, err)}
+			if err := l.m.Emit(ctx, l.id, "session.error", data); err != nil {
+				l.log.Warn("transcription_unavailable not reported", zap.Error(err))
+			}
 		})
 	}
 	return tr

@@ -75,7 +75,7 @@ func TestTranscription(t *testing.T) {
 			case session.EventTranscriptSegment:
 				segments++
 			case "session.error":
-				t.Fatalf("session.error %s: %s", ev.Code, ev.Message)
+				t.Fatalf("session.error %s", ev.Data)
 			}
 		case <-deadline:
 			t.Fatalf("finals %q, %d segments, after 60 s", finals, segments)
@@ -112,7 +112,8 @@ func TestTranscription(t *testing.T) {
 }
 
 // TestTranscriptionUnavailable: a transcription session whose model is
-// missing tells its clients so, naming the engine, and its audio flows on.
+// missing tells its clients and webhooks so, once, naming the engine, and
+// its audio flows on.
 func TestTranscriptionUnavailable(t *testing.T) {
 	f := newFixture(t, session.Config{Transcription: session.TranscriptionConfig{Engine: "pocketsphinx", Model: t.TempDir()}})
 	id := f.session(session.ModeTranscription)
@@ -130,8 +131,22 @@ func TestTranscriptionUnavailable(t *testing.T) {
 			if ev.Type != "session.error" {
 				continue
 			}
-			if ev.Code != session.ErrCodeTranscriptionUnavailable || !strings.Contains(ev.Message, "pocketsphinx") {
-				t.Fatalf("session.error %s %q", ev.Code, ev.Message)
+			var e struct{ Code, Message string }
+			if err := json.Unmarshal(ev.Data, &e); err != nil || e.Code != session.ErrCodeTranscriptionUnavailable || !strings.Contains(e.Message, "pocketsphinx") {
+				t.Fatalf("session.error %s", ev.Data)
+			}
+			evs, err := f.st.SessionEvents(f.ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, ev := range evs {
+				if ev.Type == "session.error" {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Fatalf("%d session.error events stored for webhooks, want 1", n)
 			}
 			return
 		case <-deadline:
