@@ -109,3 +109,16 @@ func TestOpenUnknown(t *testing.T) {
 		t.Fatal("a missing model opened")
 	}
 }
+
+// TestPushAllocatesNothing: handing a frame to a Turns, on the session's
+// clock, allocates nothing.
+func TestPushAllocatesNothing(t *testing.T) {
+	tr := transcribe.NewTurns(func() (transcribe.Stream, error) {
+		return nil, errors.New("no engine here")
+	}, func(transcribe.Result) {}, func(error) {})
+	defer tr.Close()
+	frame := make([]int16, transcribe.FrameSamples)
+	if n := testing.AllocsPerRun(1000, func() { tr.Push(frame, 0) }); n != 0 {
+		t.Fatalf("%v allocations per Push", n)
+	}
+}
