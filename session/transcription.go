@@ -31,6 +31,8 @@ type TranscriptionConfig struct {
 	Engine string `yaml:"engine"`
 	// Model is the engine's model (empty: the engine's default).
 	Model string `yaml:"model"`
+	// URL is a remote engine's server (whisper).
+	URL string `yaml:"url"`
 }
 
 // transcriber feeds what each side says, tick by tick, to that side's
@@ -55,7 +57,7 @@ func (l *live) newTranscriber() *transcriber {
 	for i, spk := range []Speaker{SpeakerCustomer, SpeakerAgent} {
 		lang := ""
 		open := func() (transcribe.Stream, error) {
-			e, err := transcribe.Open(cfg.Engine, transcribe.Options{Model: cfg.Model})
+			e, err := transcribe.Open(cfg.Engine, transcribe.Options{Model: cfg.Model, URL: cfg.URL})
 			if err != nil {
 				return nil, err
 			}

@@ -25,6 +25,7 @@ import (
 	"github.com/voxgate/voxgate/session"
 	"github.com/voxgate/voxgate/sip"
 	_ "github.com/voxgate/voxgate/speech/transcribe/pocketsphinx" // the transcription engine "pocketsphinx"
+	_ "github.com/voxgate/voxgate/speech/transcribe/whisper"      // the transcription engine "whisper"
 	"github.com/voxgate/voxgate/store"
 	"github.com/voxgate/voxgate/stream"
 	"github.com/voxgate/voxgate/web"

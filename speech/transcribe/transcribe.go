@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 )
 
 // Rate is the sample rate engines recognize.
@@ -47,8 +48,13 @@ type Stream interface {
 
 // Options configure an engine. Zero values take the engine's defaults.
 type Options struct {
-	// Model is the engine's model: a directory for pocketsphinx.
+	// Model is the engine's model: a directory for pocketsphinx, a model
+	// name for whisper.
 	Model string
+	// URL is where a remote engine listens (whisper: the server's base URL).
+	URL string
+	// Timeout bounds one request to a remote engine (default 30 s).
+	Timeout time.Duration
 }
 
 // Opener creates an engine.
@@ -87,7 +93,7 @@ func Names() []string {
 func Open(name string, o Options) (Engine, error) {
 	mu.Lock()
 	defer mu.Unlock()
-	key := name + "\x00" + o.Model
+	key := name + "\x00" + o.Model + "\x00" + o.URL
 	if e, ok := engines[key]; ok {
 		return e, nil
 	}

@@ -48,13 +48,15 @@ type Turns struct {
 	frames   int   // frames of the turn so far
 	silent   int   // voiceless frames in a row
 	partials int   // partials sent this turn
-	failed   bool
+	failed   bool  // open failed
+	reported bool  // fail was called
 }
 
 // NewTurns starts recognizing with the stream open returns (called on the
 // Turns' goroutine, so that loading a model delays nothing: frames queue
 // meanwhile), and closes it at Close. emit gets the results; fail gets the
-// first error of open or of the stream, after which the audio is dropped.
+// first error, of open (the audio is then dropped) or of the stream (the
+// turn is lost; the next turns are tried again).
 func NewTurns(open func() (Stream, error), emit func(Result), fail func(error)) *Turns {
 	t := &Turns{open: open, emit: emit, fail: fail, q: make(chan *chunk, queueFrames), free: make(chan *chunk, queueFrames+prerollFrames), done: make(chan struct{})}
 	for range queueFrames + prerollFrames {
@@ -95,7 +97,8 @@ func (t *Turns) run() {
 	defer close(t.done)
 	s, err := t.open()
 	if err != nil {
-		t.stop(err)
+		t.failed = true
+		t.report(err)
 	} else {
 		t.s = s
 		defer func() { _ = s.Close() }()
@@ -178,17 +181,14 @@ func (t *Turns) write(c *chunk) {
 	t.free <- c
 	t.frames++
 	if err != nil {
-		t.stop(err)
+		t.report(err)
 	}
 }
 
 func (t *Turns) partial() {
-	if t.failed {
-		return
-	}
 	text, err := t.s.Partial()
 	if err != nil {
-		t.stop(err)
+		t.report(err)
 		return
 	}
 	if text != "" {
@@ -199,15 +199,12 @@ func (t *Turns) partial() {
 
 func (t *Turns) endTurn() {
 	t.speaking = false
-	if t.failed {
-		return
-	}
 	if t.partials == 0 {
 		t.partial()
 	}
 	text, conf, err := t.s.End()
 	if err != nil {
-		t.stop(err)
+		t.report(err)
 		return
 	}
 	if text != "" {
@@ -215,9 +212,9 @@ func (t *Turns) endTurn() {
 	}
 }
 
-func (t *Turns) stop(err error) {
-	if !t.failed {
-		t.failed = true
+func (t *Turns) report(err error) {
+	if !t.reported {
+		t.reported = true
 		t.fail(err)
 	}
 }
