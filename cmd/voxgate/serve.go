@@ -26,6 +26,7 @@ import (
 	"github.com/voxgate/voxgate/sip"
 	_ "github.com/voxgate/voxgate/speech/transcribe/pocketsphinx" // the transcription engine "pocketsphinx"
 	_ "github.com/voxgate/voxgate/speech/transcribe/whisper"      // the transcription engine "whisper"
+	_ "github.com/voxgate/voxgate/speech/transcribe/wsstream"     // the transcription engine "stream"
 	"github.com/voxgate/voxgate/store"
 	"github.com/voxgate/voxgate/stream"
 	"github.com/voxgate/voxgate/web"
