@@ -88,9 +88,10 @@ func (r Result) text() (string, float64) {
 }
 
 type stream struct {
-	e    *Engine
-	conn *websocket.Conn
-	buf  []byte
+	e       *Engine
+	conn    *websocket.Conn
+	buf     []byte
+	retryAt time.Time // a failed dial is not tried again before
 
 	mu        sync.Mutex
 	partial   string
@@ -160,7 +161,11 @@ func (s *stream) broken() error {
 func (s *stream) Write(pcm []int16) error {
 	if s.conn == nil || s.broken() != nil {
 		s.drop()
+		if time.Now().Before(s.retryAt) {
+			return fmt.Errorf("stream: %s unreachable", s.e.url)
+		}
 		if err := s.dial(); err != nil {
+			s.retryAt = time.Now().Add(time.Second)
 			return err
 		}
 	}

@@ -28,14 +28,27 @@ func service(t *testing.T, dieAfter int, mute bool) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		conns  []*websocket.Conn
+		closed bool
+	)
 	up := websocket.Upgrader{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		conn, err := up.Upgrade(w, r, nil)
 		if err != nil {
 			return
 		}
+		mu.Lock()
+		if closed {
+			mu.Unlock()
+			_ = conn.Close()
+			return
+		}
 		wg.Add(1)
+		conns = append(conns, conn)
+		mu.Unlock()
 		defer wg.Done()
 		defer conn.Close()
 		s, err := ps.NewStream()
@@ -78,7 +91,16 @@ func service(t *testing.T, dieAfter int, mute bool) string {
 			}
 		}
 	}))
-	t.Cleanup(func() { srv.Close(); wg.Wait() })
+	t.Cleanup(func() {
+		srv.Close()
+		mu.Lock()
+		closed = true
+		for _, c := range conns {
+			_ = c.Close() // hijacked: srv.Close does not wait for them
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
 	return "ws" + strings.TrimPrefix(srv.URL, "http")
 }
 
