@@ -4,12 +4,13 @@
 
 GO          ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
-# Packages to build and run: cgo toolchain and the Opus library.
-RUN_PACKAGES  := gcc libc6-dev pkg-config libopus-dev libopusfile-dev libmp3lame-dev curl jq ca-certificates
-# Packages the tests add: PostgreSQL server, audio tools for codec and recording checks,
+# Packages to build and run: cgo toolchain, the Opus library, pocketsphinx and its en-us model.
+RUN_PACKAGES  := gcc libc6-dev pkg-config libopus-dev libopusfile-dev libmp3lame-dev libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us curl jq ca-certificates
+# Packages the tests add: PostgreSQL server, audio tools for codec and recording checks (pocketsphinx_continuous
+# and flite for speech),
 # and the real peers: Chromium (WebRTC), SIPp, baresip and kamailio (SIP), sipvicious (a scanner). Node.js and npm
 # (for examples/node-bot, a Twilio-protocol bot) are added when missing.
-TEST_PACKAGES := $(RUN_PACKAGES) postgresql sox libsox-fmt-all opus-tools mpg123 chromium chromium-driver sip-tester baresip-core kamailio sipvicious
+TEST_PACKAGES := $(RUN_PACKAGES) postgresql sox libsox-fmt-all opus-tools mpg123 pocketsphinx flite chromium chromium-driver sip-tester baresip-core kamailio sipvicious
 
 .PHONY: run build test deps deps-test fuzz bench bench-load clean
 

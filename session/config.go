@@ -38,6 +38,8 @@ type Config struct {
 	// RecordingRetention deletes recordings, files and rows, this long after
 	// they were made. 0 keeps them.
 	RecordingRetention time.Duration `yaml:"recording_retention"`
+	// Transcription chooses the engine of transcription-mode sessions.
+	Transcription TranscriptionConfig `yaml:"transcription"`
 	// CheckWebhookURL vets a session's webhook_url (the webhook package's
 	// SSRF rules); nil accepts any absolute http(s) URL.
 	CheckWebhookURL func(param, raw string) error `yaml:"-"`
@@ -70,6 +72,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxSubscribers == 0 {
 		c.MaxSubscribers = 32
+	}
+	if c.Transcription.Engine == "" {
+		c.Transcription.Engine = "pocketsphinx"
 	}
 	if c.Languages.Transcribe == nil {
 		c.Languages.Transcribe = []string{"en"}

@@ -33,6 +33,7 @@ type live struct {
 	stopped bool
 	reason  EndReason
 	rec     *recorder // the session's recordings, when it asked for them
+	tr      *transcriber
 
 	started  atomic.Bool // session.started was requested
 	answered atomic.Bool // a call of the session was answered (its leg joined)
@@ -44,6 +45,9 @@ func newLive(m *Manager, id string, sc store.Scope, mode Mode) *live {
 	l := &live{
 		m: m, id: id, scope: sc, mode: mode, log: m.log.With(zap.String("session_id", id)),
 		subs: map[*Subscription]struct{}{}, legs: map[string]*legRunner{}, done: make(chan struct{}),
+	}
+	if mode == ModeTranscription {
+		l.tr = l.newTranscriber()
 	}
 	return l
 }
@@ -89,6 +93,7 @@ func (l *live) tick() {
 		}
 	}
 	l.record()
+	l.transcribe()
 	for _, lr := range l.legs {
 		l.playTo(lr)
 	}
@@ -343,8 +348,8 @@ func (l *live) stop(reason EndReason, data json.RawMessage) {
 		src.release()
 	}
 	l.sources = nil
-	rec := l.rec
-	l.rec = nil
+	rec, tr := l.rec, l.tr
+	l.rec, l.tr = nil, nil
 	l.mu.Unlock()
 	close(l.done)
 	for _, lr := range legs {
@@ -361,6 +366,9 @@ func (l *live) stop(reason EndReason, data json.RawMessage) {
 	l.wg.Wait()
 	if rec != nil {
 		l.m.finishRecordings(rec)
+	}
+	if tr != nil {
+		tr.close(l.log)
 	}
 }
 

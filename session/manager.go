@@ -424,6 +424,7 @@ func (m *Manager) End(ctx context.Context, sc store.Scope, sessionID string, rea
 	if err == nil && event != "" {
 		m.log.Info("session ended", zap.String("session_id", sessionID), zap.String("end_reason", string(reason)))
 		m.stopLive(sessionID, reason, data)
+		m.transcriptReady(ctx, sc, s)
 	}
 	return s, err
 }

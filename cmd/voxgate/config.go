@@ -55,6 +55,9 @@ type Config struct {
 	SIPTLSCert          string        `yaml:"sip_tls_cert"`
 	SIPTLSKey           string        `yaml:"sip_tls_key"`
 	RetentionDays       int           `yaml:"recording_retention_days"`
+	TranscriptionEngine string        `yaml:"transcription_engine"`
+	TranscriptionModel  string        `yaml:"transcription_model"`
+	TranscriptionURL    string        `yaml:"transcription_url"`
 	// Languages, Trunks, WebRTC and Webhooks are set in the YAML file only.
 	Languages session.Languages `yaml:"languages"`
 	Trunks    []TrunkConfig     `yaml:"trunks"`
@@ -115,6 +118,9 @@ func settings(c *Config) []setting {
 		{"sip-tls-key", "VOXGATE_SIP_TLS_KEY", "PEM private key of that certificate", (*stringValue)(&c.SIPTLSKey)},
 		{"max-concurrent-calls", "VOXGATE_MAX_CONCURRENT_CALLS", "SIP calls per organization on this node (0: no cap)", (*intValue)(&c.MaxCallsPerOrg)},
 		{"recording-retention-days", "VOXGATE_RECORDING_RETENTION_DAYS", "delete recordings (files and rows) this many days after they were made (0: keep)", (*intValue)(&c.RetentionDays)},
+		{"transcription-engine", "VOXGATE_TRANSCRIPTION_ENGINE", "speech engine of transcription-mode sessions: pocketsphinx (offline), whisper or stream", (*stringValue)(&c.TranscriptionEngine)},
+		{"transcription-model", "VOXGATE_TRANSCRIPTION_MODEL", "that engine's model (pocketsphinx: a directory like /usr/share/pocketsphinx/model/en-us; empty: its default)", (*stringValue)(&c.TranscriptionModel)},
+		{"transcription-url", "VOXGATE_TRANSCRIPTION_URL", "URL of a remote engine (whisper: the base URL of an OpenAI-compatible /v1/audio/transcriptions server; stream: a ws(s):// live-transcription endpoint)", (*stringValue)(&c.TranscriptionURL)},
 		{"dev-key", "VOXGATE_DEV_KEY", "on an empty database, create a development key with every scope and print it", (*boolValue)(&c.DevKey)},
 	}
 }
@@ -264,6 +270,7 @@ func (c *Config) sessionConfig() session.Config {
 		PublicURL: c.PublicURL, SIPHost: c.SIPHost, IdleTimeout: c.IdleTimeout,
 		MaxConcurrentSessions: c.MaxSessionsPerOrg, Languages: c.Languages,
 		RecordingsDir: filepath.Join(c.DataDir, "recordings"), RecordingRetention: time.Duration(c.RetentionDays) * 24 * time.Hour,
+		Transcription:   session.TranscriptionConfig{Engine: c.TranscriptionEngine, Model: c.TranscriptionModel, URL: c.TranscriptionURL},
 		CheckWebhookURL: func(param, raw string) error { return webhook.CheckURL(param, raw, allow) },
 	}
 }

@@ -1,0 +1,114 @@
+// Package transcribetest holds the committed test speech (testdata/speech:
+// business-call sentences spoken by flite's slt voice at 16 kHz) and the
+// word error rate that transcripts are judged by.
+package transcribetest
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/voxgate/voxgate/media/mediatest"
+)
+
+// Sentence is one committed recording and what it says.
+type Sentence struct {
+	Text string
+	File string
+	PCM  []int16 // 16 kHz mono
+}
+
+// Dir is the directory of the committed speech.
+func Dir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..", "testdata", "speech")
+}
+
+// Sentences loads the committed sentences.
+func Sentences(tb testing.TB) []Sentence {
+	tb.Helper()
+	f, err := os.Open(filepath.Join(Dir(), "sentences.txt"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	var out []Sentence
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		s := Sentence{Text: sc.Text(), File: filepath.Join(Dir(), fmt.Sprintf("%02d.wav", len(out)+1))}
+		w, err := os.Open(s.File)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		rate, pcm, err := mediatest.ReadWAV(w)
+		_ = w.Close()
+		if err != nil || rate != 16000 {
+			tb.Fatalf("%s: rate %d, %v", s.File, rate, err)
+		}
+		s.PCM = pcm
+		out = append(out, s)
+	}
+	if err := sc.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+// Continuous transcribes a WAV offline with pocketsphinx_continuous; ok is
+// false when that program is not installed.
+func Continuous(tb testing.TB, wav string) (text string, ok bool) {
+	tb.Helper()
+	bin, err := exec.LookPath("pocketsphinx_continuous")
+	if err != nil {
+		return "", false
+	}
+	out, err := exec.Command(bin, "-infile", wav, "-logfn", os.DevNull).Output()
+	if err != nil {
+		tb.Fatalf("pocketsphinx_continuous %s: %v", wav, err)
+	}
+	return strings.Join(strings.Fields(string(out)), " "), true
+}
+
+// Edits counts the word edits (substitutions, insertions, deletions) from
+// ref to hyp, ignoring case.
+func Edits(ref, hyp string) int {
+	r, h := strings.Fields(strings.ToLower(ref)), strings.Fields(strings.ToLower(hyp))
+	prev, cur := make([]int, len(h)+1), make([]int, len(h)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(r); i++ {
+		cur[0] = i
+		for j := 1; j <= len(h); j++ {
+			sub := prev[j-1]
+			if r[i-1] != h[j-1] {
+				sub++
+			}
+			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(h)]
+}
+
+// WER is the word error rate of hyps against refs, taken together.
+func WER(refs, hyps []string) float64 {
+	edits, words := 0, 0
+	for i, ref := range refs {
+		hyp := ""
+		if i < len(hyps) {
+			hyp = hyps[i]
+		}
+		edits += Edits(ref, hyp)
+		words += len(strings.Fields(ref))
+	}
+	if words == 0 {
+		return 0
+	}
+	return float64(edits) / float64(words)
+}
