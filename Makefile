@@ -4,8 +4,8 @@
 
 GO          ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
-# Packages to build and run: cgo toolchain, the Opus library, Apertium with English↔Spanish.
-RUN_PACKAGES  := gcc libc6-dev pkg-config libopus-dev libopusfile-dev libmp3lame-dev curl jq ca-certificates apertium apertium-eng-spa
+# Packages to build and run: cgo toolchain, the Opus library, Apertium with English↔Spanish, libflite.
+RUN_PACKAGES  := gcc libc6-dev pkg-config libopus-dev libopusfile-dev libmp3lame-dev curl jq ca-certificates apertium apertium-eng-spa flite1-dev
 # Packages the tests add: PostgreSQL server, audio tools for codec and recording checks,
 # and the real peers: Chromium (WebRTC), SIPp, baresip and kamailio (SIP), sipvicious (a scanner). Node.js and npm
 # (for examples/node-bot, a Twilio-protocol bot) are added when missing.
