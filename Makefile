@@ -9,7 +9,7 @@ RUN_PACKAGES  := gcc libc6-dev pkg-config libopus-dev libopusfile-dev libmp3lame
 # Packages the tests add: PostgreSQL server, audio tools for codec and recording checks,
 # and the real peers: Chromium (WebRTC), SIPp, baresip and kamailio (SIP), sipvicious (a scanner). Node.js and npm
 # (for examples/node-bot, a Twilio-protocol bot) are added when missing.
-TEST_PACKAGES := $(RUN_PACKAGES) postgresql sox libsox-fmt-all opus-tools mpg123 chromium chromium-driver sip-tester baresip-core kamailio sipvicious
+TEST_PACKAGES := $(RUN_PACKAGES) postgresql pocketsphinx pocketsphinx-en-us sox libsox-fmt-all opus-tools mpg123 chromium chromium-driver sip-tester baresip-core kamailio sipvicious
 
 .PHONY: run build test deps deps-test fuzz bench bench-load clean
 

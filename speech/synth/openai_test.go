@@ -12,23 +12,6 @@ import (
 	"time"
 )
 
-// wav wraps mono PCM16 in a RIFF header.
-func wav(rate int, pcm []int16) []byte {
-	b := []byte("RIFF\x00\x00\x00\x00WAVEfmt \x10\x00\x00\x00")
-	b = binary.LittleEndian.AppendUint16(b, 1)
-	b = binary.LittleEndian.AppendUint16(b, 1)
-	b = binary.LittleEndian.AppendUint32(b, uint32(rate))
-	b = binary.LittleEndian.AppendUint32(b, uint32(rate*2))
-	b = binary.LittleEndian.AppendUint16(b, 2)
-	b = binary.LittleEndian.AppendUint16(b, 16)
-	b = append(b, "data"...)
-	b = binary.LittleEndian.AppendUint32(b, uint32(2*len(pcm)))
-	for _, v := range pcm {
-		b = binary.LittleEndian.AppendUint16(b, uint16(v))
-	}
-	return b
-}
-
 // speechServer speaks like OpenAI's /v1/audio/speech: 1 s of a 220 Hz
 // square wave at 24 kHz (pcm) or 48 kHz (wav).
 func speechServer(t *testing.T) *httptest.Server {
@@ -66,7 +49,7 @@ func speechServer(t *testing.T) *httptest.Server {
 			}
 		}
 		if req["response_format"] == "wav" {
-			w.Write(wav(rate, pcm))
+			w.Write(wavFile(rate, pcm))
 			return
 		}
 		binary.Write(w, binary.LittleEndian, pcm)
@@ -111,7 +94,7 @@ func TestOpenAISpeech(t *testing.T) {
 }
 
 func FuzzParseWAV(f *testing.F) {
-	f.Add(wav(16000, []int16{1, 2, 3}))
+	f.Add(wavFile(16000, []int16{1, 2, 3}))
 	f.Add([]byte("RIFF\xff\xff\xff\xffWAVEdata\xff\xff\xff\xff"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		rate, pcm, err := parseWAV(b)
