@@ -30,7 +30,7 @@ func TestSIPTLSCertificateReloadsOnSIGHUP(t *testing.T) {
 	}
 	install(1)
 	tlsAddr := freePort(t)
-	p := startServe(t, dir, "--sip-addr", sipAddr(t), "--sip-tls-addr", tlsAddr, "--sip-tls-cert", certFile, "--sip-tls-key", keyFile)
+	p := startServe(t, dir, "--sip-tls-addr", tlsAddr, "--sip-tls-cert", certFile, "--sip-tls-key", keyFile)
 	serial := func() int64 {
 		c, err := tls.Dial("tcp", tlsAddr, &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12})
 		if err != nil {

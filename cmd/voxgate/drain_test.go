@@ -109,7 +109,7 @@ func TestDrainUnderLoad(t *testing.T) {
 	t.Logf("drained %d calls in %s", drainCalls, time.Since(termAt).Round(100*time.Millisecond))
 
 	// After a restart: every call ended by its caller, every recording whole.
-	q := startServe(t, dir, "--config", yml, "--sip-addr", sipAddr(t))
+	q := startServe(t, dir, "--config", yml)
 	api.base = q.base
 	for _, c := range api.object("GET", "/v1/calls?limit=100", "")["data"].([]any) {
 		call := c.(map[string]any)

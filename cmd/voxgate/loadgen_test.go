@@ -79,14 +79,9 @@ func TestLoadgenWebRTCSmoke(t *testing.T) {
 // report and the table alone.
 func runLoadgen(t *testing.T, serveArgs []string, args ...string) (loadgen.Step, string, string) {
 	t.Helper()
-	sipAddr := freePort(t) // a TCP port free a moment ago: likely free for UDP too
+	sipAddr := sipAddr(t)
 	p := startServe(t, t.TempDir(), append([]string{"--dev-key", "--rate-limit", "100000", "--sip-addr", sipAddr}, serveArgs...)...)
-	out := p.stdout.String()
-	i := strings.Index(out, "sk_live_")
-	if i < 0 {
-		t.Fatalf("no dev key printed:\n%s", out)
-	}
-	key := strings.Fields(out[i:])[0]
+	key := p.devKey(t)
 	jsonPath := filepath.Join(t.TempDir(), "report.json")
 	var stdout, stderr strings.Builder
 	code := loadgenCmd(append([]string{"--url", p.base, "--api-key", key, "--fixture", "../../testdata/rtp/pcmu.pcap",

@@ -42,6 +42,28 @@ func freePort(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// sipAddr returns a loopback address whose port is free for both UDP and
+// TCP (with --sip-addr 127.0.0.1:0 the TCP bind on the UDP port may find it
+// taken when many tests run at once).
+func sipAddr(t *testing.T) string {
+	t.Helper()
+	for range 20 {
+		tl, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := tl.Addr().String()
+		ul, err := net.ListenPacket("udp", addr)
+		tl.Close()
+		if err == nil {
+			ul.Close()
+			return addr
+		}
+	}
+	t.Fatal("no port free for both UDP and TCP")
+	return ""
+}
+
 // process is a voxgate serve running as a child process.
 type process struct {
 	cmd    *exec.Cmd
@@ -131,12 +153,7 @@ func TestKeysCreatePrintsTheKeyLast(t *testing.T) {
 
 func TestDevKeyOnEmptyDatabaseAndGracefulStop(t *testing.T) {
 	p := startServe(t, t.TempDir(), "--dev-key")
-	out := p.stdout.String()
-	i := strings.Index(out, "sk_live_")
-	if i < 0 {
-		t.Fatalf("no dev key printed:\n%s", out)
-	}
-	key := strings.Fields(out[i:])[0]
+	key := p.devKey(t)
 	get := func(path string) int {
 		req, _ := http.NewRequest("GET", p.base+path, nil)
 		req.Header.Set("Authorization", "Bearer "+key)

@@ -20,7 +20,7 @@ func TestRecordingSurvivesSIGKILL(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	p := startServe(t, dir, "--dev-key", "--sip-addr", sipAddr(t))
+	p := startServe(t, dir, "--dev-key")
 	key := p.devKey(t)
 	api := restClient{t: t, ctx: ctx, base: p.base, key: key}
 	sid := api.object("POST", "/v1/sessions", `{"mode":"media_stream","recording":{"enabled":true}}`)["id"].(string)
@@ -65,7 +65,7 @@ func TestRecordingSurvivesSIGKILL(t *testing.T) {
 	<-p.done
 	spoken := killed.Sub(started).Seconds()
 
-	q := startServe(t, dir, "--sip-addr", sipAddr(t))
+	q := startServe(t, dir)
 	api.base = q.base
 	list := api.object("GET", "/v1/sessions/"+sid+"/recordings", "")["data"].([]any)
 	if len(list) != 1 {

@@ -1,9 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -56,37 +56,17 @@ func TestWebhooksSurviveSIGKILL(t *testing.T) {
 	defer rc.Close()
 
 	args := []string{"--config", yml, "--webhook-allow-private"}
-	p := startServe(t, dir, append([]string{"--dev-key", "--sip-addr", sipAddr(t)}, args...)...)
-	out := p.stdout.String()
-	i := strings.Index(out, "sk_live_")
-	if i < 0 {
-		t.Fatalf("no dev key printed:\n%s", out)
-	}
-	key := strings.Fields(out[i:])[0]
-	call := func(base, method, path, body string) map[string]any {
-		t.Helper()
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var m map[string]any
-		_ = json.NewDecoder(res.Body).Decode(&m)
-		if res.StatusCode >= 300 {
-			t.Fatalf("%s %s: %d %v", method, path, res.StatusCode, m)
-		}
-		return m
-	}
-	ep := call(p.base, "POST", "/v1/webhook_endpoints", `{"url":"`+rc.URL+`","events":["session.created"]}`)
+	p := startServe(t, dir, append([]string{"--dev-key"}, args...)...)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	api := restClient{t: t, ctx: ctx, base: p.base, key: p.devKey(t)}
+	ep := api.object("POST", "/v1/webhook_endpoints", `{"url":"`+rc.URL+`","events":["session.created"]}`)
 	mu.Lock()
 	secret = ep["secret"].(string)
 	mu.Unlock()
 	var sessions []string
 	for range 5 {
-		sessions = append(sessions, call(p.base, "POST", "/v1/sessions", `{"mode":"media_stream"}`)["id"].(string))
+		sessions = append(sessions, api.object("POST", "/v1/sessions", `{"mode":"media_stream"}`)["id"].(string))
 	}
 	select {
 	case <-inFlight:
@@ -101,7 +81,7 @@ func TestWebhooksSurviveSIGKILL(t *testing.T) {
 	hanging = false
 	mu.Unlock()
 
-	q := startServe(t, dir, append([]string{"--sip-addr", sipAddr(t)}, args...)...)
+	q := startServe(t, dir, args...)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		mu.Lock()
@@ -133,26 +113,4 @@ func TestWebhooksSurviveSIGKILL(t *testing.T) {
 			t.Fatalf("/metrics lacks %s", m)
 		}
 	}
-}
-
-// sipAddr returns a loopback address whose port is free for both UDP and
-// TCP (with --sip-addr 127.0.0.1:0 the TCP bind on the UDP port may find it
-// taken when many tests run at once).
-func sipAddr(t *testing.T) string {
-	t.Helper()
-	for range 20 {
-		tl, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := tl.Addr().String()
-		ul, err := net.ListenPacket("udp", addr)
-		tl.Close()
-		if err == nil {
-			ul.Close()
-			return addr
-		}
-	}
-	t.Fatal("no port free for both UDP and TCP")
-	return ""
 }
