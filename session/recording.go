@@ -14,6 +14,7 @@ import (
 	"github.com/voxgate/voxgate/id"
 	"github.com/voxgate/voxgate/media/record"
 	"github.com/voxgate/voxgate/store"
+	"github.com/voxgate/voxgate/transcode"
 )
 
 // Recording events (SPEC §3).
@@ -60,7 +61,9 @@ type recorder struct {
 	files []*recordingFile
 	rate  int
 	side  [2][FrameSamples]int32 // the tick's sum per side
-	out   [FrameSamples]int16
+	pcm   [FrameSamples]int16
+	out   []int16
+	down  [2]*transcode.Resampler // per side, for an 8 kHz recording
 	has   [2]bool
 }
 
@@ -97,6 +100,15 @@ func (l *live) startRecording(ctx context.Context) {
 		channels = append(channels, "dual")
 	}
 	rc := &recorder{rate: rate}
+	if rate != Rate {
+		for i := range rc.down {
+			var err error
+			if rc.down[i], err = transcode.NewResampler(Rate, rate); err != nil {
+				l.log.Error("recording not started", zap.Error(err))
+				return
+			}
+		}
+	}
 	for _, ch := range channels {
 		f, err := l.m.newRecordingFile(ctx, l.scope, l.id, ch, rate)
 		if err != nil {
@@ -188,22 +200,21 @@ func (l *live) record() {
 		if !rc.has[i] {
 			continue // the recorder fills a silent side
 		}
-		n := FrameSamples
-		if rc.rate == 8000 { // halve the rate: average pairs (a gentle low-pass)
-			n = FrameSamples / 2
-			for j := range n {
-				rc.out[j] = clip((rc.side[i][2*j] + rc.side[i][2*j+1]) / 2)
-			}
-		} else {
-			for j, v := range rc.side[i] {
-				rc.out[j] = clip(v)
-			}
+		for j, v := range rc.side[i] {
+			rc.pcm[j] = clip(v)
+		}
+		out := rc.pcm[:]
+		if rc.down[i] != nil {
+			rc.out = rc.down[i].Resample(rc.out[:0], out)
+			out = rc.out
 		}
 		for _, f := range rc.files {
-			_ = f.rec.Write(side, rc.out[:n]) // an error shows at Close
+			_ = f.rec.Write(side, out) // an error shows at Close
 		}
 	}
 }
+
+func clip(v int32) int16 { return int16(max(-32768, min(32767, v))) }
 
 func sideOf(s Speaker) int {
 	if s == SpeakerAgent {
@@ -211,8 +222,6 @@ func sideOf(s Speaker) int {
 	}
 	return 0
 }
-
-func clip(v int32) int16 { return int16(max(-32768, min(32767, v))) }
 
 // finishRecordings closes a live session's recordings and marks them ready
 // or failed, with their events.
@@ -235,7 +244,7 @@ func (m *Manager) settleRecording(ctx context.Context, row storedRecording, recE
 	}
 	row.Status = RecordingReady
 	if err == nil {
-		d := float64(info.Frames*1000/int64(info.SampleRate)) / 1000
+		d := info.Duration().Round(time.Millisecond).Seconds()
 		row.Duration = &d
 		if st, serr := os.Stat(path); serr == nil {
 			size := st.Size()
