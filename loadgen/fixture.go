@@ -11,6 +11,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/voxgate/voxgate/media"
+	"github.com/voxgate/voxgate/media/rtpio"
 )
 
 // Fixture is one recorded RTP stream, ready to replay: its audio packets
@@ -76,7 +77,7 @@ func NewFixture(grams []Datagram) (*Fixture, error) {
 	streams := map[uint32][]pkt{}
 	var best uint32
 	for _, d := range grams {
-		if len(d.Payload) < 12 || d.Payload[0]>>6 != 2 || isRTCP(d.Payload) {
+		if len(d.Payload) < 12 || d.Payload[0]>>6 != 2 || rtpio.IsRTCP(d.Payload) {
 			continue
 		}
 		var p rtp.Packet
@@ -192,10 +193,6 @@ func (fx *Fixture) WithoutEvents() *Fixture {
 	c.Name += ", speech only"
 	return &c
 }
-
-// isRTCP tells RTCP from RTP (RFC 5761: packet types 64-95 in the second
-// byte's low seven bits).
-func isRTCP(b []byte) bool { return len(b) >= 2 && b[1]&0x7f >= 64 && b[1]&0x7f <= 95 }
 
 // formatOf is the audio format of a payload type: the static ones, and any
 // dynamic type as Opus (the one dynamic codec voxgate takes over SIP).

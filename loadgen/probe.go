@@ -8,6 +8,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/voxgate/voxgate/media"
+	"github.com/voxgate/voxgate/media/rtpio"
 	"github.com/voxgate/voxgate/transcode"
 )
 
@@ -138,7 +139,7 @@ func (p *probe) audioOutput(raw []byte, t time.Time) {
 
 // rtpReceived takes a packet the phone received at t.
 func (p *probe) rtpReceived(b []byte, t time.Time) {
-	if isRTCP(b) {
+	if rtpio.IsRTCP(b) {
 		return
 	}
 	p.mu.Lock()

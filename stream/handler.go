@@ -416,9 +416,6 @@ func (c *conn) readLoop() {
 
 func (c *conn) handle(raw []byte) {
 	if spk, in, payload, ok := c.inputs.decode(raw); ok { // the common audio.input, without allocating
-		if c.speaker != "" {
-			spk = c.speaker
-		}
 		c.input(spk, in, payload)
 		return
 	}
@@ -436,9 +433,6 @@ func (c *conn) handle(raw []byte) {
 	case "audio.input":
 		in, _ := inputFormat(m.Audio.Encoding, m.Audio.SampleRateHz)
 		spk := session.Speaker(m.Speaker)
-		if c.speaker != "" {
-			spk = c.speaker
-		}
 		c.input(spk, in, payload)
 	case "ping":
 		c.reply(jsonMarshal(map[string]string{"type": "pong", "session_id": c.sub.SessionID()}))
@@ -467,9 +461,6 @@ func (c *conn) binaryInput(raw []byte) {
 		c.reportError(session.ErrCodeInvalidMessage, "binary header: speaker 0 or 1, track 0, 1 or 2")
 		return
 	}
-	if c.speaker != "" {
-		spk = c.speaker
-	}
 	in := c.out
 	if in.encoding == "none" {
 		in = audioFormat{"mulaw", 8000}
@@ -478,6 +469,9 @@ func (c *conn) binaryInput(raw []byte) {
 }
 
 func (c *conn) input(spk session.Speaker, in audioFormat, payload []byte) {
+	if c.speaker != "" { // a connection that speaks for one side only
+		spk = c.speaker
+	}
 	pcm, err := c.dec.decode(spk, in, payload)
 	if err != nil {
 		c.reportError(session.ErrCodeInvalidAudioFormat, err.Error())

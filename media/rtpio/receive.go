@@ -32,13 +32,13 @@ func (c *Conn) readLoop() {
 	}
 }
 
-// isRTCP tells RTCP from RTP on a multiplexed port (RFC 5761: payload
+// IsRTCP tells RTCP from RTP on a multiplexed port (RFC 5761: payload
 // types 64-95 in the second byte's low seven bits are RTCP).
-func isRTCP(b []byte) bool { return len(b) >= 2 && b[1]&0x7f >= 64 && b[1]&0x7f <= 95 }
+func IsRTCP(b []byte) bool { return len(b) >= 2 && b[1]&0x7f >= 64 && b[1]&0x7f <= 95 }
 
 // receive handles one datagram from the network.
 func (c *Conn) receive(b []byte, from netip.AddrPort, pkt *rtp.Packet) {
-	if isRTCP(b) {
+	if IsRTCP(b) {
 		c.receiveRTCP(b)
 		return
 	}

@@ -61,7 +61,7 @@ func (p *srtpPair) protectRTCP(pkt []byte) ([]byte, error) {
 func (p *srtpPair) unprotect(dst, pkt []byte) ([]byte, error) {
 	p.inMu.Lock()
 	defer p.inMu.Unlock()
-	if isRTCP(pkt) {
+	if IsRTCP(pkt) {
 		return p.in.DecryptRTCP(dst[:0], pkt, nil)
 	}
 	return p.in.DecryptRTP(dst[:0], pkt, nil)
