@@ -105,7 +105,8 @@ type Options struct {
 	Demo http.Handler
 	// Connect serves the /connect WebSocket (stream.Handler; nil: 404).
 	Connect http.Handler
-	// Webhooks manages webhook endpoints (nil: those routes answer 503).
+	// Webhooks manages webhook endpoints (nil, in tests that need none: the
+	// routes are not registered).
 	Webhooks *webhook.Service
 }
 
