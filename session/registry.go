@@ -136,10 +136,20 @@ func (l *live) reasonIsEnd() bool {
 }
 
 // publish sends a stored event to the session's live subscribers.
+// A stored session.error carries its code and message in its data; they are
+// read once here, not by every subscriber.
 func (m *Manager) publish(sessionID, typ string, data json.RawMessage) {
-	if l := m.lookupLive(sessionID); l != nil {
-		l.broadcast(Event{Type: typ, Data: data})
+	l := m.lookupLive(sessionID)
+	if l == nil {
+		return
 	}
+	ev := Event{Type: typ, Data: data}
+	if typ == "session.error" {
+		var d struct{ Code, Message string }
+		_ = json.Unmarshal(data, &d)
+		ev.Code, ev.Message = d.Code, d.Message
+	}
+	l.broadcast(ev)
 }
 
 // stopLive ends the live part of an ended session.

@@ -79,13 +79,7 @@ func render(ev session.Event) []byte {
 	case "mark":
 		v = map[string]string{"type": "mark", "name": ev.Name}
 	case "session.error":
-		code, message := ev.Code, ev.Message
-		if code == "" { // a stored event (session.Manager.Emit) carries them in its data
-			var d struct{ Code, Message string }
-			_ = json.Unmarshal(ev.Data, &d)
-			code, message = d.Code, d.Message
-		}
-		v = map[string]string{"type": "session.error", "code": code, "message": message}
+		v = map[string]string{"type": "session.error", "code": ev.Code, "message": ev.Message}
 	case session.EventSessionEnded:
 		v = map[string]any{"type": ev.Type, "reason": ev.Reason, "data": rawOrNull(ev.Data)}
 	default:
