@@ -25,8 +25,14 @@ func (tx *Tx) AddEvent(e Event) error {
 
 // SessionEvents returns a session's events in the order they happened.
 func (s *Store) SessionEvents(ctx context.Context, sessionID string) ([]Event, error) {
+	return s.queryEvents(ctx, `WHERE session_id = ? ORDER BY id`, sessionID)
+}
+
+// queryEvents reads the events that the clause (WHERE ... ORDER BY ...)
+// selects.
+func (s *Store) queryEvents(ctx context.Context, clause string, args ...any) ([]Event, error) {
 	rows, err := s.read.QueryContext(ctx, s.rebind(`SELECT id, org_id, livemode, type, session_id, data, created_at
-		FROM events WHERE session_id = ? ORDER BY id`), sessionID)
+		FROM events `+clause), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -42,9 +48,7 @@ func (s *Store) SessionEvents(ctx context.Context, sessionID string) ([]Event, e
 		if err := rows.Scan(&e.ID, &e.Scope.OrgID, &live, &e.Type, &e.SessionID, &data, &created); err != nil {
 			return nil, err
 		}
-		e.Scope.Livemode = live == 1
-		e.Data = []byte(data)
-		e.Created = fromMicros(created)
+		e.Scope.Livemode, e.Data, e.Created = live == 1, []byte(data), fromMicros(created)
 		out = append(out, e)
 	}
 	return out, rows.Err()

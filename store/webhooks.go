@@ -65,27 +65,7 @@ func scanDelivery(row scanner) (Delivery, error) {
 
 // PendingEvents returns up to limit events not yet dispatched, oldest first.
 func (s *Store) PendingEvents(ctx context.Context, limit int) ([]Event, error) {
-	rows, err := s.read.QueryContext(ctx, s.rebind(`SELECT id, org_id, livemode, type, session_id, data, created_at
-		FROM events WHERE dispatched = 0 ORDER BY id LIMIT ?`), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
-		var (
-			e       Event
-			live    int
-			data    string
-			created int64
-		)
-		if err := rows.Scan(&e.ID, &e.Scope.OrgID, &live, &e.Type, &e.SessionID, &data, &created); err != nil {
-			return nil, err
-		}
-		e.Scope.Livemode, e.Data, e.Created = live == 1, []byte(data), fromMicros(created)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return s.queryEvents(ctx, `WHERE dispatched = 0 ORDER BY id LIMIT ?`, limit)
 }
 
 // MarkDispatched records that an event's deliveries have been written.
