@@ -148,3 +148,14 @@ func BenchmarkTickRecording(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSubscription measures what one subscriber costs in memory when it
+// joins (B/op): its queues before any audio or event has waited in them.
+func BenchmarkSubscription(b *testing.B) {
+	l, _, _ := benchLive(b, 0)
+	b.ReportAllocs()
+	for b.Loop() {
+		s, _ := l.subscribe(SubscribeOptions{})
+		l.unsubscribe(s, nil)
+	}
+}

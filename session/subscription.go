@@ -38,7 +38,7 @@ type SubscribeOptions struct {
 	// the client falls behind.
 	AudioQueue int
 	// EventQueue is how many events may wait before the client is closed as
-	// a slow consumer. Default 1024.
+	// a slow consumer. Default 256 (5 s of a mark echoed every frame).
 	EventQueue int
 }
 
@@ -81,7 +81,7 @@ func newSubscription(l *live, o SubscribeOptions) *Subscription {
 		o.AudioQueue = 250
 	}
 	if o.EventQueue <= 0 {
-		o.EventQueue = 1024
+		o.EventQueue = 256
 	}
 	s := &Subscription{
 		live: l, events: make(chan Event, o.EventQueue), done: make(chan struct{}),
