@@ -156,7 +156,7 @@ func TestBotThatNeverAnswers(t *testing.T) {
 		heard := sessiontest.Hear(t, mon, session.SpeakerCustomer, session.Rate)
 		mediatest.CheckTone(t, heard[session.Rate/2:], session.Rate, mediatest.ToneWant{Freq: 1000, Level: -10, MinSNR: 25})
 		// The session is told, once the dials keep failing.
-		ev := nextEvent(t, mon, "session.error")
+		ev := sessiontest.Next(t, mon, "session.error")
 		if !strings.Contains(string(ev.Data), `"code":"bot_unreachable"`) {
 			t.Fatalf("session.error: %s", ev.Data)
 		}
@@ -164,21 +164,6 @@ func TestBotThatNeverAnswers(t *testing.T) {
 	}
 	if refused.Load() < 2 {
 		t.Fatalf("the refusing bot was dialed %d times", refused.Load())
-	}
-}
-
-func nextEvent(t testing.TB, sub *session.Subscription, typ string) session.Event {
-	t.Helper()
-	deadline := time.After(20 * time.Second)
-	for {
-		select {
-		case ev := <-sub.Events():
-			if ev.Type == typ {
-				return ev
-			}
-		case <-deadline:
-			t.Fatalf("no %s", typ)
-		}
 	}
 }
 

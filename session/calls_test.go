@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/voxgate/voxgate/session"
+	"github.com/voxgate/voxgate/session/sessiontest"
 	"github.com/voxgate/voxgate/store"
 )
 
@@ -63,7 +64,7 @@ func TestCallLifecycleEvents(t *testing.T) {
 		t.Fatalf("events %s", got)
 	}
 	for _, typ := range []string{"call.ringing", "call.answered", "session.provider.connected", "call.ended"} {
-		if ev := nextEvent(t, sub, typ); !strings.Contains(string(ev.Data), c.ID) {
+		if ev := sessiontest.Next(t, sub, typ); !strings.Contains(string(ev.Data), c.ID) {
 			t.Fatalf("%s lacks the call: %s", typ, ev.Data)
 		}
 	}

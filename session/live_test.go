@@ -14,6 +14,7 @@ import (
 	"github.com/voxgate/voxgate/media"
 	"github.com/voxgate/voxgate/media/mediatest"
 	"github.com/voxgate/voxgate/session"
+	"github.com/voxgate/voxgate/session/sessiontest"
 	"github.com/voxgate/voxgate/store"
 	"github.com/voxgate/voxgate/store/storetest"
 )
@@ -127,7 +128,7 @@ func TestMarksAndClear(t *testing.T) {
 	b := f.subscribe(id, session.SubscribeOptions{})
 	// No audio queued: the mark comes back at once.
 	a.Mark("empty")
-	if ev := nextEvent(t, a, "mark"); ev.Name != "empty" {
+	if ev := sessiontest.Next(t, a, "mark"); ev.Name != "empty" {
 		t.Fatalf("mark %q", ev.Name)
 	}
 	// 10 frames queued, then a mark: it comes back only once they played.
@@ -135,7 +136,7 @@ func TestMarksAndClear(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Mark("after-ten")
-	ev := nextEvent(t, a, "mark")
+	ev := sessiontest.Next(t, a, "mark")
 	if ev.Name != "after-ten" {
 		t.Fatalf("mark %q", ev.Name)
 	}
@@ -148,7 +149,7 @@ func TestMarksAndClear(t *testing.T) {
 	}
 	a.Mark("cleared")
 	a.Clear()
-	if ev := nextEvent(t, a, "mark"); ev.Name != "cleared" {
+	if ev := sessiontest.Next(t, a, "mark"); ev.Name != "cleared" {
 		t.Fatalf("mark %q", ev.Name)
 	}
 	if q := a.Stats().PlayoutQueued; q != 0 {
@@ -199,7 +200,7 @@ func TestStalledSubscriberIsDroppedOthersUnaffected(t *testing.T) {
 		}
 	}
 	for i := range 20 {
-		ev := nextEvent(t, reader, "dtmf.received")
+		ev := sessiontest.Next(t, reader, "dtmf.received")
 		if want := fmt.Sprintf(`"n":%d`, i); !strings.Contains(string(ev.Data), want) {
 			t.Fatalf("event %d out of order: %s", i, ev.Data)
 		}
@@ -222,24 +223,6 @@ func TestStalledSubscriberIsDroppedOthersUnaffected(t *testing.T) {
 	}
 	if n != 20 {
 		t.Fatalf("%d dtmf.received events stored", n)
-	}
-}
-
-func nextEvent(t *testing.T, sub *session.Subscription, typ string) session.Event {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		select {
-		case ev, ok := <-sub.Events():
-			if !ok {
-				t.Fatalf("events closed waiting for %s (%v)", typ, sub.Err())
-			}
-			if ev.Type == typ {
-				return ev
-			}
-		case <-deadline:
-			t.Fatalf("no %s event", typ)
-		}
 	}
 }
 
@@ -369,7 +352,7 @@ func TestLegsHearTheOtherSide(t *testing.T) {
 	// When the last call leg hangs up, the session ends with calls_ended.
 	customer.Close(errors.New("bye"))
 	agent.Close(errors.New("bye"))
-	ev := nextEvent(t, bot, session.EventSessionEnded)
+	ev := sessiontest.Next(t, bot, session.EventSessionEnded)
 	if ev.Reason != session.EndCallsEnded {
 		t.Fatalf("ended with %q", ev.Reason)
 	}
@@ -392,7 +375,7 @@ func TestEndingClosesEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range []*session.Subscription{a, b} {
-		ev := nextEvent(t, s, session.EventSessionEnded)
+		ev := sessiontest.Next(t, s, session.EventSessionEnded)
 		if ev.Reason != session.EndExplicit || len(ev.Data) == 0 {
 			t.Fatalf("final event: %+v", ev)
 		}
@@ -422,7 +405,7 @@ func TestEndAllAtShutdown(t *testing.T) {
 		t.Fatalf("ended %d", n)
 	}
 	for _, s := range []*session.Subscription{subA, subB} {
-		if ev := nextEvent(t, s, session.EventSessionEnded); ev.Reason != session.EndShutdown {
+		if ev := sessiontest.Next(t, s, session.EventSessionEnded); ev.Reason != session.EndShutdown {
 			t.Fatalf("reason %s", ev.Reason)
 		}
 	}

@@ -72,7 +72,7 @@ func TestRecordingMixedAndDual(t *testing.T) {
 	sessiontest.Hear(t, sub, session.SpeakerCustomer, 98*session.FrameSamples) // the tones have nearly played
 	customer.Close(nil)
 	agent.Close(nil)
-	nextEvent(t, sub, session.EventSessionEnded)
+	sessiontest.Next(t, sub, session.EventSessionEnded)
 
 	// The files are finished right after the session's end.
 	var recs []session.RecordingFile

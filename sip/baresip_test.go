@@ -18,6 +18,7 @@ import (
 
 	"github.com/voxgate/voxgate/media/mediatest"
 	"github.com/voxgate/voxgate/session"
+	"github.com/voxgate/voxgate/session/sessiontest"
 )
 
 // baresipConfig is a headless baresip on loopback: a WAV as microphone, the
@@ -283,7 +284,7 @@ func TestBaresipCallsIn(t *testing.T) {
 			fatal := func(format string, args ...any) { t.Helper(); b.fatal(t, format, args...) }
 			hear(t, sub, session.SpeakerCustomer, 440, 2*time.Second, fatal)
 			speak(t, sub, 1000, 3*time.Second)
-			if ev := next(t, sub, session.EventSessionEnded); ev.Reason != session.EndCallsEnded {
+			if ev := sessiontest.Next(t, sub, session.EventSessionEnded); ev.Reason != session.EndCallsEnded {
 				fatal("session ended with %s", ev.Reason)
 			}
 			b.wait(t, false)

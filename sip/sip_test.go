@@ -116,7 +116,7 @@ func TestInboundCallJoinsTheSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"4", "2"} {
-		ev := next(t, sub, "dtmf.received")
+		ev := sessiontest.Next(t, sub, "dtmf.received")
 		if !strings.Contains(string(ev.Data), `"digit":"`+want+`"`) {
 			t.Fatalf("dtmf: %s", ev.Data)
 		}
@@ -143,7 +143,7 @@ func TestInboundCallJoinsTheSession(t *testing.T) {
 	if err := p.Dialog.Bye(f.ctx); err != nil {
 		t.Fatal(err)
 	}
-	if ev := next(t, sub, session.EventSessionEnded); ev.Reason != session.EndCallsEnded {
+	if ev := sessiontest.Next(t, sub, session.EventSessionEnded); ev.Reason != session.EndCallsEnded {
 		t.Fatalf("session ended with %s", ev.Reason)
 	}
 	var c session.Call
@@ -181,21 +181,6 @@ func TestInboundRefusals(t *testing.T) {
 	s2, _ := g.m.Create(g.ctx, g.sc, session.CreateParams{Mode: "media_stream"})
 	if code := p.Call(g.ctx, g.srv.Addr(), s2.ID, p.Offer(sip.Supported[0])); code != 403 {
 		t.Fatalf("unknown source: %d", code)
-	}
-}
-
-func next(t *testing.T, sub *session.Subscription, typ string) session.Event {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		select {
-		case ev := <-sub.Events():
-			if ev.Type == typ {
-				return ev
-			}
-		case <-deadline:
-			t.Fatalf("no %s", typ)
-		}
 	}
 }
 
@@ -413,10 +398,10 @@ func TestSIPpCallsIn(t *testing.T) {
 	if len(heard) < session.Rate || energy/float64(len(heard)) < 1e4 {
 		t.Fatalf("the session heard %d samples of SIPp's audio, mean power %.0f", len(heard), energy/float64(max(1, len(heard))))
 	}
-	if ev := next(t, sub, "dtmf.received"); !strings.Contains(string(ev.Data), `"digit":"1"`) {
+	if ev := sessiontest.Next(t, sub, "dtmf.received"); !strings.Contains(string(ev.Data), `"digit":"1"`) {
 		t.Fatalf("dtmf: %s", ev.Data)
 	}
-	if ev := next(t, sub, session.EventSessionEnded); ev.Reason != session.EndCallsEnded {
+	if ev := sessiontest.Next(t, sub, session.EventSessionEnded); ev.Reason != session.EndCallsEnded {
 		t.Fatalf("ended with %s", ev.Reason)
 	}
 }
@@ -483,7 +468,7 @@ func TestDigestAndCallCap(t *testing.T) {
 	if err := first.Bye(f.ctx); err != nil {
 		t.Fatal(err)
 	}
-	next(t, sub, session.EventSessionEnded)
+	sessiontest.Next(t, sub, session.EventSessionEnded)
 	code := 0
 	for range 100 { // the trunk's count drops as the call's end is recorded
 		if code = q.Call(f.ctx, f.srv.Addr(), s2.ID, q.Offer(sip.Supported[0])); code != 503 {
@@ -535,7 +520,7 @@ func TestCodecMatrix(t *testing.T) {
 			if err := p.Dialog.Bye(f.ctx); err != nil {
 				t.Fatal(err)
 			}
-			next(t, sub, session.EventSessionEnded)
+			sessiontest.Next(t, sub, session.EventSessionEnded)
 			time.Sleep(300 * time.Millisecond) // the tone ends before the phone closes
 		})
 	}
@@ -603,13 +588,13 @@ func TestOptionsAndInfo(t *testing.T) {
 	if res, err := p.Dialog.Do(f.ctx, info); err != nil || res.StatusCode != 200 {
 		t.Fatalf("INFO: %v %v", err, res)
 	}
-	if ev := next(t, sub, "dtmf.received"); !strings.Contains(string(ev.Data), `"digit":"7"`) || !strings.Contains(string(ev.Data), `"duration_ms":160`) {
+	if ev := sessiontest.Next(t, sub, "dtmf.received"); !strings.Contains(string(ev.Data), `"digit":"7"`) || !strings.Contains(string(ev.Data), `"duration_ms":160`) {
 		t.Fatalf("dtmf: %s", ev.Data)
 	}
 	if err := p.Dialog.Bye(f.ctx); err != nil {
 		t.Fatal(err)
 	}
-	next(t, sub, session.EventSessionEnded)
+	sessiontest.Next(t, sub, session.EventSessionEnded)
 }
 
 // TestOutboundHangupWhileRinging hangs up before the answer: the INVITE is

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/voxgate/voxgate/session"
+	"github.com/voxgate/voxgate/session/sessiontest"
 )
 
 // TestSIPpHoldAndResume has SIPp call in, hold (sendonly, then inactive)
@@ -41,7 +42,7 @@ func TestSIPpHoldAndResume(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("sipp: %v\n%s", err, lastLines(out, 30))
 	}
-	if ev := next(t, sub, session.EventSessionEnded); ev.Reason != session.EndCallsEnded {
+	if ev := sessiontest.Next(t, sub, session.EventSessionEnded); ev.Reason != session.EndCallsEnded {
 		t.Fatalf("session ended with %s", ev.Reason)
 	}
 }

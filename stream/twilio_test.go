@@ -152,21 +152,6 @@ func (p *twilioPeer) closeCode() int {
 	return -1
 }
 
-func nextEvent(t testing.TB, sub *session.Subscription, typ string) session.Event {
-	t.Helper()
-	deadline := time.After(15 * time.Second)
-	for {
-		select {
-		case ev := <-sub.Events():
-			if ev.Type == typ {
-				return ev
-			}
-		case <-deadline:
-			t.Fatalf("no %s", typ)
-		}
-	}
-}
-
 func TestTwilioStreamIsALeg(t *testing.T) {
 	g := newGateway(t, stream.Config{})
 	sid, token := g.session()
@@ -178,7 +163,7 @@ func TestTwilioStreamIsALeg(t *testing.T) {
 	defer sub.Close()
 	p := g.twilio(sid)
 	p.start(map[string]string{"token": token})
-	if ev := nextEvent(t, sub, session.EventCallAnswered); !strings.Contains(string(ev.Data), `"transport":"twilio"`) {
+	if ev := sessiontest.Next(t, sub, session.EventCallAnswered); !strings.Contains(string(ev.Data), `"transport":"twilio"`) {
 		t.Fatalf("call.answered: %s", ev.Data)
 	}
 	// Twilio's caller reaches the subscriber as the customer.
@@ -203,13 +188,13 @@ func TestTwilioStreamIsALeg(t *testing.T) {
 	mediatest.CheckTone(t, pcm, 8000, mediatest.ToneWant{Freq: 600, Level: -10, LevelTol: 1.5, MinSNR: 25})
 	// A digit from Twilio is dtmf.received.
 	p.send(map[string]any{"event": "dtmf", "streamSid": p.sid, "sequenceNumber": "99", "dtmf": map[string]string{"track": "inbound_track", "digit": "7"}})
-	if ev := nextEvent(t, sub, "dtmf.received"); !strings.Contains(string(ev.Data), `"digit":"7"`) {
+	if ev := sessiontest.Next(t, sub, "dtmf.received"); !strings.Contains(string(ev.Data), `"digit":"7"`) {
 		t.Fatalf("dtmf.received: %s", ev.Data)
 	}
 	// stop ends the leg; the last call leaving ends the session.
 	p.send(map[string]any{"event": "stop", "sequenceNumber": "100", "streamSid": p.sid,
 		"stop": map[string]string{"accountSid": "AC0123456789abcdef0123456789abcdef", "callSid": "CA0123456789abcdef0123456789abcdef"}})
-	if ev := nextEvent(t, sub, session.EventSessionEnded); ev.Reason != session.EndCallsEnded {
+	if ev := sessiontest.Next(t, sub, session.EventSessionEnded); ev.Reason != session.EndCallsEnded {
 		t.Fatalf("session ended with %s", ev.Reason)
 	}
 	if code := p.closeCode(); code != websocket.CloseNormalClosure {
@@ -314,7 +299,7 @@ func TestTwilioMarksAndClear(t *testing.T) {
 	defer sub.Close()
 	p := g.twilio(sid)
 	p.start(map[string]string{"token": token})
-	nextEvent(t, sub, session.EventCallAnswered)
+	sessiontest.Next(t, sub, session.EventCallAnswered)
 	// The agent's client queues 1 s of speech and a mark: Twilio gets the
 	// mark after that audio, and the client's echo waits for Twilio's.
 	if err := sub.Input(session.SpeakerAgent, mediatest.Tone(session.Rate, 600, -10, session.Rate)); err != nil {
@@ -327,7 +312,7 @@ func TestTwilioMarksAndClear(t *testing.T) {
 	}
 	noMarkYet(t, sub)
 	p.send(map[string]any{"event": "mark", "sequenceNumber": "60", "streamSid": p.sid, "mark": map[string]string{"name": "m1"}})
-	if ev := nextEvent(t, sub, "mark"); ev.Name != "m1" {
+	if ev := sessiontest.Next(t, sub, "mark"); ev.Name != "m1" {
 		t.Fatalf("mark: %+v", ev)
 	}
 	// 10 s queued, a mark, then a clear: Twilio is told to clear, then gets
@@ -345,7 +330,7 @@ func TestTwilioMarksAndClear(t *testing.T) {
 	}
 	noMarkYet(t, sub)
 	p.send(map[string]any{"event": "mark", "sequenceNumber": "61", "streamSid": p.sid, "mark": map[string]string{"name": "m2"}})
-	if ev := nextEvent(t, sub, "mark"); ev.Name != "m2" {
+	if ev := sessiontest.Next(t, sub, "mark"); ev.Name != "m2" {
 		t.Fatalf("mark: %+v", ev)
 	}
 	// A mark still pending when the call ends is echoed all the same.
@@ -355,7 +340,7 @@ func TestTwilioMarksAndClear(t *testing.T) {
 	sub.Mark("m3")
 	p.until("mark")
 	p.send(map[string]any{"event": "stop", "sequenceNumber": "62", "streamSid": p.sid, "stop": map[string]string{}})
-	if ev := nextEvent(t, sub, "mark"); ev.Name != "m3" {
+	if ev := sessiontest.Next(t, sub, "mark"); ev.Name != "m3" {
 		t.Fatalf("mark: %+v", ev)
 	}
 }

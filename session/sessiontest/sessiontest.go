@@ -95,3 +95,30 @@ func (l *ToneLeg) ReadFrame(f *media.Frame) error {
 
 // WriteFrame discards what the leg hears.
 func (l *ToneLeg) WriteFrame(media.Frame) error { return nil }
+
+// Next returns the next event of type typ that sub receives, skipping
+// others, and fails t if none comes within 20 s or the subscription ends.
+func Next(t testing.TB, sub *session.Subscription, typ string) session.Event {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case ev := <-sub.Events():
+			if ev.Type == typ {
+				return ev
+			}
+		case <-sub.Done():
+			select {
+			case ev := <-sub.Events(): // drain what was queued before it ended
+				if ev.Type == typ {
+					return ev
+				}
+				continue
+			default:
+			}
+			t.Fatalf("subscription ended waiting for %s (%v)", typ, sub.Err())
+		case <-deadline:
+			t.Fatalf("no %s event", typ)
+		}
+	}
+}
