@@ -33,13 +33,23 @@ func parseAudioOption(v string) (audioFormat, error) {
 
 // inputFormat checks the format of an audio.input message.
 func inputFormat(encoding string, rate int) (audioFormat, error) {
-	switch {
-	case encoding == "mulaw" && rate == 8000:
-	case encoding == "pcm16" && (rate == 8000 || rate == 16000 || rate == 24000 || rate == 48000):
-	default:
+	f, ok := inputFormatOf([]byte(encoding), rate)
+	if !ok {
 		return audioFormat{}, fmt.Errorf("%w: %s at %d Hz (use mulaw at 8000, or pcm16 at 8000, 16000, 24000 or 48000)", errBadAudio, encoding, rate)
 	}
-	return audioFormat{encoding, rate}, nil
+	return f, nil
+}
+
+// inputFormatOf is the format an audio.input names, if clients may send it.
+// It takes bytes so that the plain-form parser allocates nothing.
+func inputFormatOf(encoding []byte, rate int) (audioFormat, bool) {
+	switch {
+	case string(encoding) == "mulaw" && rate == 8000:
+		return audioFormat{"mulaw", rate}, true
+	case string(encoding) == "pcm16" && (rate == 8000 || rate == 16000 || rate == 24000 || rate == 48000):
+		return audioFormat{"pcm16", rate}, true
+	}
+	return audioFormat{}, false
 }
 
 // encoder turns session audio (16 kHz PCM) into one stream's format, with a

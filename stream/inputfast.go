@@ -56,12 +56,7 @@ func (d *inputDecoder) decode(raw []byte) (spk session.Speaker, format audioForm
 	default:
 		return "", audioFormat{}, nil, false
 	}
-	switch {
-	case string(encoding) == "mulaw" && rate == 8000:
-		format = audioFormat{"mulaw", rate}
-	case string(encoding) == "pcm16" && (rate == 8000 || rate == 16000 || rate == 24000 || rate == 48000):
-		format = audioFormat{"pcm16", rate}
-	default:
+	if format, ok = inputFormatOf(encoding, rate); !ok {
 		return "", audioFormat{}, nil, false
 	}
 	n := base64.StdEncoding.DecodedLen(len(b64))
