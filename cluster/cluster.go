@@ -8,6 +8,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -50,8 +51,8 @@ type Config struct {
 	Addr string
 	// SIPHost is the host[:port] in this node's sip_uri.
 	SIPHost string
-	// Capacity is how many sessions this node is sized for: placement picks
-	// the node with the smallest share of its capacity in use. Default 1000.
+	// Capacity is how many sessions and calls this node is sized for:
+	// placement picks the node with the most room left. Default 1000.
 	Capacity int
 	// TTL is how long a registration outlives its last heartbeat; a node
 	// silent for longer is lost. Heartbeats come every TTL/3. Default 10s.
@@ -99,6 +100,9 @@ type Node struct {
 	Draining bool      `json:"draining"`
 	Seen     time.Time `json:"seen"`
 }
+
+// room is how many more sessions and calls the node is sized for.
+func (n Node) room() int { return n.Capacity - n.Sessions - n.Calls }
 
 // load is the share of the node's capacity in use.
 func (n Node) load() float64 {
@@ -267,9 +271,10 @@ func (c *Cluster) node(ctx context.Context, id string) (Node, bool, error) {
 }
 
 // Pick returns the node a new session goes to: of the alive nodes not
-// draining, the one with the smallest share of its capacity in use, then
-// the most free room, then the least CPU. ok is false when every node is
-// draining.
+// draining, the one with the most room left (capacity less sessions and
+// calls: the fewest sessions when capacities are equal), then the smallest
+// share of its capacity in use, then the least CPU, then the first ID. ok is
+// false when every node is draining.
 func (c *Cluster) Pick(ctx context.Context) (n Node, ok bool, err error) {
 	nodes, err := c.Nodes(ctx)
 	if err != nil {
@@ -280,22 +285,13 @@ func (c *Cluster) Pick(ctx context.Context) (n Node, ok bool, err error) {
 		return Node{}, false, nil
 	}
 	return slices.MinFunc(nodes, func(a, b Node) int {
-		if la, lb := a.load(), b.load(); la != lb {
-			if la < lb {
-				return -1
-			}
-			return 1
-		}
-		if fa, fb := a.Capacity-a.Sessions-a.Calls, b.Capacity-b.Sessions-b.Calls; fa != fb {
+		if fa, fb := a.room(), b.room(); fa != fb {
 			return fb - fa
 		}
-		if a.CPU != b.CPU {
-			if a.CPU < b.CPU {
-				return -1
-			}
-			return 1
+		if c := cmp.Compare(a.load(), b.load()); c != 0 {
+			return c
 		}
-		return 0 // sorted by ID: the first wins
+		return cmp.Compare(a.CPU, b.CPU) // then sorted by ID: the first wins
 	}), true, nil
 }
 

@@ -131,7 +131,7 @@ func settings(c *Config) []setting {
 		{"redis-url", "VOXGATE_REDIS_URL", "redis://… turns cluster mode on: nodes sharing this Redis and a PostgreSQL --database-url serve one API", (*stringValue)(&c.RedisURL)},
 		{"node-id", "VOXGATE_NODE_ID", "this node's name in the cluster (default: host name and a random suffix)", (*stringValue)(&c.NodeID)},
 		{"advertise-addr", "VOXGATE_ADVERTISE_ADDR", "host:port other nodes reach this node's HTTP API at (default: --http-addr when it names one address)", (*stringValue)(&c.AdvertiseAddr)},
-		{"node-capacity", "VOXGATE_NODE_CAPACITY", "sessions this node is sized for; new sessions go to the node with the smallest share in use", (*intValue)(&c.NodeCapacity)},
+		{"node-capacity", "VOXGATE_NODE_CAPACITY", "sessions and calls this node is sized for; new sessions go to the node with the most room left", (*intValue)(&c.NodeCapacity)},
 		{"node-ttl", "VOXGATE_NODE_TTL", "a node silent for this long is lost: its sessions end with node_lost", (*durationValue)(&c.NodeTTL)},
 		{"dev-key", "VOXGATE_DEV_KEY", "on an empty database, create a development key with every scope and print it", (*boolValue)(&c.DevKey)},
 	}
