@@ -111,7 +111,7 @@ func (n Node) load() float64 {
 
 // Sessions is what a node needs from its session manager.
 type Sessions interface {
-	End(ctx context.Context, sc store.Scope, sessionID string, reason session.EndReason) (session.Session, error)
+	EndLost(ctx context.Context, sc store.Scope, sessionID string) (session.Session, error)
 	Metrics() session.Metrics
 }
 

@@ -117,7 +117,7 @@ func (c *Cluster) endLost(ctx context.Context, nodeID string) error {
 			continue
 		}
 		sc := store.Scope{OrgID: o.OrgID, Livemode: o.Livemode}
-		if _, err := c.sessions.End(ctx, sc, sid, session.EndNodeLost); err != nil && !errors.Is(err, session.ErrNotFound) {
+		if _, err := c.sessions.EndLost(ctx, sc, sid); err != nil && !errors.Is(err, session.ErrNotFound) {
 			return err
 		}
 		// End disowns a session it ended; one already ended is forgotten here.

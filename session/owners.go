@@ -39,3 +39,21 @@ func (m *Manager) elsewhere(ctx context.Context, sessionID string) bool {
 	o := m.owners.Load()
 	return o != nil && *o != nil && (*o).Elsewhere(ctx, sessionID)
 }
+
+// EndLost ends a session whose owner node was lost: its calls that had not
+// ended end with hangup_cause node_lost (nothing is left to hang them up),
+// then the session with end_reason node_lost.
+func (m *Manager) EndLost(ctx context.Context, sc store.Scope, sessionID string) (Session, error) {
+	calls, err := m.sessionCalls(ctx, sc, sessionID)
+	if err != nil {
+		return Session{}, err
+	}
+	for _, c := range calls {
+		if !c.Status.Final() {
+			if err := m.CallEnded(ctx, c.ID, CallEnded, string(EndNodeLost), 0); err != nil {
+				return Session{}, err
+			}
+		}
+	}
+	return m.End(ctx, sc, sessionID, EndNodeLost)
+}

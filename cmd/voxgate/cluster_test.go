@@ -160,6 +160,17 @@ func TestClusterOfThreeNodes(t *testing.T) {
 	if code := phone2.Call(ctx, netip.MustParseAddrPort(b.sip), lostID, phone2.Offer(sip.Supported[0])); code != 200 {
 		t.Fatalf("call to the second session: %d", code)
 	}
+	for { // answered, as any node reads it
+		calls := via(a).object("GET", "/v1/sessions/"+lostID+"/calls", "")["data"].([]any)
+		if len(calls) > 0 && calls[0].(map[string]any)["status"] == "answered" {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the call on B is not answered: %v", calls)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 	if err := b.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -179,6 +190,10 @@ func TestClusterOfThreeNodes(t *testing.T) {
 		}
 	}
 	hooks.waitEnded(t, ctx, lostID)
+	call := via(c).object("GET", "/v1/sessions/"+lostID+"/calls", "")["data"].([]any)[0].(map[string]any)
+	if call["status"] != "ended" || call["hangup_cause"] != "node_lost" {
+		t.Fatalf("the killed node's call: %v", call)
+	}
 
 	// A and C serve on: a new session through C is on A or C and carries audio.
 	next := via(c).object("POST", "/v1/sessions", `{"mode":"media_stream"}`)
