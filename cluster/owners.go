@@ -44,12 +44,19 @@ func (c *Cluster) Disown(ctx context.Context, sessionID string) {
 	}
 }
 
-// Elsewhere reports whether another alive node owns the session
-// (session.Owners); when Redis does not answer, it says so, so that a
-// session is not ended for lack of an answer.
-func (c *Cluster) Elsewhere(ctx context.Context, sessionID string) bool {
+// Elsewhere reports whether another alive node owns the session and that
+// node's SIP host (session.Owners); when Redis does not answer it says
+// "elsewhere, unknown host", so that the sweeper ends nothing for lack of an
+// answer and a call is taken here.
+func (c *Cluster) Elsewhere(ctx context.Context, sessionID string) (sipHost string, ok bool) {
 	n, ok, err := c.Owner(ctx, sessionID)
-	return err != nil || (ok && n.ID != c.cfg.NodeID)
+	if err != nil {
+		return "", true
+	}
+	if !ok || n.ID == c.cfg.NodeID {
+		return "", false
+	}
+	return n.SIPHost, true
 }
 
 // Owner returns the alive node that owns a session; ok is false when none

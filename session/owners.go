@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/voxgate/voxgate/store"
 )
@@ -14,9 +15,21 @@ type Owners interface {
 	Own(ctx context.Context, sc store.Scope, sessionID string)
 	// Disown forgets the owner of an ended session.
 	Disown(ctx context.Context, sessionID string)
-	// Elsewhere reports whether another alive node owns the session: only
-	// that node knows whether its calls are idle.
-	Elsewhere(ctx context.Context, sessionID string) bool
+	// Elsewhere reports whether another alive node owns the session (only
+	// that node knows whether its calls are idle), and that node's SIP host
+	// ("" when not known).
+	Elsewhere(ctx context.Context, sessionID string) (sipHost string, ok bool)
+}
+
+// MovedError means a session's media runs on another node (cluster mode):
+// a SIP call for it is redirected there.
+type MovedError struct {
+	SessionID string
+	SIPHost   string // host[:port] of the owner's SIP
+}
+
+func (e *MovedError) Error() string {
+	return fmt.Sprintf("session: %s runs on the node at %s", e.SessionID, e.SIPHost)
 }
 
 // SetOwners makes the manager report the sessions it creates and ends (nil:
@@ -37,7 +50,22 @@ func (m *Manager) disown(ctx context.Context, sessionID string) {
 
 func (m *Manager) elsewhere(ctx context.Context, sessionID string) bool {
 	o := m.owners.Load()
-	return o != nil && *o != nil && (*o).Elsewhere(ctx, sessionID)
+	if o == nil || *o == nil {
+		return false
+	}
+	_, ok := (*o).Elsewhere(ctx, sessionID)
+	return ok
+}
+
+// here returns sessionID when a call for it belongs on this node, else a
+// *MovedError naming the owner.
+func (m *Manager) here(ctx context.Context, sessionID string) (string, error) {
+	if o := m.owners.Load(); o != nil && *o != nil {
+		if host, ok := (*o).Elsewhere(ctx, sessionID); ok && host != "" {
+			return "", &MovedError{SessionID: sessionID, SIPHost: host}
+		}
+	}
+	return sessionID, nil
 }
 
 // EndLost ends a session whose owner node was lost: its calls that had not

@@ -32,7 +32,8 @@ type clusterNode struct {
 
 // TestClusterOfThreeNodes runs three nodes on one PostgreSQL and one Redis.
 // A session created through node A is placed on B (the node with the most
-// room); a phone calls its sip_uri on B, a subscriber connected through C
+// room); a call for it sent to A is redirected to B; a phone calls its
+// sip_uri on B, a subscriber connected through C
 // hears the phone, and a hangup sent to A ends the call on B. One key's
 // rate limit holds across the nodes, and an Idempotency-Key replays
 // through any node. Then B is killed mid-call: a survivor
@@ -77,6 +78,12 @@ func TestClusterOfThreeNodes(t *testing.T) {
 	streamURL := sess["stream"].(map[string]any)["url"].(string)
 	if !strings.HasSuffix(sess["sip_uri"].(string), "@"+b.sip) || !strings.HasPrefix(streamURL, "ws"+strings.TrimPrefix(b.base, "http")+"/") {
 		t.Fatalf("session created through A is not on B (%s, %s): sip_uri %s, stream.url %s", b.base, b.sip, sess["sip_uri"], streamURL)
+	}
+
+	// A call for it reaching A is redirected to B.
+	stray := siptest.NewPhone(t, 0, 8000)
+	if code := stray.Call(ctx, netip.MustParseAddrPort(a.sip), sid, stray.Offer(sip.Supported[0])); code != 302 {
+		t.Fatalf("a call for B's session sent to A: %d, want 302 to B", code)
 	}
 
 	// A phone calls B; a subscriber connected through C hears it.
