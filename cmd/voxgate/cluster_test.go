@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,7 +39,8 @@ type clusterNode struct {
 // rate limit holds across the nodes, and an Idempotency-Key replays
 // through any node. Then B is killed mid-call: a survivor
 // ends its session with node_lost, the session.ended webhook arrives once,
-// and A and C go on placing sessions that carry audio.
+// and A and C go on placing sessions that carry audio; once C drains, new
+// sessions go to A, even when asked of C.
 func TestClusterOfThreeNodes(t *testing.T) {
 	if os.Getenv("VOXGATE_TEST_DATABASE_URL") == "" {
 		t.Skip("VOXGATE_TEST_DATABASE_URL not set: cluster mode needs PostgreSQL (make test starts one)")
@@ -217,6 +219,24 @@ func TestClusterOfThreeNodes(t *testing.T) {
 
 	if n := hooks.ended(lostID); n != 1 {
 		t.Fatalf("session.ended delivered %d times for the lost session, want once", n)
+	}
+
+	// C drains (SIGTERM): from then on new sessions go to A.
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if code, _ := via(c).call("GET", "/readyz", ""); code == 503 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("C is not draining after SIGTERM")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if s := via(c).object("POST", "/v1/sessions", `{"mode":"media_stream"}`); !strings.HasSuffix(s["sip_uri"].(string), "@"+a.sip) {
+		t.Fatalf("a session created while C drains is at %s, not on A", s["sip_uri"])
 	}
 }
 

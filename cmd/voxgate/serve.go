@@ -251,10 +251,10 @@ func (g *gateway) serveOn(s *http.Server, ln net.Listener) {
 // drain stops taking work, lets in-flight requests finish within timeout,
 // then closes everything.
 func (g *gateway) drain(timeout time.Duration) {
-	g.ready.Store(false)
-	if g.cluster != nil {
+	if g.cluster != nil { // first: other nodes stop placing sessions here
 		g.cluster.Drain(context.Background())
 	}
+	g.ready.Store(false)
 	g.sessions.Drain()
 	g.sip.Drain()
 	deadline := time.Now().Add(timeout)
