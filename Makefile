@@ -11,7 +11,7 @@ RUN_PACKAGES  := gcc libc6-dev pkg-config libopus-dev libopusfile-dev libmp3lame
 # and flite for speech),
 # and the real peers: Chromium (WebRTC), SIPp, baresip and kamailio (SIP), sipvicious (a scanner). Node.js and npm
 # (for examples/node-bot, a Twilio-protocol bot) are added when missing.
-TEST_PACKAGES := $(RUN_PACKAGES) postgresql sox libsox-fmt-all opus-tools mpg123 pocketsphinx flite chromium chromium-driver sip-tester baresip-core kamailio sipvicious
+TEST_PACKAGES := $(RUN_PACKAGES) postgresql sox libsox-fmt-all opus-tools mpg123 pocketsphinx flite chromium chromium-driver sip-tester baresip-core kamailio sipvicious redis-server
 
 .PHONY: run build test deps deps-test fuzz bench bench-load clean
 

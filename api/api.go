@@ -80,7 +80,8 @@ type Server struct {
 	store    *store.Store
 	sessions *session.Manager
 	log      *zap.Logger
-	limiter  *rateLimiter
+	limiter  Limiter
+	forward  func(next http.Handler, place bool) http.Handler
 	metrics  *metrics
 	ready    func() bool
 	webrtc   Answerer
@@ -108,6 +109,20 @@ type Options struct {
 	// Webhooks manages webhook endpoints (nil, in tests that need none: the
 	// routes are not registered).
 	Webhooks *webhook.Service
+	// Cluster, when several nodes share the store, places new sessions,
+	// forwards requests about a live session to the node that owns it and
+	// counts rate limits across nodes (nil: one node).
+	Cluster Cluster
+}
+
+// Cluster is what the API needs from a cluster of nodes.
+type Cluster interface {
+	Limiter
+	// Forward wraps the handler of a route that creates a session (place)
+	// or commands a live one (the path's {id}): the request goes to the
+	// chosen or owning node and its answer comes back unchanged, or to
+	// next when that node is this one.
+	Forward(next http.Handler, place bool) http.Handler
 }
 
 // New builds the API server.
@@ -130,6 +145,10 @@ func New(o Options) (*Server, error) {
 		webhooks: o.Webhooks,
 		limiter:  newRateLimiter(o.Store.Now),
 		metrics:  newMetrics(o.Registry),
+		forward:  func(next http.Handler, _ bool) http.Handler { return next },
+	}
+	if o.Cluster != nil {
+		s.limiter, s.forward = o.Cluster, o.Cluster.Forward
 	}
 	s.handler = s.routes(o.Registry, o.Demo, o.Connect)
 	return s, nil

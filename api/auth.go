@@ -110,7 +110,7 @@ func (s *Server) authorized(scope string, next apiHandler) apiHandler {
 		if limit <= 0 {
 			limit = s.cfg.RateLimitPerMinute
 		}
-		allowed, remaining, reset := s.limiter.take(k.ID, limit)
+		allowed, remaining, reset := s.limiter.Take(r.Context(), k.ID, limit)
 		h := w.Header()
 		h.Set("X-RateLimit-Limit", itoa(limit))
 		h.Set("X-RateLimit-Remaining", itoa(remaining))

@@ -1,12 +1,20 @@
 package api
 
 import (
+	"context"
 	"strconv"
 	"sync"
 	"time"
 )
 
-// rateLimiter counts requests per key in fixed one-minute windows, the model
+// Limiter counts requests per API key in fixed one-minute windows: Take
+// counts one for key and says whether it is within limit, what remains and
+// when the window resets.
+type Limiter interface {
+	Take(ctx context.Context, key string, limit int) (allowed bool, remaining int, reset time.Time)
+}
+
+// rateLimiter is the Limiter of one node: requests per key in fixed one-minute windows, the model
 // the X-RateLimit-* headers describe: a limit, what remains of it, and the
 // Unix time the window resets.
 type rateLimiter struct {
@@ -25,8 +33,8 @@ func newRateLimiter(now func() time.Time) *rateLimiter {
 	return &rateLimiter{now: now, windows: map[string]*window{}}
 }
 
-// take counts one request for key and says whether it is within limit.
-func (l *rateLimiter) take(key string, limit int) (allowed bool, remaining int, reset time.Time) {
+// Take counts one request for key and says whether it is within limit.
+func (l *rateLimiter) Take(_ context.Context, key string, limit int) (allowed bool, remaining int, reset time.Time) {
 	now := l.now()
 	start := now.Truncate(time.Minute)
 	l.mu.Lock()

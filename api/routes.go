@@ -10,7 +10,8 @@ import (
 func (s *Server) routes(reg *prometheus.Registry, demo, connect http.Handler) http.Handler {
 	rt := newRouter(s.middleware)
 	// read: authenticated GET or DELETE; write: a body is read first; idem:
-	// also replayable under an Idempotency-Key.
+	// also replayable under an Idempotency-Key. s.forward sends a request
+	// that creates or commands a live session to the node that runs it.
 	read := func(scope string, h apiHandler) http.Handler { return s.authorized(scope, h) }
 	write := func(scope string, h apiHandler) http.Handler { return s.authorized(scope, s.withBody(h)) }
 	idem := func(scope string, h apiHandler) http.Handler {
@@ -35,22 +36,22 @@ func (s *Server) routes(reg *prometheus.Registry, demo, connect http.Handler) ht
 	rt.handle("PATCH /v1/agents/{id}", write("agents:write", s.updateAgent))
 	rt.handle("DELETE /v1/agents/{id}", read("agents:write", s.deleteAgent))
 
-	rt.handle("POST /v1/sessions", idem("sessions:write", s.createSession))
+	rt.handle("POST /v1/sessions", s.forward(idem("sessions:write", s.createSession), true))
 	rt.handle("GET /v1/sessions/{id}", read("sessions:read", s.getSession))
-	rt.handle("POST /v1/sessions/{id}/end", idem("sessions:write", s.endSession))
-	rt.handle("POST /v1/sessions/{id}/stream_tokens", write("sessions:write", s.createStreamToken))
+	rt.handle("POST /v1/sessions/{id}/end", s.forward(idem("sessions:write", s.endSession), false))
+	rt.handle("POST /v1/sessions/{id}/stream_tokens", s.forward(write("sessions:write", s.createStreamToken), false))
 
 	if connect != nil {
-		rt.handle("GET /v1/sessions/{id}/connect", connect) // the stream token authenticates
+		rt.handle("GET /v1/sessions/{id}/connect", s.forward(connect, false)) // the stream token authenticates
 		rt.handle("OPTIONS /v1/sessions/{id}/connect", s.cors(http.NotFoundHandler()))
 	}
-	rt.handle("POST /v1/sessions/{id}/webrtc", s.cors(s.tokenOrKey("sessions:write", s.withBody(s.webrtcOffer))))
+	rt.handle("POST /v1/sessions/{id}/webrtc", s.forward(s.cors(s.tokenOrKey("sessions:write", s.withBody(s.webrtcOffer))), false))
 	rt.handle("OPTIONS /v1/sessions/{id}/webrtc", s.cors(http.NotFoundHandler()))
-	rt.handle("POST /v1/sessions/{id}/dial", idem("calls:write", s.dial))
-	rt.handle("POST /v1/sessions/{id}/hangup", write("calls:write", s.hangup))
+	rt.handle("POST /v1/sessions/{id}/dial", s.forward(idem("calls:write", s.dial), false))
+	rt.handle("POST /v1/sessions/{id}/hangup", s.forward(write("calls:write", s.hangup), false))
 	rt.handle("GET /v1/sessions/{id}/calls", read("sessions:read", s.listCalls))
 	rt.handle("GET /v1/calls", read("sessions:read", s.listCalls))
-	rt.handle("POST /v1/calls", idem("calls:write", s.createCalls))
+	rt.handle("POST /v1/calls", s.forward(idem("calls:write", s.createCalls), true))
 	rt.handle("GET /v1/calls/{id}", read("sessions:read", s.getCall))
 
 	rt.handle("GET /v1/sessions/{id}/transcript", read("sessions:read", s.getTranscript))

@@ -269,7 +269,7 @@ func (m *Manager) RouteInbound(ctx context.Context, sc store.Scope, user string)
 		if s.Ended() {
 			return "", ErrEnded
 		}
-		return s.ID, nil
+		return m.here(ctx, s.ID)
 	}
 	if !ValidE164(user) {
 		return "", ErrNotFound
@@ -288,7 +288,7 @@ func (m *Manager) RouteInbound(ctx context.Context, sc store.Scope, user string)
 			return "", err
 		}
 		if s.PhoneNumber != nil && *s.PhoneNumber == n.Number {
-			return s.ID, nil
+			return m.here(ctx, s.ID)
 		}
 	}
 	p := CreateParams{Mode: string(n.Mode), AgentID: n.AgentID, StreamURL: n.StreamURL,

@@ -37,6 +37,7 @@ type Manager struct {
 	metrics  counters
 	dialer   Dialer
 	bots     atomic.Pointer[BotDialer]
+	owners   atomic.Pointer[Owners]
 
 	trunksVersion atomic.Uint64
 
@@ -312,6 +313,7 @@ func (m *Manager) Create(ctx context.Context, sc store.Scope, p CreateParams) (S
 	if err != nil {
 		return Session{}, err
 	}
+	m.own(ctx, sc, s.ID)
 	out := s.Session
 	out.Stream.Token, out.Stream.ExpiresAt = token, &expires
 	out.WebhookSecret = s.Secret
@@ -423,6 +425,7 @@ func (m *Manager) End(ctx context.Context, sc store.Scope, sessionID string, rea
 	})
 	if err == nil && event != "" {
 		m.log.Info("session ended", zap.String("session_id", sessionID), zap.String("end_reason", string(reason)))
+		m.disown(ctx, sessionID)
 		m.stopLive(sessionID, reason, data)
 		m.transcriptReady(ctx, sc, s)
 	}
@@ -504,8 +507,8 @@ func (m *Manager) Sweep(ctx context.Context) (int, error) {
 	}
 	ended := 0
 	for _, r := range recs {
-		if m.busy(r.ID) {
-			continue // a connected call is not idle
+		if m.busy(r.ID) || m.elsewhere(ctx, r.ID) {
+			continue // a connected call is not idle; another node's sessions are its own to sweep
 		}
 		if _, err := m.End(ctx, r.Scope, r.ID, EndIdleTimeout); err != nil {
 			return ended, err

@@ -53,6 +53,9 @@ const (
 	EndMaxDuration EndReason = "max_duration"
 	EndShutdown    EndReason = "shutdown"
 	EndError       EndReason = "error"
+	// EndNodeLost: the node that ran the session's media stopped answering
+	// (cluster mode); a surviving node ended it.
+	EndNodeLost EndReason = "node_lost"
 )
 
 // Session is a session as the API shows it.

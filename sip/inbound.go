@@ -78,6 +78,11 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		user = "+" + user // national numbers are configured with their country code, without '+'
 	}
 	sid, err := s.sessions.RouteInbound(ctx, trunk.Scope, user)
+	var moved *session.MovedError
+	if errors.As(err, &moved) { // cluster mode: the session's media runs on another node
+		respond(req, tx, 302, "Moved Temporarily", sipmsg.NewHeader("Contact", "<sip:"+moved.SessionID+"@"+moved.SIPHost+">"))
+		return
+	}
 	if errors.Is(err, session.ErrNotFound) || errors.Is(err, session.ErrEnded) {
 		respond(req, tx, 404, "Not Found")
 		return

@@ -58,6 +58,11 @@ type Config struct {
 	TranscriptionEngine string        `yaml:"transcription_engine"`
 	TranscriptionModel  string        `yaml:"transcription_model"`
 	TranscriptionURL    string        `yaml:"transcription_url"`
+	RedisURL            string        `yaml:"redis_url"`
+	NodeID              string        `yaml:"node_id"`
+	AdvertiseAddr       string        `yaml:"advertise_addr"`
+	NodeCapacity        int           `yaml:"node_capacity"`
+	NodeTTL             time.Duration `yaml:"node_ttl"`
 	// Languages, Trunks, WebRTC and Webhooks are set in the YAML file only.
 	Languages session.Languages `yaml:"languages"`
 	Trunks    []TrunkConfig     `yaml:"trunks"`
@@ -76,6 +81,8 @@ func defaultConfig() Config {
 		IdleTimeout:        30 * time.Minute,
 		RateLimitPerMinute: 600,
 		MaxSessionsPerOrg:  100,
+		NodeCapacity:       1000,
+		NodeTTL:            10 * time.Second,
 		SIPSourceRate:      300,
 		SIPSourceBurst:     20,
 		SIPBan:             10 * time.Minute,
@@ -121,6 +128,11 @@ func settings(c *Config) []setting {
 		{"transcription-engine", "VOXGATE_TRANSCRIPTION_ENGINE", "speech engine of transcription-mode sessions: pocketsphinx (offline), whisper or stream", (*stringValue)(&c.TranscriptionEngine)},
 		{"transcription-model", "VOXGATE_TRANSCRIPTION_MODEL", "that engine's model (pocketsphinx: a directory like /usr/share/pocketsphinx/model/en-us; empty: its default)", (*stringValue)(&c.TranscriptionModel)},
 		{"transcription-url", "VOXGATE_TRANSCRIPTION_URL", "URL of a remote engine (whisper: the base URL of an OpenAI-compatible /v1/audio/transcriptions server; stream: a ws(s):// live-transcription endpoint)", (*stringValue)(&c.TranscriptionURL)},
+		{"redis-url", "VOXGATE_REDIS_URL", "redis://… turns cluster mode on: nodes sharing this Redis and a PostgreSQL --database-url serve one API", (*stringValue)(&c.RedisURL)},
+		{"node-id", "VOXGATE_NODE_ID", "this node's name in the cluster (default: host name and a random suffix)", (*stringValue)(&c.NodeID)},
+		{"advertise-addr", "VOXGATE_ADVERTISE_ADDR", "host:port other nodes reach this node's HTTP API at (default: --http-addr when it names one address)", (*stringValue)(&c.AdvertiseAddr)},
+		{"node-capacity", "VOXGATE_NODE_CAPACITY", "sessions and calls this node is sized for; new sessions go to the node with the most room left", (*intValue)(&c.NodeCapacity)},
+		{"node-ttl", "VOXGATE_NODE_TTL", "a node silent for this long is lost: its sessions end with node_lost", (*durationValue)(&c.NodeTTL)},
 		{"dev-key", "VOXGATE_DEV_KEY", "on an empty database, create a development key with every scope and print it", (*boolValue)(&c.DevKey)},
 	}
 }
@@ -240,6 +252,9 @@ func (c *Config) resolve() error {
 		return err
 	}
 	if err := c.webhookConfig().Validate(); err != nil {
+		return err
+	}
+	if err := c.resolveCluster(); err != nil {
 		return err
 	}
 	return c.sessionConfig().Validate()

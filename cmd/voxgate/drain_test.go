@@ -48,14 +48,7 @@ func TestDrainUnderLoad(t *testing.T) {
 	if err := os.WriteFile(inf, []byte("SEQUENTIAL\n"+strings.Join(ids, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// SIPp's uac_pcap calls each session: 8 s of recorded A-law speech, then BYE.
-	xml, _ := exec.Command(sipp, "-sd", "uac_pcap").Output() // it exits 99 after printing
-	scenario := strings.NewReplacer("[service]", "[field0]", "pcap/g711a.pcap", "/usr/share/sip-tester/g711a.pcap",
-		"pcap/dtmf_2833_1.pcap", "/usr/share/sip-tester/dtmf_2833_1.pcap").Replace(string(xml))
-	xmlPath := filepath.Join(dir, "uac.xml")
-	if err := os.WriteFile(xmlPath, []byte(scenario), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	xmlPath := sippCallsSessions(t, sipp, dir)
 	host, port, _ := strings.Cut(sipAt, ":")
 	sippCmd := exec.CommandContext(ctx, sipp, "-sf", xmlPath, "-inf", inf, "-m", fmt.Sprint(drainCalls), "-l", fmt.Sprint(drainCalls),
 		"-r", "50", "-i", "127.0.0.1", "-p", "0", "-mp", "0", "-nostdin", "-timeout", "90s", "-timeout_error", host+":"+port)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/voxgate/voxgate/api"
 	"github.com/voxgate/voxgate/botlink"
+	"github.com/voxgate/voxgate/cluster"
 	"github.com/voxgate/voxgate/rtc"
 	"github.com/voxgate/voxgate/session"
 	"github.com/voxgate/voxgate/sip"
@@ -104,6 +105,7 @@ type gateway struct {
 	admin    *http.Server
 	sip      *sip.Server
 	bots     *botlink.Supervisor
+	cluster  *cluster.Cluster // nil on a single node
 	cancel   context.CancelFunc
 	ready    atomic.Bool
 	failed   chan error
@@ -148,6 +150,17 @@ func start(ctx context.Context, cfg Config, log *zap.Logger) (*gateway, error) {
 	} else if n > 0 {
 		log.Info("recovered recordings left open by a crash", zap.Int("count", n))
 	}
+	var member api.Cluster // a nil *cluster.Cluster must stay a nil api.Cluster
+	if cfg.RedisURL != "" {
+		if g.cluster, err = cluster.New(openCtx, cfg.clusterConfig(), g.sessions, log.Named("cluster")); err != nil {
+			g.close()
+			return nil, err
+		}
+		g.sessions.SetOwners(g.cluster)
+		member = g.cluster
+		go g.cluster.Run(ctx)
+		log.Info("cluster node registered", zap.String("node_id", cfg.NodeID), zap.String("advertise_addr", cfg.AdvertiseAddr))
+	}
 	go g.sessions.Run(ctx)
 	hooks, err := webhook.New(cfg.webhookConfig(), st, g.sessions, log.Named("webhook"))
 	if err != nil {
@@ -173,7 +186,7 @@ func start(ctx context.Context, cfg Config, log *zap.Logger) (*gateway, error) {
 	srv, err := api.New(api.Options{
 		Config: cfg.apiConfig(), Store: st, Sessions: g.sessions, Logger: log.Named("api"),
 		Registry: reg, Ready: g.ready.Load, WebRTC: webrtc, Demo: web.Demo(), Connect: connect,
-		Webhooks: hooks,
+		Webhooks: hooks, Cluster: member,
 	})
 	if err != nil {
 		g.close()
@@ -238,6 +251,9 @@ func (g *gateway) serveOn(s *http.Server, ln net.Listener) {
 // drain stops taking work, lets in-flight requests finish within timeout,
 // then closes everything.
 func (g *gateway) drain(timeout time.Duration) {
+	if g.cluster != nil { // first: other nodes stop placing sessions here
+		g.cluster.Drain(context.Background())
+	}
 	g.ready.Store(false)
 	g.sessions.Drain()
 	g.sip.Drain()
@@ -252,6 +268,9 @@ func (g *gateway) drain(timeout time.Duration) {
 	}
 	if err := g.http.Shutdown(ctx); err != nil {
 		g.log.Warn("http shutdown", zap.Error(err))
+	}
+	if g.cluster != nil {
+		g.cluster.Leave(ctx)
 	}
 	g.close()
 }
