@@ -34,6 +34,11 @@ type live struct {
 	reason  EndReason
 	rec     *recorder // the session's recordings, when it asked for them
 	tr      *transcriber
+	xl      *interpreter // translation modes: translates and speaks finals
+
+	voices  [voiceCount]*source // synthesized speech, by listener and track
+	playing []*Playback         // in the order given
+	talking [2]int              // ticks each side has been speaking over a playback
 
 	started  atomic.Bool // session.started was requested
 	answered atomic.Bool // a call of the session was answered (its leg joined)
@@ -46,8 +51,11 @@ func newLive(m *Manager, id string, sc store.Scope, mode Mode) *live {
 		m: m, id: id, scope: sc, mode: mode, log: m.log.With(zap.String("session_id", id)),
 		subs: map[*Subscription]struct{}{}, legs: map[string]*legRunner{}, done: make(chan struct{}),
 	}
-	if mode == ModeTranscription {
+	if mode.transcribes() {
 		l.tr = l.newTranscriber()
+	}
+	if mode.translates() {
+		l.xl = l.newInterpreter()
 	}
 	return l
 }
@@ -81,9 +89,10 @@ func (l *live) tick() {
 	if l.stopped {
 		return
 	}
+	l.feedPlaybacks()
 	for _, src := range l.sources {
 		src.pop()
-		if src.owner != nil && src.cur != nil {
+		if src.leg == nil && src.cur != nil { // legs' frames went out as they arrived
 			l.fanOut(src, src.cur[:])
 		}
 		if src.owner != nil {
@@ -246,6 +255,7 @@ func (l *live) mark(sub *Subscription, name string) {
 func (l *live) clear(sub *Subscription) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.stopPlaybacks(func(*Playback) bool { return true })
 	for spk, src := range sub.playout {
 		src.clear()
 		l.clearPlayback(spk)
@@ -348,6 +358,7 @@ func (l *live) stop(reason EndReason, data json.RawMessage) {
 		src.release()
 	}
 	l.sources = nil
+	l.stopPlaybacks(func(*Playback) bool { return true })
 	rec, tr := l.rec, l.tr
 	l.rec, l.tr = nil, nil
 	l.mu.Unlock()

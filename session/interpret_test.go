@@ -1,0 +1,360 @@
+package session_test
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/voxgate/voxgate/session"
+	"github.com/voxgate/voxgate/speech/synth"
+	"github.com/voxgate/voxgate/speech/transcribe"
+	_ "github.com/voxgate/voxgate/speech/transcribe/whisper"
+	"github.com/voxgate/voxgate/speech/translate"
+)
+
+// finalMsg is a transcript.final as subscribers get it.
+type finalMsg struct {
+	Speaker     string `json:"speaker"`
+	Language    string `json:"language"`
+	Text        string `json:"text"`
+	Translation *struct {
+		Language string `json:"language"`
+		Text     string `json:"text"`
+	} `json:"translation"`
+}
+
+// watcher reads a subscriber's events and audio: the finals, and the
+// frames of each speaker's translated track.
+type watcher struct {
+	mu         sync.Mutex
+	finals     []finalMsg
+	translated map[session.Speaker]int // frames
+	errors     []string
+	first      map[session.Speaker]time.Time // first translated frame
+}
+
+func watch(t *testing.T, sub *session.Subscription) *watcher {
+	w := &watcher{translated: map[session.Speaker]int{}, first: map[session.Speaker]time.Time{}}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var f session.AudioFrame
+		for {
+			for sub.NextAudio(&f) {
+				if f.Track == session.Translated {
+					w.mu.Lock()
+					if w.translated[f.Speaker] == 0 {
+						w.first[f.Speaker] = time.Now()
+					}
+					w.translated[f.Speaker]++
+					w.mu.Unlock()
+				}
+			}
+			select {
+			case <-sub.AudioReady():
+			case ev, ok := <-sub.Events():
+				if !ok {
+					return
+				}
+				w.mu.Lock()
+				switch ev.Type {
+				case session.EventTranscriptFinal:
+					var m finalMsg
+					if err := json.Unmarshal(ev.Data, &m); err != nil {
+						t.Error(err)
+					}
+					w.finals = append(w.finals, m)
+				case "session.error":
+					w.errors = append(w.errors, string(ev.Data))
+				}
+				w.mu.Unlock()
+			case <-sub.Done():
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { sub.Close(); <-done })
+	return w
+}
+
+// final waits for the next final of spk (after the n-th).
+func (w *watcher) final(t *testing.T, spk session.Speaker, n int) finalMsg {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		w.mu.Lock()
+		seen := 0
+		for _, m := range w.finals {
+			if m.Speaker == string(spk) {
+				if seen++; seen > n {
+					w.mu.Unlock()
+					return m
+				}
+			}
+		}
+		errs := w.errors
+		w.mu.Unlock()
+		if len(errs) > 0 {
+			t.Fatalf("session.error %v", errs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no final %d of %s", n+1, spk)
+	return finalMsg{}
+}
+
+// frames is how many translated frames of spk a subscriber got so far.
+func (w *watcher) frames(spk session.Speaker) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.translated[spk]
+}
+
+// say plays pcm into a leg in real time, then a second of silence.
+func say(leg *pipeLeg, pcm []int16) {
+	pcm = append(pcm, make([]int16, session.Rate)...)
+	tk := time.NewTicker(20 * time.Millisecond)
+	defer tk.Stop()
+	for len(pcm) > 0 {
+		n := min(len(pcm), session.FrameSamples)
+		frame := append([]int16(nil), pcm[:n]...)
+		frame = append(frame, make([]int16, session.FrameSamples-n)...)
+		pcm = pcm[n:]
+		<-tk.C
+		select {
+		case leg.in <- frame:
+		case <-leg.done:
+			return
+		}
+	}
+}
+
+func speak(t *testing.T, text, lang string) []int16 {
+	t.Helper()
+	s, err := synth.NewOffline()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm, err := s.Synthesize(context.Background(), text, lang, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pcm
+}
+
+func apertium(t *testing.T, text, from, to string) string {
+	t.Helper()
+	a, err := translate.NewApertium("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	out, err := a.Translate(context.Background(), text, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// envelope is the level of each 20 ms of pcm, in dB (floored at -60 dBFS).
+func envelope(pcm []int16) []float64 {
+	var env []float64
+	for i := 0; i+session.FrameSamples <= len(pcm); i += session.FrameSamples {
+		var sum float64
+		for _, v := range pcm[i : i+session.FrameSamples] {
+			sum += float64(v) * float64(v)
+		}
+		env = append(env, max(-60, 10*math.Log10(sum/session.FrameSamples/(32768*32768)+1e-12)))
+	}
+	return env
+}
+
+// similarity is the best correlation of want's level contour with a
+// stretch of heard's: near 1 when heard holds the same speech.
+func similarity(heard, want []int16) float64 {
+	h, w := envelope(heard), envelope(want)
+	best := -1.0
+	for lag := 0; lag+len(w) <= len(h); lag++ {
+		best = max(best, correlation(h[lag:lag+len(w)], w))
+	}
+	return best
+}
+
+func correlation(a, b []float64) float64 {
+	var ma, mb float64
+	for i := range a {
+		ma += a[i]
+		mb += b[i]
+	}
+	ma /= float64(len(a))
+	mb /= float64(len(b))
+	var sab, saa, sbb float64
+	for i := range a {
+		sab += (a[i] - ma) * (b[i] - mb)
+		saa += (a[i] - ma) * (a[i] - ma)
+		sbb += (b[i] - mb) * (b[i] - mb)
+	}
+	return sab / math.Sqrt(saa*sbb+1e-12)
+}
+
+// voiced is how long pcm is louder than -40 dBFS, in seconds.
+func voiced(pcm []int16) float64 {
+	n := 0
+	for _, l := range envelope(pcm) {
+		if l > -40 {
+			n++
+		}
+	}
+	return float64(n) / 50
+}
+
+// recognize transcribes English pcm with pocketsphinx, offline.
+func recognize(t *testing.T, pcm []int16) string {
+	t.Helper()
+	e, err := transcribe.Open("pocketsphinx", transcribe.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := e.NewStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Write(pcm); err != nil {
+		t.Fatal(err)
+	}
+	text, _, err := s.End()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
+}
+
+// wordHits counts the words of ref found in hyp.
+func wordHits(ref, hyp string) int {
+	n := 0
+	for _, w := range strings.Fields(strings.ToLower(ref)) {
+		w = strings.Trim(w, ".,;:!?¿¡")
+		if strings.Contains(" "+strings.ToLower(hyp)+" ", " "+w+" ") {
+			n++
+		}
+	}
+	return n
+}
+
+// whisperServer answers every transcription with text: a Spanish
+// recognizer, which Debian lacks, in the OpenAI transcriptions wire format.
+func whisperServer(t *testing.T, text string) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/audio/transcriptions" {
+			http.NotFound(w, r)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]string{"text": text})
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func translationSession(t *testing.T, f *fixture, mode session.Mode, src, tgt string) string {
+	t.Helper()
+	s, err := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: string(mode), SourceLanguage: &src, TargetLanguage: &tgt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = f.m.End(context.Background(), f.sc, s.ID, session.EndExplicit) })
+	return s.ID
+}
+
+func addLegs(t *testing.T, f *fixture, id string) (customer, agent *pipeLeg) {
+	t.Helper()
+	customer, agent = newPipeLeg("call_c", session.SpeakerCustomer), newPipeLeg("call_a", session.SpeakerAgent)
+	for _, l := range []*pipeLeg{customer, agent} {
+		if err := f.m.AddLeg(f.ctx, id, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return customer, agent
+}
+
+// TestBidirectionalTranslation: an English customer and a Spanish agent on
+// call legs each hear the other in their own language. The customer's
+// English (flite) reaches the agent as Spanish speech: the espeak-ng voice
+// of the expected Apertium translation, its level contour matching an
+// offline synthesis of it. The agent's Spanish (recognized by a local
+// whisper-format server) reaches the customer as English that pocketsphinx
+// transcribes back to the expected Apertium output. Subscribers get finals
+// carrying the translations; nobody hears their own voice.
+func TestBidirectionalTranslation(t *testing.T) {
+	const agentSays = "Buenos días, el pedido llegará mañana."
+	f := newFixture(t, session.Config{
+		Languages: session.Languages{Transcribe: []string{"en", "es"}},
+		Transcription: session.TranscriptionConfig{Languages: map[string]session.TranscriptionConfig{
+			"es": {Engine: "whisper", URL: whisperServer(t, agentSays)},
+		}},
+	})
+	id := translationSession(t, f, session.ModeBidirectionalTranslation, "en", "es")
+	w := watch(t, f.subscribe(id, session.SubscribeOptions{}))
+	customer, agent := addLegs(t, f, id)
+
+	// The customer speaks; the agent hears it in Spanish.
+	say(customer, speak(t, "Good morning, thank you for calling the support line.", "en"))
+	fin := w.final(t, session.SpeakerCustomer, 0)
+	t.Logf("customer final %+v, translation %+v", fin, fin.Translation)
+	if hits := wordHits("good morning thank you for calling the support line", fin.Text); hits < 7 {
+		t.Fatalf("customer recognised as %q", fin.Text)
+	}
+	wantES := apertium(t, fin.Text, "en", "es")
+	if fin.Language != "en" || fin.Translation == nil || fin.Translation.Language != "es" || fin.Translation.Text != wantES {
+		t.Fatalf("final %+v translation %+v, want es %q", fin, fin.Translation, wantES)
+	}
+	offline := speak(t, wantES, "es")
+	frames := len(offline) / session.FrameSamples
+	waitFor(t, func() bool { return w.frames(session.SpeakerCustomer) >= frames })
+	heard := agent.heardSoFar()
+	sim := similarity(heard, offline)
+	other := similarity(heard, speak(t, "Por favor, espere un momento mientras le atiendo.", "es"))
+	t.Logf("agent heard %.2f s of speech (offline synthesis %.2f s); contour correlation %.3f (another sentence %.3f)",
+		voiced(heard), voiced(offline), sim, other)
+	if v := voiced(heard); v < 0.8*voiced(offline) || v > 1.2*voiced(offline) {
+		t.Errorf("agent heard %.2f s of speech, the translation is %.2f s", v, voiced(offline))
+	}
+	if sim < 0.9 || other > sim-0.15 {
+		t.Errorf("contour correlation %.3f with the expected Spanish, %.3f with another sentence", sim, other)
+	}
+
+	// The agent answers in Spanish; the customer hears it in English.
+	say(agent, speak(t, agentSays, "es"))
+	fin = w.final(t, session.SpeakerAgent, 0)
+	wantEN := apertium(t, agentSays, "es", "en")
+	if fin.Translation == nil || fin.Translation.Language != "en" || fin.Translation.Text != wantEN {
+		t.Fatalf("agent final %+v translation %+v, want en %q", fin, fin.Translation, wantEN)
+	}
+	frames = len(speak(t, wantEN, "en")) / session.FrameSamples
+	waitFor(t, func() bool { return w.frames(session.SpeakerAgent) >= frames })
+	time.Sleep(100 * time.Millisecond)
+	toCustomer := customer.heardSoFar()
+	got := recognize(t, toCustomer)
+	t.Logf("customer heard %q (apertium %q)", got, wantEN)
+	words := len(strings.Fields(wantEN))
+	if hits := wordHits(wantEN, got); hits < words*2/3 {
+		t.Errorf("customer's English recognised as %q: %d of %d words of %q", got, hits, words, wantEN)
+	}
+	// The customer never heard their own voice: before the agent spoke, silence.
+	if v := voiced(toCustomer[:min(len(heard), len(toCustomer))]); v > 0 {
+		t.Errorf("customer heard %.2f s of speech before the agent spoke", v)
+	}
+	tr, err := f.m.Transcript(f.ctx, f.sc, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Turns) != 2 || tr.Turns[0].Translation == nil || tr.Turns[0].Translation.Text != wantES {
+		t.Errorf("stored turns %+v", tr.Turns)
+	}
+}

@@ -1,0 +1,165 @@
+package session
+
+import "sync/atomic"
+
+// Playback is speech the session plays in real time to the call legs of one
+// side, as a source of the other side: a translation (track Translated) or
+// a synthesized voice (track Synthesized). Subscribers get its frames as
+// audio.output with that speaker and track.
+//
+// A Playback ends when its last frame has been played, or earlier when it
+// is stopped: by Stop, by any client's audio.clear, by the listening side
+// starting to speak (barge-in), or by the session ending. Done is closed
+// then in every case.
+type Playback struct {
+	l     *live
+	src   *source // the session's source for this speaker and track
+	pcm   []int16
+	pos   int         // samples handed to the source (guarded by l.mu)
+	cut   atomic.Bool // stopped before its end
+	done  chan struct{}
+	voice int // index of src in l.voices
+}
+
+// Done is closed when the playback has ended: played out or stopped.
+func (p *Playback) Done() <-chan struct{} { return p.done }
+
+// Interrupted says whether the playback was stopped before its end (valid
+// once Done is closed).
+func (p *Playback) Interrupted() bool { return p.cut.Load() }
+
+// Stop ends the playback where it is; a queued one never starts. Stopping
+// an ended playback does nothing.
+func (p *Playback) Stop() {
+	p.l.mu.Lock()
+	defer p.l.mu.Unlock()
+	p.l.stopPlaybacks(func(q *Playback) bool { return q == p })
+}
+
+// Barge-in: the side a playback is heard by speaking (its original audio
+// louder than bargeInRMS, about -40 dBFS) for bargeInFrames ticks in a row
+// stops what plays to it.
+const (
+	bargeInRMS    = 330
+	bargeInFrames = 5 // 100 ms
+)
+
+// speak plays pcm (mono, Rate) in real time to the call legs of side to, as
+// a source of the other side on track (Translated or Synthesized; a leg
+// hears Translated only in translation modes, Synthesized always). Speech
+// given to the same side on the same track plays in the order given, one
+// after the other. The returned Playback reports its end and can stop it.
+// pcm must not be changed afterwards.
+func (l *live) speak(to Speaker, track Track, pcm []int16) *Playback {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p := &Playback{l: l, pcm: pcm, done: make(chan struct{}), voice: voiceIndex(to, track)}
+	if l.stopped {
+		p.cut.Store(true)
+		close(p.done)
+		return p
+	}
+	if l.voices[p.voice] == nil {
+		src := &source{speaker: other(to), track: track, max: 2}
+		l.voices[p.voice] = src
+		l.sources = append(l.sources, src)
+	}
+	p.src = l.voices[p.voice]
+	l.playing = append(l.playing, p)
+	return p
+}
+
+// voiceCount is the number of synthesized sources a session can have.
+const voiceCount = 4
+
+// voiceIndex numbers the session's synthesized sources: listener × track.
+func voiceIndex(to Speaker, track Track) int {
+	i := sideOf(to) * 2
+	if track == Synthesized {
+		i++
+	}
+	return i
+}
+
+// other is the opposite side.
+func other(s Speaker) Speaker {
+	if s == SpeakerCustomer {
+		return SpeakerAgent
+	}
+	return SpeakerCustomer
+}
+
+// feedPlaybacks hands each voice's current playback's next frame to its
+// source, to be played this tick, and ends the playbacks that have played
+// out (called by the clock with the lock held, before sources are popped).
+func (l *live) feedPlaybacks() {
+	if len(l.playing) == 0 {
+		l.talking = [2]int{}
+		return
+	}
+	l.bargeIn()
+	var fed [voiceCount]bool
+	kept := l.playing[:0]
+	for _, p := range l.playing {
+		if fed[p.voice] {
+			kept = append(kept, p) // waits for the one before it
+			continue
+		}
+		if p.pos >= len(p.pcm) {
+			close(p.done) // its last frame played in the previous tick
+			continue
+		}
+		fed[p.voice] = true
+		n := min(FrameSamples, len(p.pcm)-p.pos)
+		p.src.push(p.pcm[p.pos:p.pos+n], true)
+		p.pos += n
+		kept = append(kept, p)
+	}
+	clear(l.playing[len(kept):])
+	l.playing = kept
+}
+
+// bargeIn stops the playbacks heard by a side that has been speaking for
+// bargeInFrames ticks (with the lock held). It looks at the frames queued
+// for this tick, before they are popped.
+func (l *live) bargeIn() {
+	var loud [2]bool
+	for _, src := range l.sources {
+		if src.track != Original || src.queue.n == 0 {
+			continue
+		}
+		f := src.queue.buf[src.queue.head]
+		var sum int64
+		for _, v := range f {
+			sum += int64(v) * int64(v)
+		}
+		if sum > bargeInRMS*bargeInRMS*FrameSamples {
+			loud[sideOf(src.speaker)] = true
+		}
+	}
+	for i, spk := range []Speaker{SpeakerCustomer, SpeakerAgent} {
+		if !loud[i] {
+			l.talking[i] = 0
+			continue
+		}
+		if l.talking[i]++; l.talking[i] == bargeInFrames {
+			l.stopPlaybacks(func(p *Playback) bool { return p.src.speaker != spk })
+		}
+	}
+}
+
+// stopPlaybacks ends the playbacks that match (with the lock held). Their
+// sources hold no frame between ticks, so nothing more of them plays.
+func (l *live) stopPlaybacks(match func(*Playback) bool) {
+	kept := l.playing[:0]
+	for _, p := range l.playing {
+		if !match(p) {
+			kept = append(kept, p)
+			continue
+		}
+		p.cut.Store(true)
+		close(p.done)
+	}
+	clear(l.playing[len(kept):])
+	l.playing = kept
+}
