@@ -350,11 +350,86 @@ func TestBidirectionalTranslation(t *testing.T) {
 	if v := voiced(toCustomer[:min(len(heard), len(toCustomer))]); v > 0 {
 		t.Errorf("customer heard %.2f s of speech before the agent spoke", v)
 	}
-	tr, err := f.m.Transcript(f.ctx, f.sc, id)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tr, err := f.m.Transcript(ctx, f.sc, id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(tr.Turns) != 2 || tr.Turns[0].Translation == nil || tr.Turns[0].Translation.Text != wantES {
 		t.Errorf("stored turns %+v", tr.Turns)
+	}
+}
+
+// TestAssistiveTranslationBargeIn: in assistive_translation the agent gets
+// the customer's speech as subtitles (and hears the original), and the
+// customer hears the agent in Spanish. Barge-in: a customer-side bot's
+// queued speech is cut when the agent starts talking over it, its mark
+// coming back at once; the agent's translated speech stops when the
+// customer talks over it.
+func TestAssistiveTranslationBargeIn(t *testing.T) {
+	const customerSays = "Hola, necesito ayuda con mi pedido."
+	f := newFixture(t, session.Config{
+		Languages: session.Languages{Transcribe: []string{"en", "es"}},
+		Transcription: session.TranscriptionConfig{Languages: map[string]session.TranscriptionConfig{
+			"es": {Engine: "whisper", URL: whisperServer(t, customerSays)},
+		}},
+	})
+	id := translationSession(t, f, session.ModeAssistiveTranslation, "es", "en")
+	w := watch(t, f.subscribe(id, session.SubscribeOptions{}))
+	customer, agent := addLegs(t, f, id)
+	bot := f.subscribe(id, session.SubscribeOptions{})
+
+	// A bot speaks for the customer (4 s queued at once, then a mark); the
+	// agent talks over it after a second.
+	long := speak(t, customerSays+" "+customerSays+" "+customerSays, "es")
+	if err := bot.Input(session.SpeakerCustomer, long); err != nil {
+		t.Fatal(err)
+	}
+	bot.Mark("after-bot")
+	time.Sleep(time.Second)
+	start := time.Now()
+	go say(agent, speak(t, "Hello, how can I help you with your order today?", "en"))
+	ev := nextEvent(t, bot, "mark")
+	cut := time.Since(start)
+	t.Logf("mark %s %v after the agent started talking; the bot's speech was %.1f s", ev.Name, cut, float64(len(long))/session.Rate)
+	if ev.Name != "after-bot" || cut > time.Duration(len(long)/session.Rate-2)*time.Second {
+		t.Errorf("mark %q came %v after the agent started talking", ev.Name, cut)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if v := voiced(agent.heardSoFar()); v > float64(len(long))/session.Rate/2 {
+		t.Errorf("agent heard %.1f s of the bot's %.1f s", v, float64(len(long))/session.Rate)
+	}
+
+	// The customer's words are subtitles for the agent; it hears them in
+	// the original, and nobody hears them translated.
+	fin := w.final(t, session.SpeakerCustomer, 0)
+	if fin.Text != customerSays || fin.Translation == nil || fin.Translation.Language != "en" || fin.Translation.Text != apertium(t, customerSays, "es", "en") {
+		t.Errorf("customer final %+v translation %+v", fin, fin.Translation)
+	}
+	// The agent's English reaches the customer in Spanish, until the
+	// customer talks over it.
+	fin = w.final(t, session.SpeakerAgent, 0)
+	wantES := apertium(t, fin.Text, "en", "es")
+	if fin.Translation == nil || fin.Translation.Text != wantES {
+		t.Fatalf("agent final %+v translation %+v, want %q", fin, fin.Translation, wantES)
+	}
+	waitFor(t, func() bool { return w.frames(session.SpeakerAgent) >= 25 })
+	before := w.frames(session.SpeakerAgent)
+	say(customer, speak(t, customerSays, "es"))
+	frames := len(speak(t, wantES, "es")) / session.FrameSamples
+	played := w.frames(session.SpeakerAgent)
+	t.Logf("translation to the customer: %d of %d frames played, %d after the customer started talking", played, frames, played-before)
+	if played >= frames || played-before > 50 {
+		t.Errorf("%d of %d frames played, %d after the customer started talking: the barge-in did not stop it within a turn", played, frames, played-before)
+	}
+	if w.frames(session.SpeakerCustomer) != 0 {
+		t.Errorf("the customer's speech was spoken translated in assistive mode")
+	}
+	// What the customer heard is the start of the expected Spanish.
+	offline := speak(t, wantES, "es")
+	part := offline[:min(len(offline), played*session.FrameSamples*4/5)]
+	if sim := similarity(customer.heardSoFar(), part); sim < 0.9 {
+		t.Errorf("customer heard Spanish whose contour correlates %.3f with the expected", sim)
 	}
 }

@@ -159,17 +159,10 @@ func (l *live) clearPlayback(spk Speaker) {
 // translated track in place of the original.
 func (l *live) playTo(lr *legRunner) {
 	listener := lr.leg.Speaker()
-	want := Original
-	if l.mode == ModeBidirectionalTranslation || (l.mode == ModeAssistiveTranslation && listener == SpeakerCustomer) {
-		want = Translated
-	}
 	n := 0
 	clear(l.mix[:])
 	for _, src := range l.sources {
-		if src.cur == nil || src.speaker == listener || src.leg == lr {
-			continue
-		}
-		if src.track != Synthesized && src.track != want {
+		if src.cur == nil || src.leg == lr || !l.hears(listener, src) {
 			continue
 		}
 		for i, v := range src.cur {
@@ -185,6 +178,20 @@ func (l *live) playTo(lr *legRunner) {
 		}
 	}
 	lr.play(l.out[:])
+}
+
+// hears says whether the call legs of side listener hear src: the other
+// side's original track, or in translation modes the translated track in
+// place of the original; synthesized speech always.
+func (l *live) hears(listener Speaker, src *source) bool {
+	if src.speaker == listener {
+		return false
+	}
+	want := Original
+	if l.mode == ModeBidirectionalTranslation || (l.mode == ModeAssistiveTranslation && listener == SpeakerCustomer) {
+		want = Translated
+	}
+	return src.track == want || src.track == Synthesized
 }
 
 // fanOut sends a source's frame to every subscriber but its owner.

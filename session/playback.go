@@ -9,8 +9,8 @@ import "sync/atomic"
 //
 // A Playback ends when its last frame has been played, or earlier when it
 // is stopped: by Stop, by any client's audio.clear, by the listening side
-// starting to speak (barge-in), or by the session ending. Done is closed
-// then in every case.
+// starting to speak (barge-in: its original audio above about -40 dBFS for
+// 100 ms), or by the session ending. Done is closed then in every case.
 type Playback struct {
 	l     *live
 	src   *source // the session's source for this speaker and track
@@ -93,11 +93,12 @@ func other(s Speaker) Speaker {
 // source, to be played this tick, and ends the playbacks that have played
 // out (called by the clock with the lock held, before sources are popped).
 func (l *live) feedPlaybacks() {
+	if l.xl != nil || len(l.playing) > 0 {
+		l.bargeIn()
+	}
 	if len(l.playing) == 0 {
-		l.talking = [2]int{}
 		return
 	}
-	l.bargeIn()
 	var fed [voiceCount]bool
 	kept := l.playing[:0]
 	for _, p := range l.playing {
@@ -119,11 +120,13 @@ func (l *live) feedPlaybacks() {
 	l.playing = kept
 }
 
-// bargeIn stops the playbacks heard by a side that has been speaking for
-// bargeInFrames ticks (with the lock held). It looks at the frames queued
-// for this tick, before they are popped.
+// bargeIn stops what a side hears played for it once that side has been
+// speaking for bargeInFrames ticks: the playbacks to it, and in
+// translation modes the audio clients queued that it hears, as audio.clear
+// would (their marks come back). Called by the clock with the lock held,
+// it looks at the frames queued for this tick, before they are popped.
 func (l *live) bargeIn() {
-	var loud [2]bool
+	var heard, loud [2]bool
 	for _, src := range l.sources {
 		if src.track != Original || src.queue.n == 0 {
 			continue
@@ -133,17 +136,39 @@ func (l *live) bargeIn() {
 		for _, v := range f {
 			sum += int64(v) * int64(v)
 		}
+		i := sideOf(src.speaker)
+		heard[i] = true
 		if sum > bargeInRMS*bargeInRMS*FrameSamples {
-			loud[sideOf(src.speaker)] = true
+			loud[i] = true
 		}
 	}
 	for i, spk := range []Speaker{SpeakerCustomer, SpeakerAgent} {
+		if !heard[i] {
+			// A network frame late for its tick, or a side that has
+			// stopped sending: its speech fades out of the count.
+			l.talking[i] = max(0, l.talking[i]-1)
+			continue
+		}
 		if !loud[i] {
 			l.talking[i] = 0
 			continue
 		}
-		if l.talking[i]++; l.talking[i] == bargeInFrames {
-			l.stopPlaybacks(func(p *Playback) bool { return p.src.speaker != spk })
+		if l.talking[i]++; l.talking[i] != bargeInFrames {
+			continue
+		}
+		l.stopPlaybacks(func(p *Playback) bool { return p.src.speaker != spk })
+		if l.xl == nil {
+			continue
+		}
+		for _, src := range l.sources {
+			if src.owner == nil || src.queue.n == 0 || !l.hears(spk, src) {
+				continue
+			}
+			src.clear()
+			l.clearPlayback(src.speaker)
+			for _, name := range src.dueMarks() {
+				l.due = append(l.due, dueMark{src, name})
+			}
 		}
 	}
 }
