@@ -58,6 +58,14 @@ type Config struct {
 	TranscriptionEngine string        `yaml:"transcription_engine"`
 	TranscriptionModel  string        `yaml:"transcription_model"`
 	TranscriptionURL    string        `yaml:"transcription_url"`
+	TranslationEngine   string        `yaml:"translation_engine"`
+	TranslationURL      string        `yaml:"translation_url"`
+	SynthesisEngine     string        `yaml:"synthesis_engine"`
+	SynthesisURL        string        `yaml:"synthesis_url"`
+	SynthesisVoice      string        `yaml:"synthesis_voice"`
+	// TranscriptionLanguages (YAML only) picks another engine for some
+	// languages, e.g. {es: {engine: whisper, url: http://…}}.
+	TranscriptionLanguages map[string]session.TranscriptionConfig `yaml:"transcription_languages"`
 	// Languages, Trunks, WebRTC and Webhooks are set in the YAML file only.
 	Languages session.Languages `yaml:"languages"`
 	Trunks    []TrunkConfig     `yaml:"trunks"`
@@ -121,6 +129,11 @@ func settings(c *Config) []setting {
 		{"transcription-engine", "VOXGATE_TRANSCRIPTION_ENGINE", "speech engine of transcription-mode sessions: pocketsphinx (offline), whisper or stream", (*stringValue)(&c.TranscriptionEngine)},
 		{"transcription-model", "VOXGATE_TRANSCRIPTION_MODEL", "that engine's model (pocketsphinx: a directory like /usr/share/pocketsphinx/model/en-us; empty: its default)", (*stringValue)(&c.TranscriptionModel)},
 		{"transcription-url", "VOXGATE_TRANSCRIPTION_URL", "URL of a remote engine (whisper: the base URL of an OpenAI-compatible /v1/audio/transcriptions server; stream: a ws(s):// live-transcription endpoint)", (*stringValue)(&c.TranscriptionURL)},
+		{"translation-engine", "VOXGATE_TRANSLATION_ENGINE", "translation engine of translation modes: apertium (the installed Debian pairs) or libretranslate", (*stringValue)(&c.TranslationEngine)},
+		{"translation-url", "VOXGATE_TRANSLATION_URL", "LibreTranslate's base URL (its pairs are languages.translate in the YAML file)", (*stringValue)(&c.TranslationURL)},
+		{"synthesis-engine", "VOXGATE_SYNTHESIS_ENGINE", "speech synthesis of translation modes: offline (flite for English, espeak-ng for the rest) or openai", (*stringValue)(&c.SynthesisEngine)},
+		{"synthesis-url", "VOXGATE_SYNTHESIS_URL", "base URL of an OpenAI-compatible /v1/audio/speech server (openai engine)", (*stringValue)(&c.SynthesisURL)},
+		{"synthesis-voice", "VOXGATE_SYNTHESIS_VOICE", "the synthesis engine's voice (empty: its default for the language)", (*stringValue)(&c.SynthesisVoice)},
 		{"dev-key", "VOXGATE_DEV_KEY", "on an empty database, create a development key with every scope and print it", (*boolValue)(&c.DevKey)},
 	}
 }
@@ -270,7 +283,10 @@ func (c *Config) sessionConfig() session.Config {
 		PublicURL: c.PublicURL, SIPHost: c.SIPHost, IdleTimeout: c.IdleTimeout,
 		MaxConcurrentSessions: c.MaxSessionsPerOrg, Languages: c.Languages,
 		RecordingsDir: filepath.Join(c.DataDir, "recordings"), RecordingRetention: time.Duration(c.RetentionDays) * 24 * time.Hour,
-		Transcription:   session.TranscriptionConfig{Engine: c.TranscriptionEngine, Model: c.TranscriptionModel, URL: c.TranscriptionURL},
+		Transcription: session.TranscriptionConfig{Engine: c.TranscriptionEngine, Model: c.TranscriptionModel, URL: c.TranscriptionURL,
+			Languages: c.TranscriptionLanguages},
+		Translation:     session.TranslationConfig{Engine: c.TranslationEngine, URL: c.TranslationURL},
+		Synthesis:       session.SynthesisConfig{Engine: c.SynthesisEngine, URL: c.SynthesisURL, Voice: c.SynthesisVoice},
 		CheckWebhookURL: func(param, raw string) error { return webhook.CheckURL(param, raw, allow) },
 	}
 }

@@ -199,6 +199,8 @@ func TestInvalidConfigNamesTheField(t *testing.T) {
 		{nil, "VOXGATE_IDLE_TIMEOUT=soon", "VOXGATE_IDLE_TIMEOUT"},
 		{[]string{"--rate-limit", "0"}, "", "rate_limit_per_minute"},
 		{[]string{"--log-format", "xml"}, "", "log_format"},
+		{[]string{"--synthesis-engine", "sapi"}, "", "synthesis.engine"},
+		{[]string{"--translation-engine", "libretranslate"}, "", "translation.url"},
 	} {
 		cmd := voxgate(ctx, append([]string{"serve", "--data-dir", t.TempDir()}, tc.args...)...)
 		if tc.env != "" {
