@@ -142,7 +142,7 @@ func (l *live) bargeIn() {
 			loud[i] = true
 		}
 	}
-	for i, spk := range []Speaker{SpeakerCustomer, SpeakerAgent} {
+	for i, spk := range [2]Speaker{SpeakerCustomer, SpeakerAgent} {
 		if !heard[i] {
 			// A network frame late for its tick, or a side that has
 			// stopped sending: its speech fades out of the count.
