@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voxgate/voxgate/media/mediatest"
 	"github.com/voxgate/voxgate/session"
 	"github.com/voxgate/voxgate/speech/synth"
 	"github.com/voxgate/voxgate/speech/transcribe"
@@ -431,5 +432,81 @@ func TestAssistiveTranslationBargeIn(t *testing.T) {
 	part := offline[:min(len(offline), played*session.FrameSamples*4/5)]
 	if sim := similarity(customer.heardSoFar(), part); sim < 0.9 {
 		t.Errorf("customer heard Spanish whose contour correlates %.3f with the expected", sim)
+	}
+}
+
+// TestTranslationEnginesFail: with LibreTranslate and an OpenAI speech
+// server that fail, finals still arrive (untranslated when translation
+// failed), each failure is reported once as session.error, and the session
+// goes on: a later final is translated when the engine recovers.
+func TestTranslationEnginesFail(t *testing.T) {
+	var mu sync.Mutex
+	said := []string{"hola", "adiós"}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/audio/transcriptions": // the agent's Spanish, a turn at a time
+			mu.Lock()
+			text := said[0]
+			said = append(said[1:], text)
+			mu.Unlock()
+			_ = json.NewEncoder(w).Encode(map[string]string{"text": text})
+		case "/translate":
+			var req struct{ Q string }
+			_ = json.NewDecoder(r.Body).Decode(&req)
+			if req.Q == "hola" {
+				http.Error(w, `{"error":"overloaded"}`, http.StatusServiceUnavailable)
+				return
+			}
+			_ = json.NewEncoder(w).Encode(map[string]string{"translatedText": "goodbye"})
+		default: // speech
+			http.Error(w, "no voices", http.StatusInternalServerError)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	f := newFixture(t, session.Config{
+		Languages:     session.Languages{Transcribe: []string{"en", "es"}},
+		Transcription: session.TranscriptionConfig{Languages: map[string]session.TranscriptionConfig{"es": {Engine: "whisper", URL: srv.URL}}},
+		Translation:   session.TranslationConfig{Engine: "libretranslate", URL: srv.URL},
+		Synthesis:     session.SynthesisConfig{Engine: "openai", URL: srv.URL},
+	})
+	id := translationSession(t, f, session.ModeBidirectionalTranslation, "en", "es")
+	sub := f.subscribe(id, session.SubscribeOptions{})
+	bot := f.subscribe(id, session.SubscribeOptions{})
+	turn := append(mediatest.Tone(session.Rate, 300, -20, session.Rate/2), make([]int16, session.Rate)...)
+	if err := bot.Input(session.SpeakerAgent, append(append([]int16(nil), turn...), turn...)); err != nil {
+		t.Fatal(err)
+	}
+	var finals []finalMsg
+	codes := map[string]int{}
+	deadline := time.After(15 * time.Second)
+	for len(finals) < 2 || len(codes) < 2 {
+		select {
+		case ev := <-sub.Events():
+			switch ev.Type {
+			case session.EventTranscriptFinal:
+				var m finalMsg
+				if err := json.Unmarshal(ev.Data, &m); err != nil {
+					t.Fatal(err)
+				}
+				finals = append(finals, m)
+			case "session.error":
+				var e struct{ Code string }
+				if err := json.Unmarshal(ev.Data, &e); err != nil {
+					t.Fatal(err)
+				}
+				codes[e.Code]++
+			}
+		case <-deadline:
+			t.Fatalf("finals %+v, errors %v after 15 s", finals, codes)
+		}
+	}
+	if finals[0].Text != "hola" || finals[0].Translation != nil {
+		t.Errorf("first final %+v: want hola, untranslated", finals[0])
+	}
+	if finals[1].Text != "adiós" || finals[1].Translation == nil || finals[1].Translation.Text != "goodbye" {
+		t.Errorf("second final %+v: want adiós, translated", finals[1])
+	}
+	if codes[session.ErrCodeTranslationUnavailable] != 1 || codes[session.ErrCodeSynthesisUnavailable] != 1 {
+		t.Errorf("session.error codes %v", codes)
 	}
 }
