@@ -188,3 +188,17 @@ func (l *live) stopPlaybacks(match func(*Playback) bool) {
 	clear(l.playing[len(kept):])
 	l.playing = kept
 }
+
+// Speak plays pcm (mono, Rate) to the call legs of side to in a session
+// live on this node, as the other side's track (Translated or Synthesized),
+// after what already plays there on that track: see Playback. It returns
+// ErrNotFound when nothing of the session is connected here.
+func (m *Manager) Speak(sessionID string, to Speaker, track Track, pcm []int16) (*Playback, error) {
+	m.liveMu.Lock()
+	l := m.lives[sessionID]
+	m.liveMu.Unlock()
+	if l == nil {
+		return nil, ErrNotFound
+	}
+	return l.speak(to, track, pcm), nil
+}

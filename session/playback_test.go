@@ -1,6 +1,7 @@
 package session
 
 import (
+	"errors"
 	"testing"
 
 	"go.uber.org/zap"
@@ -27,6 +28,7 @@ func playbackLive(t *testing.T) (*live, *heardLeg, *Subscription) {
 	m := &Manager{cfg: Config{MaxPlayout: 1 << 10, MaxSubscribers: 4}, log: zap.NewNop(), lives: map[string]*live{}}
 	l := newLive(m, "sess_playback", store.Scope{}, ModeMediaStream)
 	l.started.Store(true) // no store behind this manager
+	m.lives[l.id] = l
 	sub, err := l.subscribe(SubscribeOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +58,10 @@ func TestPlaybackInOrder(t *testing.T) {
 	first := mediatest.Tone(Rate, 600, -10, 5*FrameSamples+10) // 6 frames, the last short
 	second := mediatest.Tone(Rate, 1000, -10, 3*FrameSamples)
 	p1 := l.speak(SpeakerAgent, Synthesized, first)
-	p2 := l.speak(SpeakerAgent, Synthesized, second)
+	p2, err := l.m.Speak(l.id, SpeakerAgent, Synthesized, second)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for range 6 {
 		l.tick()
 	}
@@ -136,6 +141,9 @@ func TestPlaybackStops(t *testing.T) {
 	l.tick()
 	if !ended(p) || !p.Interrupted() || ended(other) {
 		t.Fatalf("after 100 ms of the agent talking: ended %v, the customer's playback ended %v", ended(p), ended(other))
+	}
+	if _, err := l.m.Speak("sess_elsewhere", SpeakerAgent, Synthesized, long); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Speak to a session not live here: %v", err)
 	}
 	l.stop(EndExplicit, nil)
 	if !ended(other) || !other.Interrupted() {
