@@ -150,32 +150,46 @@ func installedPairs() []string {
 // and, where the mode says so, speaks them to the other side: both ways in
 // bidirectional_translation; in assistive_translation the customer's are
 // subtitles for the agent and only the agent's are spoken to the customer.
+// Each side's translations are synthesized on a goroutine of their own, in
+// the order spoken, so a slow synthesis server does not hold up that side's
+// recognition.
 type interpreter struct {
 	l        *live
-	once     sync.Once
-	lang     [2]string // customer, agent
+	lang     [2]string            // customer, agent (set before the clock starts)
+	says     [2]chan *Translation // to synthesize, by the side that spoke
+	wg       sync.WaitGroup
+	closing  atomic.Bool
 	reported [2]atomic.Bool
 }
 
-func (l *live) newInterpreter() *interpreter { return &interpreter{l: l} }
+// sayQueue is how many translations of one side may wait for synthesis;
+// more are dropped (and logged).
+const sayQueue = 16
 
-// languages reads the session's languages once.
-func (in *interpreter) languages() [2]string {
-	in.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
-		defer cancel()
-		if s, _, err := in.l.m.Peek(ctx, in.l.id); err == nil {
-			in.lang = [2]string{deref(s.SourceLanguage), deref(s.TargetLanguage)}
-		}
-	})
-	return in.lang
+func (l *live) newInterpreter() *interpreter {
+	in := &interpreter{l: l}
+	for i, spk := range [2]Speaker{SpeakerCustomer, SpeakerAgent} {
+		in.says[i] = make(chan *Translation, sayQueue)
+		in.wg.Add(1)
+		go in.speakLoop(spk, in.says[i])
+	}
+	return in
+}
+
+// setLanguages gives a live session its languages (customer, agent) before
+// its clock starts.
+func (l *live) setLanguages(src, tgt string) {
+	if l.xl == nil {
+		return
+	}
+	l.xl.lang = [2]string{src, tgt}
+	l.sameLanguage = primary(src) == primary(tgt)
 }
 
 // translate returns a final of spk in the other side's language; nil when
 // the languages are the same, or when the engine failed (reported).
 func (in *interpreter) translate(spk Speaker, text string) *Translation {
-	lang := in.languages()
-	from, to := lang[sideOf(spk)], lang[1-sideOf(spk)]
+	from, to := in.lang[sideOf(spk)], in.lang[1-sideOf(spk)]
 	if primary(from) == primary(to) || text == "" {
 		return nil
 	}
@@ -193,27 +207,52 @@ func (in *interpreter) translate(spk Speaker, text string) *Translation {
 	return &Translation{Language: to, Text: text}
 }
 
-// say speaks a translation of spk's final to the other side, on the
-// translated track, after what is already playing there.
+// say queues a translation of spk's final to be spoken to the other side,
+// on the translated track, after what is already playing there.
 func (in *interpreter) say(spk Speaker, tl *Translation) {
 	if in.l.mode == ModeAssistiveTranslation && spk == SpeakerCustomer {
 		return // subtitles only
 	}
+	select {
+	case in.says[sideOf(spk)] <- tl:
+	default:
+		in.l.log.Warn("translation not spoken: synthesis is behind", zap.String("speaker", string(spk)))
+	}
+}
+
+// speakLoop synthesizes one side's translations and plays them.
+func (in *interpreter) speakLoop(spk Speaker, says <-chan *Translation) {
+	defer in.wg.Done()
 	cfg := in.l.m.cfg.Synthesis
-	s, err := synthesizerFor(cfg)
-	var pcm []int16
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
-		pcm, err = s.Synthesize(ctx, tl.Text, tl.Language, cfg.Voice)
-		cancel()
+	for tl := range says {
+		if in.closing.Load() {
+			continue // the session ended: nobody would hear it
+		}
+		s, err := synthesizerFor(cfg)
+		var pcm []int16
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
+			pcm, err = s.Synthesize(ctx, tl.Text, tl.Language, cfg.Voice)
+			cancel()
+		}
+		if err != nil {
+			in.report(1, ErrCodeSynthesisUnavailable, fmt.Sprintf("speech synthesis in %s: %v", tl.Language, err))
+			continue
+		}
+		if len(pcm) > 0 {
+			in.l.speak(other(spk), Translated, pcm)
+		}
 	}
-	if err != nil {
-		in.report(1, ErrCodeSynthesisUnavailable, fmt.Sprintf("speech synthesis in %s: %v", tl.Language, err))
-		return
+}
+
+// close ends the synthesis goroutines once the last finals were handed
+// over (after the recognizers closed), dropping what waits.
+func (in *interpreter) close() {
+	in.closing.Store(true)
+	for _, c := range in.says {
+		close(c)
 	}
-	if len(pcm) > 0 {
-		in.l.speak(other(spk), Translated, pcm)
-	}
+	in.wg.Wait()
 }
 
 // report tells subscribers and webhooks of an engine failure, once per kind

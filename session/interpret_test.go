@@ -510,3 +510,14 @@ func TestTranslationEnginesFail(t *testing.T) {
 		t.Errorf("session.error codes %v", codes)
 	}
 }
+
+// TestSameLanguageTranslationPassesThrough: a translation-mode session
+// whose sides speak one language has nothing to translate; its legs hear
+// each other's original voice.
+func TestSameLanguageTranslationPassesThrough(t *testing.T) {
+	f := newFixture(t, session.Config{})
+	id := translationSession(t, f, session.ModeBidirectionalTranslation, "en", "en-US")
+	customer, agent := addLegs(t, f, id)
+	go say(customer, mediatest.Tone(session.Rate, 1000, -10, session.Rate/2))
+	waitFor(t, func() bool { return mediatest.Level(agent.heardSoFar(), session.Rate, 1000) > -20 })
+}

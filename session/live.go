@@ -35,6 +35,9 @@ type live struct {
 	rec     *recorder // the session's recordings, when it asked for them
 	tr      *transcriber
 	xl      *interpreter // translation modes: translates and speaks finals
+	// sameLanguage: a translation-mode session whose sides speak one
+	// language; its legs hear the original (set before the clock starts).
+	sameLanguage bool
 
 	voices  [voiceCount]*source // synthesized speech, by listener and track
 	playing []*Playback         // in the order given
@@ -188,7 +191,7 @@ func (l *live) hears(listener Speaker, src *source) bool {
 		return false
 	}
 	want := Original
-	if l.mode == ModeBidirectionalTranslation || (l.mode == ModeAssistiveTranslation && listener == SpeakerCustomer) {
+	if !l.sameLanguage && (l.mode == ModeBidirectionalTranslation || (l.mode == ModeAssistiveTranslation && listener == SpeakerCustomer)) {
 		want = Translated
 	}
 	return src.track == want || src.track == Synthesized
@@ -387,6 +390,9 @@ func (l *live) stop(reason EndReason, data json.RawMessage) {
 	}
 	if tr != nil {
 		tr.close(l.log)
+	}
+	if l.xl != nil {
+		l.xl.close() // after the last finals
 	}
 }
 
