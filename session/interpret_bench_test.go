@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voxgate/voxgate/media/mediatest"
 	"github.com/voxgate/voxgate/session"
 	"github.com/voxgate/voxgate/speech/transcribe/transcribetest"
 	"github.com/voxgate/voxgate/store"
@@ -72,7 +73,7 @@ func BenchmarkTranslationLatency(b *testing.B) {
 	// returns the latency and the frames played.
 	turn := func(i int) (time.Duration, int) {
 		pcm := sentences[i%len(sentences)].PCM
-		env := envelope(pcm)
+		env := mediatest.Envelope(pcm, session.Rate)
 		tail := len(env) - 1
 		for tail > 0 && env[tail] < -40 {
 			tail--

@@ -3,7 +3,6 @@ package session_test
 import (
 	"context"
 	"encoding/json"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -163,58 +162,6 @@ func apertium(t *testing.T, text, from, to string) string {
 	return out
 }
 
-// envelope is the level of each 20 ms of pcm, in dB (floored at -60 dBFS).
-func envelope(pcm []int16) []float64 {
-	var env []float64
-	for i := 0; i+session.FrameSamples <= len(pcm); i += session.FrameSamples {
-		var sum float64
-		for _, v := range pcm[i : i+session.FrameSamples] {
-			sum += float64(v) * float64(v)
-		}
-		env = append(env, max(-60, 10*math.Log10(sum/session.FrameSamples/(32768*32768)+1e-12)))
-	}
-	return env
-}
-
-// similarity is the best correlation of want's level contour with a
-// stretch of heard's: near 1 when heard holds the same speech.
-func similarity(heard, want []int16) float64 {
-	h, w := envelope(heard), envelope(want)
-	best := -1.0
-	for lag := 0; lag+len(w) <= len(h); lag++ {
-		best = max(best, correlation(h[lag:lag+len(w)], w))
-	}
-	return best
-}
-
-func correlation(a, b []float64) float64 {
-	var ma, mb float64
-	for i := range a {
-		ma += a[i]
-		mb += b[i]
-	}
-	ma /= float64(len(a))
-	mb /= float64(len(b))
-	var sab, saa, sbb float64
-	for i := range a {
-		sab += (a[i] - ma) * (b[i] - mb)
-		saa += (a[i] - ma) * (a[i] - ma)
-		sbb += (b[i] - mb) * (b[i] - mb)
-	}
-	return sab / math.Sqrt(saa*sbb+1e-12)
-}
-
-// voiced is how long pcm is louder than -40 dBFS, in seconds.
-func voiced(pcm []int16) float64 {
-	n := 0
-	for _, l := range envelope(pcm) {
-		if l > -40 {
-			n++
-		}
-	}
-	return float64(n) / 50
-}
-
 // recognize transcribes English pcm with pocketsphinx, offline.
 func recognize(t *testing.T, pcm []int16) string {
 	t.Helper()
@@ -319,12 +266,12 @@ func TestBidirectionalTranslation(t *testing.T) {
 	frames := len(offline) / session.FrameSamples
 	waitFor(t, func() bool { return w.frames(session.SpeakerCustomer) >= frames })
 	heard := agent.heardSoFar()
-	sim := similarity(heard, offline)
-	other := similarity(heard, speak(t, "Por favor, espere un momento mientras le atiendo.", "es"))
-	t.Logf("agent heard %.2f s of speech (offline synthesis %.2f s); contour correlation %.3f (another sentence %.3f)",
-		voiced(heard), voiced(offline), sim, other)
-	if v := voiced(heard); v < 0.8*voiced(offline) || v > 1.2*voiced(offline) {
-		t.Errorf("agent heard %.2f s of speech, the translation is %.2f s", v, voiced(offline))
+	sim := mediatest.Similarity(heard, offline, session.Rate)
+	other := mediatest.Similarity(heard, speak(t, "Por favor, espere un momento mientras le atiendo.", "es"), session.Rate)
+	got, want := mediatest.Voiced(heard, session.Rate), mediatest.Voiced(offline, session.Rate)
+	t.Logf("agent heard %.2f s of speech (offline synthesis %.2f s); contour correlation %.3f (another sentence %.3f)", got, want, sim, other)
+	if got < 0.8*want || got > 1.2*want {
+		t.Errorf("agent heard %.2f s of speech, the translation is %.2f s", got, want)
 	}
 	if sim < 0.9 || other > sim-0.15 {
 		t.Errorf("contour correlation %.3f with the expected Spanish, %.3f with another sentence", sim, other)
@@ -341,14 +288,14 @@ func TestBidirectionalTranslation(t *testing.T) {
 	waitFor(t, func() bool { return w.frames(session.SpeakerAgent) >= frames })
 	time.Sleep(100 * time.Millisecond)
 	toCustomer := customer.heardSoFar()
-	got := recognize(t, toCustomer)
-	t.Logf("customer heard %q (apertium %q)", got, wantEN)
+	text := recognize(t, toCustomer)
+	t.Logf("customer heard %q (apertium %q)", text, wantEN)
 	words := len(strings.Fields(wantEN))
-	if hits := wordHits(wantEN, got); hits < words*2/3 {
-		t.Errorf("customer's English recognised as %q: %d of %d words of %q", got, hits, words, wantEN)
+	if hits := wordHits(wantEN, text); hits < words*2/3 {
+		t.Errorf("customer's English recognised as %q: %d of %d words of %q", text, hits, words, wantEN)
 	}
 	// The customer never heard their own voice: before the agent spoke, silence.
-	if v := voiced(toCustomer[:min(len(heard), len(toCustomer))]); v > 0 {
+	if v := mediatest.Voiced(toCustomer[:min(len(heard), len(toCustomer))], session.Rate); v > 0 {
 		t.Errorf("customer heard %.2f s of speech before the agent spoke", v)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -398,7 +345,7 @@ func TestAssistiveTranslationBargeIn(t *testing.T) {
 		t.Errorf("mark %q came %v after the agent started talking", ev.Name, cut)
 	}
 	time.Sleep(100 * time.Millisecond)
-	if v := voiced(agent.heardSoFar()); v > float64(len(long))/session.Rate/2 {
+	if v := mediatest.Voiced(agent.heardSoFar(), session.Rate); v > float64(len(long))/session.Rate/2 {
 		t.Errorf("agent heard %.1f s of the bot's %.1f s", v, float64(len(long))/session.Rate)
 	}
 
@@ -430,7 +377,7 @@ func TestAssistiveTranslationBargeIn(t *testing.T) {
 	// What the customer heard is the start of the expected Spanish.
 	offline := speak(t, wantES, "es")
 	part := offline[:min(len(offline), played*session.FrameSamples*4/5)]
-	if sim := similarity(customer.heardSoFar(), part); sim < 0.9 {
+	if sim := mediatest.Similarity(customer.heardSoFar(), part, session.Rate); sim < 0.9 {
 		t.Errorf("customer heard Spanish whose contour correlates %.3f with the expected", sim)
 	}
 }
