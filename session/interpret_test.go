@@ -116,6 +116,18 @@ func (w *watcher) frames(spk session.Speaker) int {
 	return w.translated[spk]
 }
 
+// playedAtLeast waits until n translated frames of spk were played (the
+// translation is spoken in real time after its final: allow for a loaded
+// machine).
+func (w *watcher) playedAtLeast(t *testing.T, spk session.Speaker, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); w.frames(spk) < n; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d translated frames of %s played", w.frames(spk), n, spk)
+		}
+	}
+}
+
 // say plays pcm into a leg in real time, then a second of silence.
 func say(leg *pipeLeg, pcm []int16) {
 	pcm = append(pcm, make([]int16, session.Rate)...)
@@ -264,7 +276,7 @@ func TestBidirectionalTranslation(t *testing.T) {
 	}
 	offline := speak(t, wantES, "es")
 	frames := len(offline) / session.FrameSamples
-	waitFor(t, func() bool { return w.frames(session.SpeakerCustomer) >= frames })
+	w.playedAtLeast(t, session.SpeakerCustomer, frames)
 	heard := agent.heardSoFar()
 	sim := mediatest.Similarity(heard, offline, session.Rate)
 	other := mediatest.Similarity(heard, speak(t, "Por favor, espere un momento mientras le atiendo.", "es"), session.Rate)
@@ -285,7 +297,7 @@ func TestBidirectionalTranslation(t *testing.T) {
 		t.Fatalf("agent final %+v translation %+v, want en %q", fin, fin.Translation, wantEN)
 	}
 	frames = len(speak(t, wantEN, "en")) / session.FrameSamples
-	waitFor(t, func() bool { return w.frames(session.SpeakerAgent) >= frames })
+	w.playedAtLeast(t, session.SpeakerAgent, frames)
 	time.Sleep(100 * time.Millisecond)
 	toCustomer := customer.heardSoFar()
 	text := recognize(t, toCustomer)
@@ -362,7 +374,7 @@ func TestAssistiveTranslationBargeIn(t *testing.T) {
 	if fin.Translation == nil || fin.Translation.Text != wantES {
 		t.Fatalf("agent final %+v translation %+v, want %q", fin, fin.Translation, wantES)
 	}
-	waitFor(t, func() bool { return w.frames(session.SpeakerAgent) >= 25 })
+	w.playedAtLeast(t, session.SpeakerAgent, 25)
 	before := w.frames(session.SpeakerAgent)
 	say(customer, speak(t, customerSays, "es"))
 	frames := len(speak(t, wantES, "es")) / session.FrameSamples
