@@ -37,8 +37,8 @@ func (p *Playback) Stop() {
 }
 
 // Barge-in: the side a playback is heard by speaking (its original audio
-// louder than bargeInRMS, about -40 dBFS) for bargeInFrames ticks in a row
-// stops what plays to it.
+// louder than bargeInRMS, about -40 dBFS) for bargeInFrames ticks (a tick
+// without its frame counts one down) stops what plays to it.
 const (
 	bargeInRMS    = 330
 	bargeInFrames = 5 // 100 ms
