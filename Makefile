@@ -6,7 +6,7 @@ GO          ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages to build and run: cgo toolchain, the Opus library, pocketsphinx and its en-us model,
 # Apertium with English↔Spanish, libflite.
-RUN_PACKAGES  := gcc libc6-dev pkg-config libopus-dev libopusfile-dev libmp3lame-dev libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us apertium apertium-eng-spa flite1-dev curl jq ca-certificates
+RUN_PACKAGES  := gcc libc6-dev pkg-config libopus-dev libopusfile-dev libmp3lame-dev libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us apertium apertium-eng-spa flite1-dev libespeak-ng-dev espeak-ng-data curl jq ca-certificates
 # Packages the tests add: PostgreSQL server, audio tools for codec and recording checks (pocketsphinx_continuous
 # and flite for speech),
 # and the real peers: Chromium (WebRTC), SIPp, baresip and kamailio (SIP), sipvicious (a scanner). Node.js and npm

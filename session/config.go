@@ -40,6 +40,9 @@ type Config struct {
 	RecordingRetention time.Duration `yaml:"recording_retention"`
 	// Transcription chooses the engine of transcription-mode sessions.
 	Transcription TranscriptionConfig `yaml:"transcription"`
+	// Translation and Synthesis choose the engines of translation modes.
+	Translation TranslationConfig `yaml:"translation"`
+	Synthesis   SynthesisConfig   `yaml:"synthesis"`
 	// CheckWebhookURL vets a session's webhook_url (the webhook package's
 	// SSRF rules); nil accepts any absolute http(s) URL.
 	CheckWebhookURL func(param, raw string) error `yaml:"-"`
@@ -50,7 +53,9 @@ type Config struct {
 type Languages struct {
 	// Transcribe lists the languages speech can be recognized in. Default [en].
 	Transcribe []string `yaml:"transcribe"`
-	// Translate lists the translation pairs as "src-tgt". Default [en-es, es-en].
+	// Translate lists the translation pairs as "src-tgt". Default: the
+	// pairs of the installed Apertium packages (apertium engine), or
+	// [en-es, es-en].
 	Translate []string `yaml:"translate"`
 }
 
@@ -81,6 +86,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Languages.Translate == nil {
 		c.Languages.Translate = []string{"en-es", "es-en"}
+		if c.Translation.Engine == "" || c.Translation.Engine == "apertium" {
+			c.Languages.Translate = installedPairs()
+		}
 	}
 }
 
@@ -105,6 +113,15 @@ func (c Config) Validate() error {
 	}
 	if c.MaxConcurrentSessions < 0 {
 		return errors.New("max_concurrent_sessions: must not be negative")
+	}
+	if e := c.Translation.Engine; e != "" && e != "apertium" && e != "libretranslate" {
+		return fmt.Errorf("translation.engine: %q is not apertium or libretranslate", e)
+	}
+	if e := c.Synthesis.Engine; e != "" && e != "offline" && e != "openai" {
+		return fmt.Errorf("synthesis.engine: %q is not offline or openai", e)
+	}
+	if (c.Translation.Engine == "libretranslate" && c.Translation.URL == "") || (c.Synthesis.Engine == "openai" && c.Synthesis.URL == "") {
+		return errors.New("translation.url, synthesis.url: the libretranslate and openai engines need a URL")
 	}
 	for _, l := range c.Languages.Transcribe {
 		if !validLanguage(l) {

@@ -34,6 +34,14 @@ type live struct {
 	reason  EndReason
 	rec     *recorder // the session's recordings, when it asked for them
 	tr      *transcriber
+	xl      *interpreter // translation modes: translates and speaks finals
+	// sameLanguage: a translation-mode session whose sides speak one
+	// language; its legs hear the original (set before the clock starts).
+	sameLanguage bool
+
+	voices  [voiceCount]*source // synthesized speech, by listener and track
+	playing []*Playback         // in the order given
+	talking [2]int              // ticks each side has been speaking over a playback
 
 	started  atomic.Bool // session.started was requested
 	answered atomic.Bool // a call of the session was answered (its leg joined)
@@ -46,8 +54,11 @@ func newLive(m *Manager, id string, sc store.Scope, mode Mode) *live {
 		m: m, id: id, scope: sc, mode: mode, log: m.log.With(zap.String("session_id", id)),
 		subs: map[*Subscription]struct{}{}, legs: map[string]*legRunner{}, done: make(chan struct{}),
 	}
-	if mode == ModeTranscription {
+	if mode.transcribes() {
 		l.tr = l.newTranscriber()
+	}
+	if mode.translates() {
+		l.xl = l.newInterpreter()
 	}
 	return l
 }
@@ -81,9 +92,10 @@ func (l *live) tick() {
 	if l.stopped {
 		return
 	}
+	l.feedPlaybacks()
 	for _, src := range l.sources {
 		src.pop()
-		if src.owner != nil && src.cur != nil {
+		if src.leg == nil && src.cur != nil { // legs' frames went out as they arrived
 			l.fanOut(src, src.cur[:])
 		}
 		if src.owner != nil {
@@ -150,17 +162,10 @@ func (l *live) clearPlayback(spk Speaker) {
 // translated track in place of the original.
 func (l *live) playTo(lr *legRunner) {
 	listener := lr.leg.Speaker()
-	want := Original
-	if l.mode == ModeBidirectionalTranslation || (l.mode == ModeAssistiveTranslation && listener == SpeakerCustomer) {
-		want = Translated
-	}
 	n := 0
 	clear(l.mix[:])
 	for _, src := range l.sources {
-		if src.cur == nil || src.speaker == listener || src.leg == lr {
-			continue
-		}
-		if src.track != Synthesized && src.track != want {
+		if src.cur == nil || src.leg == lr || !l.hears(listener, src) {
 			continue
 		}
 		for i, v := range src.cur {
@@ -176,6 +181,20 @@ func (l *live) playTo(lr *legRunner) {
 		}
 	}
 	lr.play(l.out[:])
+}
+
+// hears says whether the call legs of side listener hear src: the other
+// side's original track, or in translation modes the translated track in
+// place of the original; synthesized speech always.
+func (l *live) hears(listener Speaker, src *source) bool {
+	if src.speaker == listener {
+		return false
+	}
+	want := Original
+	if !l.sameLanguage && (l.mode == ModeBidirectionalTranslation || (l.mode == ModeAssistiveTranslation && listener == SpeakerCustomer)) {
+		want = Translated
+	}
+	return src.track == want || src.track == Synthesized
 }
 
 // fanOut sends a source's frame to every subscriber but its owner.
@@ -246,6 +265,7 @@ func (l *live) mark(sub *Subscription, name string) {
 func (l *live) clear(sub *Subscription) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.stopPlaybacks(func(*Playback) bool { return true })
 	for spk, src := range sub.playout {
 		src.clear()
 		l.clearPlayback(spk)
@@ -348,6 +368,7 @@ func (l *live) stop(reason EndReason, data json.RawMessage) {
 		src.release()
 	}
 	l.sources = nil
+	l.stopPlaybacks(func(*Playback) bool { return true })
 	rec, tr := l.rec, l.tr
 	l.rec, l.tr = nil, nil
 	l.mu.Unlock()
@@ -369,6 +390,9 @@ func (l *live) stop(reason EndReason, data json.RawMessage) {
 	}
 	if tr != nil {
 		tr.close(l.log)
+	}
+	if l.xl != nil {
+		l.xl.close() // after the last finals
 	}
 }
 

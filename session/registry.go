@@ -83,6 +83,7 @@ func (m *Manager) open(ctx context.Context, sessionID string) (*live, error) {
 		return l, nil
 	}
 	l := newLive(m, sessionID, sc, s.Mode)
+	l.setLanguages(deref(s.SourceLanguage), deref(s.TargetLanguage))
 	l.start()
 	m.lives[sessionID] = l
 	return l, nil

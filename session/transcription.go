@@ -33,6 +33,17 @@ type TranscriptionConfig struct {
 	Model string `yaml:"model"`
 	// URL is a remote engine's server (whisper).
 	URL string `yaml:"url"`
+	// Languages overrides the engine for some languages (by primary
+	// subtag, "es"): a side speaking one is recognized by that engine.
+	Languages map[string]TranscriptionConfig `yaml:"languages"`
+}
+
+// forLanguage is the engine that recognizes lang.
+func (c TranscriptionConfig) forLanguage(lang string) TranscriptionConfig {
+	if o, ok := c.Languages[primary(lang)]; ok {
+		return o
+	}
+	return c
 }
 
 // transcriber feeds what each side says, tick by tick, to that side's
@@ -47,7 +58,7 @@ type transcriber struct {
 }
 
 // newTranscriber starts one recognizer per side for a session in
-// transcription mode. Each loads its engine on its own goroutine while the
+// transcription or a translation mode. Each loads its engine on its own goroutine while the
 // audio queues, so nothing said at the start is lost; an engine or model
 // that cannot be loaded gives subscribers session.error, and the audio
 // flows on.
@@ -57,10 +68,6 @@ func (l *live) newTranscriber() *transcriber {
 	for i, spk := range []Speaker{SpeakerCustomer, SpeakerAgent} {
 		lang := ""
 		open := func() (transcribe.Stream, error) {
-			e, err := transcribe.Open(cfg.Engine, transcribe.Options{Model: cfg.Model, URL: cfg.URL})
-			if err != nil {
-				return nil, err
-			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			if s, _, err := l.m.Peek(ctx, l.id); err == nil {
@@ -68,6 +75,11 @@ func (l *live) newTranscriber() *transcriber {
 				if spk == SpeakerAgent {
 					lang = deref(s.TargetLanguage)
 				}
+			}
+			c := cfg.forLanguage(lang)
+			e, err := transcribe.Open(c.Engine, transcribe.Options{Model: c.Model, URL: c.URL})
+			if err != nil {
+				return nil, err
 			}
 			return e.NewStream()
 		}
@@ -104,11 +116,17 @@ func (l *live) transcriptSink(spk Speaker, lang *string) func(transcribe.Result)
 		msg := map[string]any{"segment_id": fmt.Sprintf("seg_%s_%d", spk, n), "speaker": spk, "language": *lang,
 			"text": r.Text, "start_ms": r.StartMS, "end_ms": r.EndMS, "confidence": r.Confidence}
 		typ := EventTranscriptPartial
+		var tl *Translation
 		if r.Final {
 			typ = EventTranscriptFinal
 			n++
+			if l.xl != nil {
+				if tl = l.xl.translate(spk, r.Text); tl != nil {
+					msg["translation"] = tl
+				}
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			t, err := l.m.AddTurn(ctx, l.id, Turn{Speaker: spk, Language: *lang, Text: r.Text, StartMS: r.StartMS, EndMS: r.EndMS, Confidence: r.Confidence})
+			t, err := l.m.AddTurn(ctx, l.id, Turn{Speaker: spk, Language: *lang, Text: r.Text, Translation: tl, StartMS: r.StartMS, EndMS: r.EndMS, Confidence: r.Confidence})
 			cancel()
 			if err != nil {
 				l.log.Error("transcript turn not stored", zap.Error(err))
@@ -121,6 +139,9 @@ func (l *live) transcriptSink(spk Speaker, lang *string) func(transcribe.Result)
 			return
 		}
 		l.broadcast(Event{Type: typ, Data: data})
+		if tl != nil {
+			l.xl.say(spk, tl)
+		}
 	}
 }
 
@@ -164,10 +185,10 @@ func (tr *transcriber) close(log *zap.Logger) {
 	}
 }
 
-// transcriptReady reports a transcription session's transcript complete,
+// transcriptReady reports a transcribed session's transcript complete,
 // once it has ended, when it ever started (audio or a leg arrived).
 func (m *Manager) transcriptReady(ctx context.Context, sc store.Scope, s Session) {
-	if s.Mode != ModeTranscription || s.StartedAt == nil {
+	if !s.Mode.transcribes() || s.StartedAt == nil {
 		return
 	}
 	tr, err := m.Transcript(ctx, sc, s.ID)

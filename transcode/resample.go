@@ -51,10 +51,14 @@ type phase struct {
 	pass  bool // a single unit tap: the output is an input sample
 }
 
+// SpeechRate is espeak-ng's output rate. No codec carries it, so it is not
+// one of ResampleRates, but a Resampler converts from it to them.
+const SpeechRate = 22050
+
 // NewResampler returns a resampler from rate from to rate to (Hz), both in
-// ResampleRates.
+// ResampleRates, or from SpeechRate to one of them.
 func NewResampler(from, to int) (*Resampler, error) {
-	if !resampleRate(from) || !resampleRate(to) {
+	if (!resampleRate(from) && from != SpeechRate) || !resampleRate(to) {
 		return nil, fmt.Errorf("resample %d to %d Hz: %w", from, to, ErrUnsupported)
 	}
 	g := gcd(from, to)

@@ -142,3 +142,27 @@ func TestResamplerErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestResampleSpeechRate converts espeak-ng's 22050 Hz to the session rate:
+// 20 ms in gives 20 ms out, a speech-band tone keeps its level, and one
+// above 8 kHz is removed, not aliased.
+func TestResampleSpeechRate(t *testing.T) {
+	r, err := NewResampler(SpeechRate, 16000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := mediatest.Tone(SpeechRate, 1500, -6, SpeechRate/2)
+	var out []int16
+	for _, f := range mediatest.Frames(in, SpeechRate) {
+		n := len(out)
+		if out = r.Resample(out, f.Samples); len(out)-n != 320 {
+			t.Fatalf("20 ms in, %d samples out, want 320", len(out)-n)
+		}
+	}
+	mediatest.CheckTone(t, out[320:], 16000, mediatest.ToneWant{Freq: 1500, Level: -6, LevelTol: 0.1, MinSNR: 50})
+	r.Reset()
+	out = r.Resample(nil, mediatest.Tone(SpeechRate, 10000, -6, SpeechRate/4))
+	if l := mediatest.Level(out[320:], 16000, 6000); l > -60 {
+		t.Errorf("10 kHz aliased to 6 kHz at %.1f dBFS", l)
+	}
+}

@@ -63,6 +63,14 @@ type Config struct {
 	AdvertiseAddr       string        `yaml:"advertise_addr"`
 	NodeCapacity        int           `yaml:"node_capacity"`
 	NodeTTL             time.Duration `yaml:"node_ttl"`
+	TranslationEngine   string        `yaml:"translation_engine"`
+	TranslationURL      string        `yaml:"translation_url"`
+	SynthesisEngine     string        `yaml:"synthesis_engine"`
+	SynthesisURL        string        `yaml:"synthesis_url"`
+	SynthesisVoice      string        `yaml:"synthesis_voice"`
+	// TranscriptionLanguages (YAML only) picks another engine for some
+	// languages, e.g. {es: {engine: whisper, url: http://…}}.
+	TranscriptionLanguages map[string]session.TranscriptionConfig `yaml:"transcription_languages"`
 	// Languages, Trunks, WebRTC and Webhooks are set in the YAML file only.
 	Languages session.Languages `yaml:"languages"`
 	Trunks    []TrunkConfig     `yaml:"trunks"`
@@ -133,6 +141,11 @@ func settings(c *Config) []setting {
 		{"advertise-addr", "VOXGATE_ADVERTISE_ADDR", "host:port other nodes reach this node's HTTP API at (default: --http-addr when it names one address)", (*stringValue)(&c.AdvertiseAddr)},
 		{"node-capacity", "VOXGATE_NODE_CAPACITY", "sessions and calls this node is sized for; new sessions go to the node with the most room left", (*intValue)(&c.NodeCapacity)},
 		{"node-ttl", "VOXGATE_NODE_TTL", "a node silent for this long is lost: its sessions end with node_lost", (*durationValue)(&c.NodeTTL)},
+		{"translation-engine", "VOXGATE_TRANSLATION_ENGINE", "translation engine of translation modes: apertium (the installed Debian pairs) or libretranslate", (*stringValue)(&c.TranslationEngine)},
+		{"translation-url", "VOXGATE_TRANSLATION_URL", "LibreTranslate's base URL (its pairs are languages.translate in the YAML file)", (*stringValue)(&c.TranslationURL)},
+		{"synthesis-engine", "VOXGATE_SYNTHESIS_ENGINE", "speech synthesis of translation modes: offline (flite for English, espeak-ng for the rest) or openai", (*stringValue)(&c.SynthesisEngine)},
+		{"synthesis-url", "VOXGATE_SYNTHESIS_URL", "base URL of an OpenAI-compatible /v1/audio/speech server (openai engine)", (*stringValue)(&c.SynthesisURL)},
+		{"synthesis-voice", "VOXGATE_SYNTHESIS_VOICE", "the synthesis engine's voice (empty: its default for the language)", (*stringValue)(&c.SynthesisVoice)},
 		{"dev-key", "VOXGATE_DEV_KEY", "on an empty database, create a development key with every scope and print it", (*boolValue)(&c.DevKey)},
 	}
 }
@@ -285,7 +298,10 @@ func (c *Config) sessionConfig() session.Config {
 		PublicURL: c.PublicURL, SIPHost: c.SIPHost, IdleTimeout: c.IdleTimeout,
 		MaxConcurrentSessions: c.MaxSessionsPerOrg, Languages: c.Languages,
 		RecordingsDir: filepath.Join(c.DataDir, "recordings"), RecordingRetention: time.Duration(c.RetentionDays) * 24 * time.Hour,
-		Transcription:   session.TranscriptionConfig{Engine: c.TranscriptionEngine, Model: c.TranscriptionModel, URL: c.TranscriptionURL},
+		Transcription: session.TranscriptionConfig{Engine: c.TranscriptionEngine, Model: c.TranscriptionModel, URL: c.TranscriptionURL,
+			Languages: c.TranscriptionLanguages},
+		Translation:     session.TranslationConfig{Engine: c.TranslationEngine, URL: c.TranslationURL},
+		Synthesis:       session.SynthesisConfig{Engine: c.SynthesisEngine, URL: c.SynthesisURL, Voice: c.SynthesisVoice},
 		CheckWebhookURL: func(param, raw string) error { return webhook.CheckURL(param, raw, allow) },
 	}
 }

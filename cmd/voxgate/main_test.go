@@ -200,6 +200,8 @@ func TestInvalidConfigNamesTheField(t *testing.T) {
 		{[]string{"--rate-limit", "0"}, "", "rate_limit_per_minute"},
 		{[]string{"--log-format", "xml"}, "", "log_format"},
 		{[]string{"--redis-url", "redis://127.0.0.1:1"}, "", "redis_url"},
+		{[]string{"--synthesis-engine", "sapi"}, "", "synthesis.engine"},
+		{[]string{"--translation-engine", "libretranslate"}, "", "translation.url"},
 	} {
 		cmd := voxgate(ctx, append([]string{"serve", "--data-dir", t.TempDir()}, tc.args...)...)
 		if tc.env != "" {

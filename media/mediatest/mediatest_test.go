@@ -149,3 +149,30 @@ func TestFindTone(t *testing.T) {
 		}
 	}
 }
+
+func TestSimilarity(t *testing.T) {
+	// A "sentence" of tone bursts, and the same one later in a longer take,
+	// quieter; another rhythm correlates far less.
+	burst := func(pattern string, level float64) []int16 {
+		var x []int16
+		for _, c := range pattern {
+			if c == '#' {
+				x = append(x, Tone(8000, 440, level, 800)...)
+			} else {
+				x = append(x, make([]int16, 800)...)
+			}
+		}
+		return x
+	}
+	want := burst("##.#..###.#", -10)
+	heard := append(make([]int16, 4000), burst("##.#..###.#", -16)...)
+	if s := Similarity(heard, want, 8000); s < 0.99 {
+		t.Errorf("same rhythm: %.3f", s)
+	}
+	if s := Similarity(burst("#.#.#.#.#.#.#", -10), want, 8000); s > 0.5 {
+		t.Errorf("other rhythm: %.3f", s)
+	}
+	if v := Voiced(want, 8000); v < 0.6 || v > 0.8 {
+		t.Errorf("voiced %.2f s, want 0.7", v)
+	}
+}

@@ -1,5 +1,6 @@
-// Package synth turns text into speech: flite (English, through libflite)
-// offline; more engines to come.
+// Package synth turns text into speech: offline, flite (English, through
+// libflite) and espeak-ng (many languages, through libespeak-ng); and an
+// OpenAI-compatible /v1/audio/speech adapter.
 package synth
 
 import (
