@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/voxgate/voxgate/analysis"
 	"github.com/voxgate/voxgate/id"
 	"github.com/voxgate/voxgate/session"
 	"github.com/voxgate/voxgate/store"
@@ -85,6 +86,7 @@ type Server struct {
 	ready    func() bool
 	webrtc   Answerer
 	webhooks *webhook.Service
+	analyses *analysis.Service
 	handler  http.Handler
 	lastUse  sync.Map // API key ID → time.Time of the last last_used_at write
 }
@@ -107,6 +109,8 @@ type Options struct {
 	Connect http.Handler
 	// Webhooks manages webhook endpoints (nil: those routes answer 503).
 	Webhooks *webhook.Service
+	// Analyses creates and serves session analyses (nil: no analysis routes).
+	Analyses *analysis.Service
 }
 
 // New builds the API server.
@@ -126,9 +130,9 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		cfg: o.Config, store: o.Store, sessions: o.Sessions, log: o.Logger, ready: o.Ready, webrtc: o.WebRTC,
-		webhooks: o.Webhooks,
-		limiter:  newRateLimiter(o.Store.Now),
-		metrics:  newMetrics(o.Registry),
+		webhooks: o.Webhooks, analyses: o.Analyses,
+		limiter: newRateLimiter(o.Store.Now),
+		metrics: newMetrics(o.Registry),
 	}
 	s.handler = s.routes(o.Registry, o.Demo, o.Connect)
 	return s, nil

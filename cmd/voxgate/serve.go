@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/voxgate/voxgate/analysis"
 	"github.com/voxgate/voxgate/api"
 	"github.com/voxgate/voxgate/botlink"
 	"github.com/voxgate/voxgate/rtc"
@@ -110,6 +111,8 @@ type gateway struct {
 	httpAddr net.Addr
 	// webhooksDone is closed when the deliverer has stopped (after cancel).
 	webhooksDone chan struct{}
+	// analysesDone is closed when the analysis worker has stopped.
+	analysesDone chan struct{}
 }
 
 // start opens the store, builds the services and starts listening.
@@ -156,6 +159,9 @@ func start(ctx context.Context, cfg Config, log *zap.Logger) (*gateway, error) {
 	}
 	g.webhooksDone = make(chan struct{})
 	go func() { hooks.Run(ctx); close(g.webhooksDone) }()
+	analyses := analysis.New(st, g.sessions, log.Named("analysis"))
+	g.analysesDone = make(chan struct{})
+	go func() { analyses.Run(ctx); close(g.analysesDone) }()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -173,7 +179,7 @@ func start(ctx context.Context, cfg Config, log *zap.Logger) (*gateway, error) {
 	srv, err := api.New(api.Options{
 		Config: cfg.apiConfig(), Store: st, Sessions: g.sessions, Logger: log.Named("api"),
 		Registry: reg, Ready: g.ready.Load, WebRTC: webrtc, Demo: web.Demo(), Connect: connect,
-		Webhooks: hooks,
+		Webhooks: hooks, Analyses: analyses,
 	})
 	if err != nil {
 		g.close()
@@ -263,6 +269,9 @@ func (g *gateway) close() {
 	}
 	if g.webhooksDone != nil {
 		<-g.webhooksDone // attempts in flight record their outcome before the store closes
+	}
+	if g.analysesDone != nil {
+		<-g.analysesDone
 	}
 	if g.sip != nil {
 		_ = g.sip.Close()
