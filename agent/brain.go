@@ -160,7 +160,8 @@ func (b *Brain) Start() {
 }
 
 // CallerSpeaking is called when the caller starts to speak: the agent
-// stops talking (barge-in) and the silence timer restarts.
+// stops talking (barge-in), and there is no silence until the caller's
+// turn ends (CustomerTurn).
 func (b *Brain) CallerSpeaking() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -168,15 +169,22 @@ func (b *Brain) CallerSpeaking() {
 		return
 	}
 	b.cancelTurn()
-	b.armSilence()
+	b.disarmSilence()
 }
 
-// CustomerTurn answers a final customer turn.
+// CustomerTurn answers a final customer turn. An empty one (noise) only
+// restarts the silence timer.
 func (b *Brain) CustomerTurn(text string) {
 	text = strings.TrimSpace(text)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.closed || text == "" {
+	if b.closed {
+		return
+	}
+	if text == "" {
+		if b.turn == nil {
+			b.armSilence()
+		}
 		return
 	}
 	b.cancelTurn()

@@ -37,6 +37,7 @@ type Manager struct {
 	metrics  counters
 	dialer   Dialer
 	bots     atomic.Pointer[BotDialer]
+	tools    atomic.Pointer[ToolResults]
 
 	trunksVersion atomic.Uint64
 

@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/voxgate/voxgate/agentlink"
 	"github.com/voxgate/voxgate/analysis"
 	"github.com/voxgate/voxgate/api"
 	"github.com/voxgate/voxgate/botlink"
@@ -105,6 +106,7 @@ type gateway struct {
 	admin    *http.Server
 	sip      *sip.Server
 	bots     *botlink.Supervisor
+	agents   *agentlink.Supervisor
 	cancel   context.CancelFunc
 	ready    atomic.Bool
 	failed   chan error
@@ -175,7 +177,10 @@ func start(ctx context.Context, cfg Config, log *zap.Logger) (*gateway, error) {
 	connect := stream.NewHandler(stream.Config{AllowOrigin: allowOrigin}, g.sessions, log.Named("stream"))
 	registerMetrics(reg, g.sessions, connect, hooks)
 	g.bots = botlink.New(botlink.Config{}, g.sessions, connect, log.Named("bot"))
-	g.sessions.SetBotDialer(g.bots)
+	// Agents with an llm brain run in process; the others' bots are dialed.
+	g.agents = agentlink.New(agentlink.Config{}, g.sessions, g.bots, log.Named("agent"))
+	g.sessions.SetBotDialer(g.agents)
+	g.sessions.SetToolResults(g.agents)
 	srv, err := api.New(api.Options{
 		Config: cfg.apiConfig(), Store: st, Sessions: g.sessions, Logger: log.Named("api"),
 		Registry: reg, Ready: g.ready.Load, WebRTC: webrtc, Demo: web.Demo(), Connect: connect,
@@ -264,6 +269,9 @@ func (g *gateway) drain(timeout time.Duration) {
 
 func (g *gateway) close() {
 	g.cancel()
+	if g.agents != nil {
+		g.agents.Close()
+	}
 	if g.bots != nil {
 		g.bots.Close()
 	}
