@@ -1,9 +1,9 @@
 // Package analysis sums up a finished conversation from its transcript
 // turns: performance (talk ratio, interruptions, silences, response times),
 // keywords, sentiment from a lexicon shipped in the package, compliance
-// against required and forbidden phrases, and an extractive summary
-// (SPEC §3). Compute is pure; Service stores analyses and runs them in the
-// background.
+// against required and forbidden phrases, and a summary: extractive, or
+// written by the session's agent's llm when it has one (SPEC §3). Compute
+// is pure; Service stores analyses and runs them in the background.
 package analysis
 
 import (

@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/voxgate/voxgate/id"
+	"github.com/voxgate/voxgate/llm"
 	"github.com/voxgate/voxgate/session"
 	"github.com/voxgate/voxgate/store"
 )
@@ -94,6 +97,10 @@ type Service struct {
 	wake     chan struct{}
 	// Poll is how often Run looks for work nobody woke it for. Default 5 s.
 	Poll time.Duration
+	// HTTP reaches agents' llm endpoints (summaries). Default http.DefaultClient.
+	HTTP *http.Client
+	// LLMTimeout bounds an llm summary. Default 60 s.
+	LLMTimeout time.Duration
 }
 
 // New builds the service.
@@ -101,7 +108,8 @@ func New(st *store.Store, sessions *session.Manager, log *zap.Logger) *Service {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Service{store: st, sessions: sessions, log: log, wake: make(chan struct{}, 1), Poll: 5 * time.Second}
+	return &Service{store: st, sessions: sessions, log: log, wake: make(chan struct{}, 1), Poll: 5 * time.Second,
+		HTTP: http.DefaultClient, LLMTimeout: time.Minute}
 }
 
 // Create queues an analysis of an ended session.
@@ -249,7 +257,40 @@ func (s *Service) process(ctx context.Context, rec store.Record) error {
 		return s.settle(ctx, rec, a, nil, err)
 	}
 	r := Compute(in)
+	if r.Summary != nil && len(in.Turns) > 0 {
+		s.llmSummary(ctx, rec.Scope, a.SessionID, in.Turns, r.Summary)
+	}
 	return s.settle(ctx, rec, a, &r, nil)
+}
+
+// summaryPrompt asks the agent's model for the summary.
+const summaryPrompt = "Summarize this phone call between a customer and an agent in two or three sentences: " +
+	"why the customer called, what was done, and how it ended. Answer with the summary only."
+
+// llmSummary replaces the extractive summary with one from the session's
+// agent's llm, when it has one; on any failure the extractive one stays.
+func (s *Service) llmSummary(ctx context.Context, sc store.Scope, sessionID string, turns []Turn, sum *Summary) {
+	sess, err := s.sessions.Get(ctx, sc, sessionID)
+	if err != nil || sess.AgentID == nil {
+		return
+	}
+	ep, ok, err := s.sessions.AgentLLM(ctx, sc, *sess.AgentID)
+	if err != nil || !ok {
+		return
+	}
+	var b strings.Builder
+	for _, t := range turns {
+		fmt.Fprintf(&b, "%s: %s\n", t.Speaker, t.Text)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.LLMTimeout)
+	defer cancel()
+	c := &llm.Client{BaseURL: ep.BaseURL, Model: ep.Model, APIKey: ep.APIKey, HTTP: s.HTTP}
+	rep, err := c.Stream(ctx, llm.Request{Messages: []llm.Message{{Role: "system", Content: summaryPrompt}, {Role: "user", Content: b.String()}}}, nil)
+	if text := strings.TrimSpace(rep.Content); err == nil && text != "" {
+		sum.Text, sum.Method = text, "llm"
+		return
+	}
+	s.log.Warn("llm summary failed; the extractive one is kept", zap.String("session_id", sessionID), zap.Error(err))
 }
 
 // input reads what the analysis is computed from.

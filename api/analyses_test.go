@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/voxgate/voxgate/analysis"
+	"github.com/voxgate/voxgate/llm"
+	"github.com/voxgate/voxgate/llm/llmtest"
 	"github.com/voxgate/voxgate/session"
 	"github.com/voxgate/voxgate/store"
 	"github.com/voxgate/voxgate/store/storetest"
@@ -39,7 +42,14 @@ func TestAnalysisRoutes(t *testing.T) {
 		if c := g.do("POST", "/v1/sessions/sess_nope/analysis", key, `{}`).want(t, 404).errorCode(t); c != "session_not_found" {
 			t.Fatalf("unknown session: %s", c)
 		}
-		agentID := g.do("POST", "/v1/agents", key, `{"name":"Support","compliance":{"required":["this call may be recorded","anything else"],"forbidden":["guaranteed"]}}`).
+		model := llmtest.Start(t, func(req llm.Request) llmtest.Reply {
+			if !strings.Contains(req.Messages[1].Content, "customer: Hello, I have a problem with my order.") {
+				return llmtest.Reply{Status: 400, Error: "no transcript"}
+			}
+			return llmtest.Reply{Text: "The customer's order arrived broken; the agent sends a replacement."}
+		})
+		agentID := g.do("POST", "/v1/agents", key, `{"name":"Support","llm":{"base_url":"`+model.BaseURL()+`","model":"m"},`+
+			`"compliance":{"required":["this call may be recorded","anything else"],"forbidden":["guaranteed"]}}`).
 			want(t, 201).json(t)["id"].(string)
 		sid := g.do("POST", "/v1/sessions", key, `{"mode":"transcription","agent_id":"`+agentID+`"}`).want(t, 201).json(t)["id"].(string)
 		if _, err := g.sessions.Activate(ctx, sc, sid); err != nil {
@@ -87,7 +97,10 @@ func TestAnalysisRoutes(t *testing.T) {
 		if len(c.Required) != 2 || !c.Required[0].Said || *c.Required[0].AtMS != 4500 || c.Required[1].Said || len(c.Forbidden) != 1 || c.Forbidden[0].Said {
 			t.Errorf("compliance %+v", c)
 		}
-		if a.Results.Summary == nil || a.Results.Sentiment == nil || len(a.Results.Sentiment.Turns) != 6 || a.Results.Keywords == nil {
+		if sum := a.Results.Summary; sum == nil || sum.Method != "llm" || sum.Text != "The customer's order arrived broken; the agent sends a replacement." {
+			t.Errorf("summary %+v, want the agent's llm's", a.Results.Summary)
+		}
+		if a.Results.Sentiment == nil || len(a.Results.Sentiment.Turns) != 6 || a.Results.Keywords == nil {
 			t.Errorf("results %+v", a.Results)
 		}
 

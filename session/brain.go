@@ -141,3 +141,18 @@ func (m *Manager) Answered(sessionID string) bool {
 	l := m.lookupLive(sessionID)
 	return l != nil && l.answered.Load()
 }
+
+// AgentLLM returns an agent's llm endpoint with its key; ok is false when
+// the agent has none (or no longer exists).
+func (m *Manager) AgentLLM(ctx context.Context, sc store.Scope, agentID string) (l LLM, ok bool, err error) {
+	a, err := m.agent(ctx, sc, agentID)
+	if errors.Is(err, ErrNotFound) {
+		return LLM{}, false, nil
+	}
+	if err != nil || a.LLM == nil {
+		return LLM{}, false, err
+	}
+	l = *a.LLM
+	l.APIKey = a.LLMAPIKey
+	return l, true, nil
+}
