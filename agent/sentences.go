@@ -1,9 +1,6 @@
 package agent
 
-import (
-	"strings"
-	"unicode"
-)
+import "strings"
 
 // splitter cuts streamed text into sentences as soon as each is complete:
 // at '.', '!' or '?' (runs of them too) followed by white space, or at a
@@ -33,7 +30,7 @@ func (s *splitter) add(piece string) []string {
 		if j+1 >= len(s.buf) {
 			break // the next piece says whether the sentence ends here
 		}
-		if !unicode.IsSpace(rune(s.buf[j+1])) || (c == '.' && j == i && abbreviation(s.buf[start:i])) {
+		if !space(s.buf[j+1]) || (c == '.' && j == i && abbreviation(s.buf[start:i])) {
 			i = j
 			continue
 		}
@@ -51,6 +48,8 @@ func (s *splitter) flush() []string {
 	s.buf = ""
 	return appendSentence(nil, rest)
 }
+
+func space(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 func appendSentence(out []string, s string) []string {
 	if s = strings.TrimSpace(s); s != "" {

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -21,4 +22,24 @@ func TestSplitterEmitsSentencesAsTheyComplete(t *testing.T) {
 			t.Errorf("after piece %d: %q, want %q", i, got[i], want[i])
 		}
 	}
+}
+
+// FuzzSplitter cuts arbitrary streamed text: the sentences keep every
+// non-space character, in order.
+func FuzzSplitter(f *testing.F) {
+	f.Add("Hello there. How are you?", 3)
+	f.Add("Dr. Smith paid 3.50!!\nBye", 1)
+	f.Fuzz(func(t *testing.T, text string, piece int) {
+		piece = max(1, piece%16+1)
+		var s splitter
+		var got []string
+		for i := 0; i < len(text); i += piece {
+			got = append(got, s.add(text[i:min(i+piece, len(text))])...)
+		}
+		got = append(got, s.flush()...)
+		strip := func(x string) string { return strings.Join(strings.Fields(x), "") }
+		if strip(strings.Join(got, " ")) != strip(text) {
+			t.Fatalf("%q split into %q", text, got)
+		}
+	})
 }

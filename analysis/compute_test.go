@@ -120,3 +120,21 @@ func TestSentimentKeywordsSummary(t *testing.T) {
 	}
 	t.Logf("summary: %s", r.Summary.Text)
 }
+
+// FuzzCompute analyses arbitrary text and phrases: no panic, scores in range.
+func FuzzCompute(f *testing.F) {
+	f.Add("Hello, I have a problem. It's not good!", "not good", int64(500))
+	f.Add("’’ ... ?! 3.50 don't", "'", int64(-100))
+	f.Fuzz(func(t *testing.T, text, phrase string, at int64) {
+		r := Compute(Input{Turns: []Turn{{1, Customer, text, at, at + 1000}, {2, Agent, phrase + " " + text, at - 50, at + 2000}},
+			DurationMS: 5000, Required: []string{phrase}, Forbidden: []string{text}})
+		for _, ts := range r.Sentiment.Turns {
+			if ts.Score < -1 || ts.Score > 1 {
+				t.Fatalf("score %v", ts.Score)
+			}
+		}
+		if p := r.Performance; p.TalkRatio.Customer < 0 || p.TalkRatio.Agent < 0 || p.LongestSilenceSeconds < 0 {
+			t.Fatalf("performance %+v", p)
+		}
+	})
+}
