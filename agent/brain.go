@@ -24,9 +24,16 @@ import (
 type Voice interface {
 	// Say synthesizes the sentence and plays it to the caller. It returns
 	// once the sentence has played to the end, or as soon as ctx ends: then
-	// the sentence's audio must stop at once (barge-in).
+	// the sentence's audio must stop at once (barge-in). A playback that
+	// stops by itself because the caller spoke over it returns
+	// ErrInterrupted.
 	Say(ctx context.Context, sentence string) error
 }
+
+// ErrInterrupted is what a Voice returns when the caller's speech stopped
+// the sentence (barge-in detected by the playback): the brain stops its
+// reply as it does on CallerSpeaking.
+var ErrInterrupted = errors.New("agent: speech interrupted by the caller")
 
 // Host is the session around the brain.
 type Host interface {
@@ -305,7 +312,17 @@ func (b *Brain) sayOne(t *turn, s string) bool {
 	}
 	t.said = append(t.said, s)
 	b.mu.Unlock()
-	if err := b.voice.Say(t.ctx, s); err != nil && t.ctx.Err() == nil {
+	err := b.voice.Say(t.ctx, s)
+	if errors.Is(err, ErrInterrupted) {
+		b.mu.Lock()
+		if b.turn == t {
+			b.cancelTurn()
+			b.disarmSilence() // the caller is speaking: their turn ends it
+		}
+		b.mu.Unlock()
+		return false
+	}
+	if err != nil && t.ctx.Err() == nil {
 		b.host.Failed(fmt.Errorf("agent voice: %w", err))
 	}
 	return t.ctx.Err() == nil

@@ -81,6 +81,9 @@ func (c *manualClock) armed() int {
 type fliteVoice struct {
 	tts  *synth.Flite
 	hold chan struct{}
+	// interrupt, when set, makes the sentence with this text end as a
+	// playback the caller spoke over ends.
+	interrupt string
 
 	mu      sync.Mutex
 	said    []string
@@ -97,6 +100,9 @@ func (v *fliteVoice) Say(ctx context.Context, sentence string) error {
 	v.said = append(v.said, sentence)
 	v.samples += len(pcm)
 	v.mu.Unlock()
+	if sentence == v.interrupt {
+		return agent.ErrInterrupted
+	}
 	if v.hold == nil {
 		return nil
 	}
@@ -298,5 +304,29 @@ func TestFailingEndpointIsReported(t *testing.T) {
 	clock.Advance(5 * time.Second) // a broken brain still hangs up on silence
 	if _, hangups, _ := h.snapshot(); !slices.Equal(hangups, []string{agent.ReasonSilence}) {
 		t.Fatalf("hangups %v", hangups)
+	}
+}
+
+func TestSpeechInterruptedByThePlayback(t *testing.T) {
+	srv := llmtest.Start(t, func(req llm.Request) llmtest.Reply {
+		return llmtest.Reply{Text: "We are open from nine to five. On Saturdays we open at ten. On Sundays we are closed."}
+	})
+	clock := &manualClock{}
+	voice := &fliteVoice{tts: synth.NewFlite(), interrupt: "On Saturdays we open at ten."}
+	h := &host{}
+	b := agent.New(agent.Config{SilenceHangup: 5 * time.Second, Clock: clock}, &llm.Client{BaseURL: srv.BaseURL(), Model: "m"}, voice, h)
+	defer b.Close()
+	b.Start()
+	b.CustomerTurn("What are your hours?")
+	eventually(t, "the cut", func() bool { return len(voice.sentences()) == 2 && len(b.History()) == 2 })
+	if h := b.History(); h[1].Content != "We are open from nine to five. On Saturdays we open at ten." {
+		t.Fatalf("history %+v", h)
+	}
+	clock.Advance(time.Minute) // the caller is speaking: no silence hangup
+	if _, hangups, errs := h.snapshot(); len(hangups) != 0 || len(errs) != 0 {
+		t.Fatalf("hangups %v, errors %v", hangups, errs)
+	}
+	if got := voice.sentences(); len(got) != 2 {
+		t.Fatalf("spoken %q after the interruption", got)
 	}
 }
