@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/voxgate/voxgate/analysis"
 	"github.com/voxgate/voxgate/id"
 	"github.com/voxgate/voxgate/session"
 	"github.com/voxgate/voxgate/store"
@@ -86,6 +87,7 @@ type Server struct {
 	ready    func() bool
 	webrtc   Answerer
 	webhooks *webhook.Service
+	analyses *analysis.Service
 	handler  http.Handler
 	lastUse  sync.Map // API key ID → time.Time of the last last_used_at write
 }
@@ -109,6 +111,8 @@ type Options struct {
 	// Webhooks manages webhook endpoints (nil, in tests that need none: the
 	// routes are not registered).
 	Webhooks *webhook.Service
+	// Analyses creates and serves session analyses (nil: no analysis routes).
+	Analyses *analysis.Service
 	// Cluster, when several nodes share the store, places new sessions,
 	// forwards requests about a live session to the node that owns it and
 	// counts rate limits across nodes (nil: one node).
@@ -142,10 +146,10 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		cfg: o.Config, store: o.Store, sessions: o.Sessions, log: o.Logger, ready: o.Ready, webrtc: o.WebRTC,
-		webhooks: o.Webhooks,
-		limiter:  newRateLimiter(o.Store.Now),
-		metrics:  newMetrics(o.Registry),
-		forward:  func(next http.Handler, _ bool) http.Handler { return next },
+		webhooks: o.Webhooks, analyses: o.Analyses,
+		limiter: newRateLimiter(o.Store.Now),
+		metrics: newMetrics(o.Registry),
+		forward: func(next http.Handler, _ bool) http.Handler { return next },
 	}
 	if o.Cluster != nil {
 		s.limiter, s.forward = o.Cluster, o.Cluster.Forward

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/voxgate/voxgate/analysis"
 	"github.com/voxgate/voxgate/api"
 	"github.com/voxgate/voxgate/id"
 	"github.com/voxgate/voxgate/rtc"
@@ -30,6 +31,7 @@ type gateway struct {
 	store    *store.Store
 	sessions *session.Manager
 	webhooks *webhook.Service
+	analyses *analysis.Service
 	srv      *httptest.Server
 	orgID    string
 	ready    bool
@@ -73,6 +75,12 @@ func startGateway(t testing.TB, cfg store.Config, o options) *gateway {
 		t.Cleanup(func() { cancel(); <-done })
 		opts.Webhooks = g.webhooks
 	}
+	g.analyses = analysis.New(g.store, g.sessions, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { g.analyses.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	opts.Analyses = g.analyses
 	srv, err := api.New(opts)
 	if err != nil {
 		t.Fatal(err)

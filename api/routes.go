@@ -58,6 +58,10 @@ func (s *Server) routes(reg *prometheus.Registry, demo, connect http.Handler) ht
 	rt.handle("GET /v1/sessions/{id}/recordings", read("recordings:read", s.listRecordings))
 	rt.handle("GET /v1/recordings/{id}", read("recordings:read", s.getRecording))
 	rt.handle("GET /v1/recordings/{id}/audio", read("recordings:read", s.recordingAudio))
+	if s.analyses != nil {
+		rt.handle("POST /v1/sessions/{id}/analysis", idem("analysis:write", s.createAnalysis))
+		rt.handle("GET /v1/analyses/{id}", read("analysis:read", s.getAnalysis))
+	}
 
 	if s.webhooks != nil {
 		rt.handle("GET /v1/webhook_endpoints", read("webhooks:read", s.listWebhookEndpoints))

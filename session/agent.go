@@ -31,6 +31,7 @@ type Agent struct {
 	LLM                       *LLM            `json:"llm"`
 	HangupAfterSilenceSeconds int             `json:"hangup_after_silence_seconds"`
 	MaxDurationSeconds        int             `json:"max_duration_seconds"`
+	Compliance                *Compliance     `json:"compliance"`
 	Metadata                  json.RawMessage `json:"metadata"`
 	CreatedAt                 time.Time       `json:"created_at"`
 	UpdatedAt                 time.Time       `json:"updated_at"`
@@ -70,7 +71,15 @@ type AgentParams struct {
 	LLM                       *LLM            `json:"llm"`
 	HangupAfterSilenceSeconds *int            `json:"hangup_after_silence_seconds"`
 	MaxDurationSeconds        *int            `json:"max_duration_seconds"`
+	Compliance                *Compliance     `json:"compliance"`
 	Metadata                  json.RawMessage `json:"metadata"`
+}
+
+// Compliance lists the phrases an analysis of the agent's calls looks for
+// in what the agent side said (SPEC §3 compliance).
+type Compliance struct {
+	Required  []string `json:"required"`
+	Forbidden []string `json:"forbidden"`
 }
 
 // storedAgent keeps the write-only secrets beside the public view.
@@ -119,6 +128,9 @@ func (p AgentParams) apply(a *storedAgent, creating bool) error {
 	}
 	if p.Metadata != nil {
 		a.Metadata = compactJSON(p.Metadata)
+	}
+	if p.Compliance != nil {
+		a.Compliance = p.Compliance
 	}
 	if a.Status == "" {
 		a.Status = "active"
@@ -170,6 +182,14 @@ func (a *storedAgent) validate() error {
 		errs = append(errs, checkURL("llm.base_url", a.LLM.BaseURL, "http", "https"))
 		if a.LLM.Model == "" {
 			errs = append(errs, invalid("llm.model", CodeInvalidRequest, "llm.model is required"))
+		}
+	}
+	if c := a.Compliance; c != nil {
+		for _, ph := range append(append([]string{}, c.Required...), c.Forbidden...) {
+			if ph == "" || len(ph) > 500 || len(c.Required)+len(c.Forbidden) > 200 {
+				errs = append(errs, invalid("compliance", CodeInvalidRequest, "compliance takes up to 200 phrases of 1-500 bytes"))
+				break
+			}
 		}
 	}
 	if a.HangupAfterSilenceSeconds < 0 || a.HangupAfterSilenceSeconds > 3600 {

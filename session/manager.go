@@ -38,6 +38,7 @@ type Manager struct {
 	dialer   Dialer
 	bots     atomic.Pointer[BotDialer]
 	owners   atomic.Pointer[Owners]
+	tools    atomic.Pointer[ToolResults]
 
 	trunksVersion atomic.Uint64
 

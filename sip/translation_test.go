@@ -12,6 +12,7 @@ import (
 	"github.com/voxgate/voxgate/media"
 	"github.com/voxgate/voxgate/media/mediatest"
 	"github.com/voxgate/voxgate/session"
+	"github.com/voxgate/voxgate/session/sessiontest"
 	"github.com/voxgate/voxgate/sip"
 	"github.com/voxgate/voxgate/sip/siptest"
 	"github.com/voxgate/voxgate/speech/synth"
@@ -136,7 +137,7 @@ func TestBidirectionalTranslationOverSIP(t *testing.T) {
 		Translation *struct{ Language, Text string }
 	}
 	for final.Speaker != "customer" {
-		ev := next(t, sub, session.EventTranscriptFinal)
+		ev := sessiontest.Next(t, sub, session.EventTranscriptFinal)
 		if err := json.Unmarshal(ev.Data, &final); err != nil {
 			t.Fatal(err)
 		}

@@ -23,6 +23,8 @@ const (
 	WebhookEndpoints Table = "webhook_endpoints"
 	// Recordings holds the rec_ files of sessions (owned by package session).
 	Recordings Table = "recordings"
+	// Analyses holds the anl_ analyses of sessions (owned by package analysis).
+	Analyses Table = "analyses"
 )
 
 // Scope is the slice of data an API key sees: one organization, live or test.
@@ -38,7 +40,7 @@ type Record struct {
 	Scope    Scope
 	Status   string
 	Number   string // phone_numbers only
-	Session  string // calls and recordings: the session the record belongs to
+	Session  string // calls, recordings and analyses: the session the record belongs to
 	Dir      string // calls only: inbound or outbound
 	Data     []byte
 	Created  time.Time
@@ -64,7 +66,7 @@ func columns(t Table) string {
 		return "id, org_id, livemode, status, data, created_at, updated_at, activity_at"
 	case Calls:
 		return "id, org_id, livemode, status, data, created_at, updated_at, session_id, direction"
-	case Recordings:
+	case Recordings, Analyses:
 		return "id, org_id, livemode, status, data, created_at, updated_at, session_id"
 	}
 	return "id, org_id, livemode, status, data, created_at, updated_at"
@@ -89,7 +91,7 @@ func scanRecord(t Table, row scanner) (Record, error) {
 		dest = append(dest, &activity)
 	case Calls:
 		dest = append(dest, &extra, &extra2)
-	case Recordings:
+	case Recordings, Analyses:
 		dest = append(dest, &extra)
 	}
 	if err := row.Scan(dest...); err != nil {
@@ -104,7 +106,7 @@ func scanRecord(t Table, row scanner) (Record, error) {
 	switch t {
 	case Calls:
 		r.Session, r.Dir = extra.String, extra2.String
-	case Recordings:
+	case Recordings, Analyses:
 		r.Session = extra.String
 	default:
 		r.Number = extra.String
@@ -224,7 +226,7 @@ func (tx *Tx) Insert(t Table, r Record) error {
 	case Calls:
 		cols += ", session_id, direction"
 		args = append(args, r.Session, r.Dir)
-	case Recordings:
+	case Recordings, Analyses:
 		cols += ", session_id"
 		args = append(args, r.Session)
 	}

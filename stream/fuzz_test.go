@@ -12,6 +12,7 @@ func FuzzDecodeMessage(f *testing.F) {
 		`{"type":"audio.input","speaker":"agent","audio":{"encoding":"pcm16","sample_rate_hz":48000,"payload":"AAAAAA=="}}`,
 		`{"type":"ping"}`, `{"type":"mark","name":"m1"}`, `{"type":"audio.clear"}`, `{"type":"session.end"}`,
 		`{"type":"dtmf.send","digits":"12#","call_id":"call_x"}`, `{"type":7}`, `[]`, `null`, `{"audio":{}}`,
+		`{"type":"tool.result","tool_call_id":"call_1","result":{"status":"shipped"}}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -448,6 +448,10 @@ func (c *conn) handle(raw []byte) {
 		if err := c.sub.SendDTMF(m.Digits, m.CallID); err != nil {
 			c.reportError("dtmf_failed", err.Error())
 		}
+	case "tool.result":
+		if err := c.h.sessions.ToolResult(c.sub.SessionID(), m.ToolCallID, toolResult(m.Result)); err != nil {
+			c.reportError("unknown_tool_call", "no tool call "+m.ToolCallID+" is waiting for a result")
+		}
 	}
 }
 

@@ -19,6 +19,9 @@ type Message struct {
 	Name        string     `json:"name"`
 	Digits      string     `json:"digits"`
 	CallID      string     `json:"call_id"`
+	// ToolCallID and Result answer a tool.call (agents with an llm brain).
+	ToolCallID string          `json:"tool_call_id"`
+	Result     json.RawMessage `json:"result"`
 }
 
 // AudioBody is the audio object of audio.input and audio.output.
@@ -31,6 +34,7 @@ type AudioBody struct {
 // clientTypes are the message types a client may send.
 var clientTypes = map[string]bool{
 	"audio.input": true, "ping": true, "session.end": true, "audio.clear": true, "mark": true, "dtmf.send": true,
+	"tool.result": true,
 }
 
 // DecodeMessage parses and checks a client's text frame. Errors wrap
@@ -68,8 +72,22 @@ func DecodeMessage(raw []byte) (Message, []byte, error) {
 		if m.Digits == "" {
 			return m, nil, fmt.Errorf("%w: dtmf.send needs digits", errBadMessage)
 		}
+	case "tool.result":
+		if m.ToolCallID == "" {
+			return m, nil, fmt.Errorf("%w: tool.result needs a tool_call_id", errBadMessage)
+		}
 	}
 	return m, nil, nil
+}
+
+// toolResult is a tool.result's result as the model is given it: a JSON
+// string's text, or any other JSON value as it came.
+func toolResult(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return string(raw)
 }
 
 // render writes a session event as the message a client receives.

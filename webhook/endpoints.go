@@ -21,6 +21,7 @@ var EventTypes = []string{
 	"call.ringing", "call.answered", "call.ended", "call.failed",
 	"dtmf.received", "transcript.segment", "transcript.ready",
 	"recording.ready", "recording.failed", "analysis.complete", "analysis.failed",
+	"tool.call", // an agent's llm brain calls a tool (SPEC §7)
 }
 
 // EventTest is the type of the event POST /v1/webhook_endpoints/:id/test sends.

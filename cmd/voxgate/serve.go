@@ -19,6 +19,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/voxgate/voxgate/agentlink"
+	"github.com/voxgate/voxgate/analysis"
 	"github.com/voxgate/voxgate/api"
 	"github.com/voxgate/voxgate/botlink"
 	"github.com/voxgate/voxgate/cluster"
@@ -106,12 +108,15 @@ type gateway struct {
 	sip      *sip.Server
 	bots     *botlink.Supervisor
 	cluster  *cluster.Cluster // nil on a single node
+	agents   *agentlink.Supervisor
 	cancel   context.CancelFunc
 	ready    atomic.Bool
 	failed   chan error
 	httpAddr net.Addr
 	// webhooksDone is closed when the deliverer has stopped (after cancel).
 	webhooksDone chan struct{}
+	// analysesDone is closed when the analysis worker has stopped.
+	analysesDone chan struct{}
 }
 
 // start opens the store, builds the services and starts listening.
@@ -169,6 +174,9 @@ func start(ctx context.Context, cfg Config, log *zap.Logger) (*gateway, error) {
 	}
 	g.webhooksDone = make(chan struct{})
 	go func() { hooks.Run(ctx); close(g.webhooksDone) }()
+	analyses := analysis.New(st, g.sessions, log.Named("analysis"))
+	g.analysesDone = make(chan struct{})
+	go func() { analyses.Run(ctx); close(g.analysesDone) }()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -182,11 +190,14 @@ func start(ctx context.Context, cfg Config, log *zap.Logger) (*gateway, error) {
 	connect := stream.NewHandler(stream.Config{AllowOrigin: allowOrigin}, g.sessions, log.Named("stream"))
 	registerMetrics(reg, g.sessions, connect, hooks)
 	g.bots = botlink.New(botlink.Config{}, g.sessions, connect, log.Named("bot"))
-	g.sessions.SetBotDialer(g.bots)
+	// Agents with an llm brain run in process; the others' bots are dialed.
+	g.agents = agentlink.New(agentlink.Config{}, g.sessions, g.bots, log.Named("agent"))
+	g.sessions.SetBotDialer(g.agents)
+	g.sessions.SetToolResults(g.agents)
 	srv, err := api.New(api.Options{
 		Config: cfg.apiConfig(), Store: st, Sessions: g.sessions, Logger: log.Named("api"),
 		Registry: reg, Ready: g.ready.Load, WebRTC: webrtc, Demo: web.Demo(), Connect: connect,
-		Webhooks: hooks, Cluster: member,
+		Webhooks: hooks, Cluster: member, Analyses: analyses,
 	})
 	if err != nil {
 		g.close()
@@ -277,11 +288,17 @@ func (g *gateway) drain(timeout time.Duration) {
 
 func (g *gateway) close() {
 	g.cancel()
+	if g.agents != nil {
+		g.agents.Close()
+	}
 	if g.bots != nil {
 		g.bots.Close()
 	}
 	if g.webhooksDone != nil {
 		<-g.webhooksDone // attempts in flight record their outcome before the store closes
+	}
+	if g.analysesDone != nil {
+		<-g.analysesDone
 	}
 	if g.sip != nil {
 		_ = g.sip.Close()

@@ -1,0 +1,312 @@
+// Package agentlink runs the llm brains of agent-mode sessions in process
+// (SPEC §7): when a session's call is answered, it joins the session as a
+// client, turns its live transcription on, and drives an agent.Brain with
+// the session's events — answered calls, the customer's partial and final
+// transcripts — while the brain speaks through a Voice made of the speech
+// synthesizer and the client's audio input, marks and clears.
+package agentlink
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/voxgate/voxgate/agent"
+	"github.com/voxgate/voxgate/llm"
+	"github.com/voxgate/voxgate/session"
+	"github.com/voxgate/voxgate/speech/synth"
+)
+
+// Config tunes the supervisor. Zero values take the defaults.
+type Config struct {
+	// Synth speaks the agent's sentences. Default flite.
+	Synth synth.Synthesizer
+	// HTTP reaches the llm endpoints. Default http.DefaultClient.
+	HTTP *http.Client
+	// ToolTimeout is how long a tool result is waited for. Default 30 s.
+	ToolTimeout time.Duration
+	// Clock schedules the brains' timers (tests). Default the real one.
+	Clock agent.Clock
+}
+
+// Supervisor starts and stops the brains. It is a session.BotDialer: a
+// session whose agent has no llm is passed on to next (the stream_url bot
+// dialer), and a session.ToolResults.
+type Supervisor struct {
+	cfg  Config
+	m    *session.Manager
+	next session.BotDialer
+	log  *zap.Logger
+	ctx  context.Context
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+
+	mu      sync.Mutex
+	running map[string]*agent.Brain // nil while starting
+}
+
+// New builds a supervisor; next may be nil.
+func New(cfg Config, m *session.Manager, next session.BotDialer, log *zap.Logger) *Supervisor {
+	if cfg.Synth == nil {
+		cfg.Synth = synth.NewFlite()
+	}
+	if cfg.HTTP == nil {
+		cfg.HTTP = http.DefaultClient
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	s := &Supervisor{cfg: cfg, m: m, next: next, log: log, running: map[string]*agent.Brain{}}
+	s.ctx, s.stop = context.WithCancel(context.Background())
+	return s
+}
+
+// StartBot starts the session's brain, once (session.BotDialer).
+func (s *Supervisor) StartBot(sessionID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.running[sessionID]; ok || s.ctx.Err() != nil {
+		return
+	}
+	s.running[sessionID] = nil
+	s.wg.Add(1)
+	go s.run(sessionID)
+}
+
+// ToolResult hands a tool result to the session's brain (session.ToolResults).
+func (s *Supervisor) ToolResult(sessionID, toolCallID, result string) error {
+	s.mu.Lock()
+	b := s.running[sessionID]
+	s.mu.Unlock()
+	if b == nil {
+		return session.ErrNoToolCall
+	}
+	if err := b.ToolResult(toolCallID, result); err != nil {
+		return session.ErrNoToolCall
+	}
+	return nil
+}
+
+// Running counts the brains running or starting.
+func (s *Supervisor) Running() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.running)
+}
+
+// Close stops every brain and waits for them.
+func (s *Supervisor) Close() {
+	s.stop()
+	s.wg.Wait()
+}
+
+// run drives one session's brain until the session ends.
+func (s *Supervisor) run(sessionID string) {
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.running, sessionID)
+		s.mu.Unlock()
+	}()
+	log := s.log.With(zap.String("session_id", sessionID))
+	ab, ok, err := s.m.AgentBrain(s.ctx, sessionID)
+	if err != nil || !ok {
+		if err == nil && s.next != nil {
+			s.next.StartBot(sessionID)
+		} else if err != nil && !errors.Is(err, session.ErrEnded) {
+			log.Warn("agent brain not started", zap.Error(err))
+		}
+		return
+	}
+	sub, err := s.m.Subscribe(s.ctx, sessionID, session.SubscribeOptions{AudioQueue: 1})
+	if err != nil {
+		log.Warn("agent brain could not join the session", zap.Error(err))
+		return
+	}
+	defer sub.Close()
+	s.m.Transcribe(sessionID)
+
+	lang := ab.Language
+	if lang == "" {
+		lang = "en"
+	}
+	voice := &voice{sub: sub, tts: s.cfg.Synth, lang: lang, name: ab.Voice, marks: map[string]chan struct{}{}}
+	h := &host{m: s.m, ab: ab, log: log}
+	cfg := agent.Config{Instructions: ab.Instructions, WelcomeMessage: ab.WelcomeMessage, Temperature: ab.Temperature,
+		SilenceHangup: time.Duration(ab.HangupAfterSilenceSeconds) * time.Second, MaxDuration: time.Duration(ab.MaxDurationSeconds) * time.Second,
+		ToolTimeout: s.cfg.ToolTimeout, Clock: s.cfg.Clock}
+	for _, t := range ab.Tools {
+		cfg.Tools = append(cfg.Tools, llm.Tool{Type: "function", Function: llm.Function{Name: t.Name, Description: t.Description, Parameters: t.Parameters}})
+	}
+	brain := agent.New(cfg, &llm.Client{BaseURL: ab.LLM.BaseURL, Model: ab.LLM.Model, APIKey: ab.LLM.APIKey, HTTP: s.cfg.HTTP}, voice, h)
+	defer brain.Close()
+	s.mu.Lock()
+	s.running[sessionID] = brain
+	s.mu.Unlock()
+
+	started := s.m.Answered(sessionID)
+	if started {
+		brain.Start()
+	}
+	var (
+		frame   session.AudioFrame
+		segment string // the customer's segment being spoken, for barge-in
+	)
+	for {
+		select {
+		case ev := <-sub.Events():
+			switch ev.Type {
+			case session.EventCallAnswered:
+				if !started {
+					started = true
+					brain.Start()
+				}
+			case session.EventTranscriptPartial, session.EventTranscriptFinal:
+				var t struct {
+					SegmentID string `json:"segment_id"`
+					Speaker   string `json:"speaker"`
+					Text      string `json:"text"`
+				}
+				if json.Unmarshal(ev.Data, &t) != nil || t.Speaker != string(session.SpeakerCustomer) {
+					continue
+				}
+				if ev.Type == session.EventTranscriptFinal {
+					segment = ""
+					brain.CustomerTurn(t.Text)
+				} else if t.SegmentID != segment {
+					segment = t.SegmentID
+					brain.CallerSpeaking()
+				}
+			case "mark":
+				voice.played(ev.Name)
+			case session.EventSessionEnded:
+				return
+			}
+		case <-sub.AudioReady():
+			for sub.NextAudio(&frame) { // the brain listens to transcripts, not audio
+			}
+		case <-sub.Done():
+			return
+		case <-s.ctx.Done():
+			return
+		}
+	}
+}
+
+// voice speaks a brain's sentences into the session as the agent side:
+// synthesized, queued as the client's audio input, and followed by a mark
+// whose echo says the sentence has played; a barge-in clears the queue.
+type voice struct {
+	sub  *session.Subscription
+	tts  synth.Synthesizer
+	lang string
+	name string
+
+	mu    sync.Mutex
+	n     int
+	marks map[string]chan struct{}
+}
+
+// Say plays a sentence to the caller and returns when it has played
+// (agent.Voice).
+func (v *voice) Say(ctx context.Context, sentence string) error {
+	pcm, err := v.tts.Synthesize(ctx, sentence, v.lang, v.name)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := v.sub.Input(session.SpeakerAgent, pcm); err != nil {
+		return err
+	}
+	v.mu.Lock()
+	v.n++
+	name := fmt.Sprintf("agent_sentence_%d", v.n)
+	done := make(chan struct{})
+	v.marks[name] = done
+	v.mu.Unlock()
+	v.sub.Mark(name)
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		v.sub.Clear() // barge-in: what is queued is dropped, the mark echoed
+		return ctx.Err()
+	case <-v.sub.Done():
+		return session.ErrEnded
+	}
+}
+
+// played takes a mark's echo.
+func (v *voice) played(name string) {
+	v.mu.Lock()
+	done := v.marks[name]
+	delete(v.marks, name)
+	v.mu.Unlock()
+	if done != nil {
+		close(done)
+	}
+}
+
+// host carries out what a brain asks of its session.
+type host struct {
+	m   *session.Manager
+	ab  session.AgentBrain
+	log *zap.Logger
+}
+
+// ToolCall reports the call as a tool.call event (stream and webhooks).
+func (h *host) ToolCall(c llm.ToolCall) {
+	args := json.RawMessage(c.Function.Arguments)
+	if !json.Valid(args) {
+		args, _ = json.Marshal(c.Function.Arguments)
+	}
+	data := map[string]any{"session_id": h.ab.SessionID, "tool_call_id": c.ID, "name": c.Function.Name, "arguments": args}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.m.Emit(ctx, h.ab.SessionID, session.EventToolCall, data); err != nil {
+		h.log.Warn("tool.call not sent", zap.Error(err))
+	}
+}
+
+// Hangup ends the call: the legs are hung up after silence (the session
+// then ends with calls_ended); the session ends with max_duration.
+func (h *host) Hangup(reason string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	h.log.Info("agent hangs up", zap.String("reason", reason))
+	if reason == agent.ReasonSilence {
+		if calls, err := h.m.Hangup(ctx, h.ab.Scope, h.ab.SessionID, ""); err == nil && len(calls) > 0 {
+			return
+		}
+	}
+	end := session.EndExplicit
+	if reason == agent.ReasonMaxDuration {
+		end = session.EndMaxDuration
+	}
+	if _, err := h.m.End(ctx, h.ab.Scope, h.ab.SessionID, end); err != nil {
+		h.log.Warn("agent hangup failed", zap.Error(err))
+	}
+}
+
+// Failed reports a failing endpoint or voice as session.error.
+func (h *host) Failed(err error) {
+	h.log.Warn("agent brain failed", zap.Error(err))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	data := map[string]any{"session_id": h.ab.SessionID, "code": ErrCodeAgentFailed, "message": err.Error()}
+	if err := h.m.Emit(ctx, h.ab.SessionID, "session.error", data); err != nil {
+		h.log.Warn("session.error not sent", zap.Error(err))
+	}
+}
+
+// ErrCodeAgentFailed is the session.error code of a failing llm endpoint
+// or agent voice.
+const ErrCodeAgentFailed = "agent_failed"
