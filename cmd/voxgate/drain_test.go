@@ -48,7 +48,15 @@ func TestDrainUnderLoad(t *testing.T) {
 	if err := os.WriteFile(inf, []byte("SEQUENTIAL\n"+strings.Join(ids, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// Each call stays up 6 s after its 8 s of speech (a silent pause), so
+	// that all 50 are up at once even when a loaded machine answers the
+	// last ones seconds after the first.
 	xmlPath := sippCallsSessions(t, sipp, dir)
+	if xml, err := os.ReadFile(xmlPath); err != nil || !strings.Contains(string(xml), `<pause milliseconds="8000"/>`) {
+		t.Fatalf("SIPp's uac_pcap scenario changed: %v", err)
+	} else if err := os.WriteFile(xmlPath, []byte(strings.Replace(string(xml), `<pause milliseconds="8000"/>`, `<pause milliseconds="14000"/>`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	host, port, _ := strings.Cut(sipAt, ":")
 	sippCmd := exec.CommandContext(ctx, sipp, "-sf", xmlPath, "-inf", inf, "-m", fmt.Sprint(drainCalls), "-l", fmt.Sprint(drainCalls),
 		"-r", "50", "-i", "127.0.0.1", "-p", "0", "-mp", "0", "-nostdin", "-timeout", "90s", "-timeout_error", host+":"+port)
