@@ -33,6 +33,10 @@ type TranscriptionConfig struct {
 	Model string `yaml:"model"`
 	// URL is a remote engine's server (whisper).
 	URL string `yaml:"url"`
+	// NarrowbandModel, when set, is the model that recognizes a speaker
+	// whose audio comes from an 8 kHz leg (G.711): for pocketsphinx, the
+	// telephone adaptation scripts/narrowband-model.sh builds.
+	NarrowbandModel string `yaml:"narrowband_model"`
 }
 
 // transcriber feeds what each side says, tick by tick, to that side's
@@ -41,6 +45,7 @@ type TranscriptionConfig struct {
 type transcriber struct {
 	turns    [2]*transcribe.Turns // customer, agent
 	reported atomic.Bool          // a failure was reported (session.error)
+	narrow   [2]atomic.Bool       // the side's audio comes from an 8 kHz leg
 	side     [2][FrameSamples]int32
 	out      [FrameSamples]int16
 	ms       int64 // media time of the next tick
@@ -56,6 +61,19 @@ func (l *live) newTranscriber() *transcriber {
 	tr := &transcriber{}
 	for i, spk := range []Speaker{SpeakerCustomer, SpeakerAgent} {
 		lang := ""
+		fail := func(err error) {
+			l.log.Error("transcription unavailable", zap.String("engine", cfg.Engine), zap.String("speaker", string(spk)), zap.Error(err))
+			if tr.reported.Swap(true) {
+				return // one report a session
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			data := map[string]any{"session_id": l.id, "code": ErrCodeTranscriptionUnavailable,
+				"message": fmt.Sprintf("transcription engine %s: %v", cfg.Engine, err)}
+			if err := l.m.Emit(ctx, l.id, "session.error", data); err != nil {
+				l.log.Warn("transcription_unavailable not reported", zap.Error(err))
+			}
+		}
 		open := func() (transcribe.Stream, error) {
 			e, err := transcribe.Open(cfg.Engine, transcribe.Options{Model: cfg.Model, URL: cfg.URL})
 			if err != nil {
@@ -69,21 +87,18 @@ func (l *live) newTranscriber() *transcriber {
 					lang = deref(s.TargetLanguage)
 				}
 			}
-			return e.NewStream()
+			wide, err := e.NewStream()
+			if err != nil || cfg.NarrowbandModel == "" {
+				return wide, err
+			}
+			nb, err := transcribe.Open(cfg.Engine, transcribe.Options{Model: cfg.NarrowbandModel, URL: cfg.URL})
+			if err != nil { // wideband recognition of every leg goes on
+				fail(fmt.Errorf("narrowband model: %w", err))
+				return wide, nil
+			}
+			return transcribe.ByBand(wide, nb.NewStream, tr.narrow[i].Load), nil
 		}
-		tr.turns[i] = transcribe.NewTurns(open, l.transcriptSink(spk, &lang), func(err error) {
-			l.log.Error("transcription unavailable", zap.String("engine", cfg.Engine), zap.String("speaker", string(spk)), zap.Error(err))
-			if tr.reported.Swap(true) {
-				return // one report a session
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			data := map[string]any{"session_id": l.id, "code": ErrCodeTranscriptionUnavailable,
-				"message": fmt.Sprintf("transcription engine %s: %v", cfg.Engine, err)}
-			if err := l.m.Emit(ctx, l.id, "session.error", data); err != nil {
-				l.log.Warn("transcription_unavailable not reported", zap.Error(err))
-			}
-		})
+		tr.turns[i] = transcribe.NewTurns(open, l.transcriptSink(spk, &lang), fail)
 	}
 	return tr
 }
@@ -135,6 +150,7 @@ func (l *live) transcribe() {
 	for i := range tr.side {
 		clear(tr.side[i][:])
 	}
+	var playing, narrow [2]bool
 	for _, src := range l.sources {
 		if src.cur == nil || src.track != Original {
 			continue
@@ -142,6 +158,15 @@ func (l *live) transcribe() {
 		i := sideOf(src.speaker)
 		for j, v := range src.cur {
 			tr.side[i][j] += int32(v)
+		}
+		playing[i] = true
+		if src.leg != nil && src.leg.leg.Format().SampleRate < Rate {
+			narrow[i] = true
+		}
+	}
+	for i := range playing {
+		if playing[i] { // a side keeps its band through silence
+			tr.narrow[i].Store(narrow[i])
 		}
 	}
 	for i, t := range tr.turns {

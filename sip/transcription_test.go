@@ -1,6 +1,7 @@
 package sip_test
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"strings"
@@ -30,11 +31,17 @@ var callLegs = map[string]struct {
 // subscriber got, in order, and checks that a partial came before each.
 func transcribeCall(t *testing.T, f *fixture, leg string, says []transcribetest.Sentence) []string {
 	t.Helper()
-	s, err := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: string(session.ModeTranscription)})
+	var said time.Duration
+	for _, s := range says {
+		said += time.Second*time.Duration(len(s.PCM))/session.Rate + time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*said+30*time.Second) // f.ctx is too short for every sentence
+	defer cancel()
+	s, err := f.m.Create(ctx, f.sc, session.CreateParams{Mode: string(session.ModeTranscription)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub, err := f.m.Subscribe(f.ctx, s.ID, session.SubscribeOptions{})
+	sub, err := f.m.Subscribe(ctx, s.ID, session.SubscribeOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +49,7 @@ func transcribeCall(t *testing.T, f *fixture, leg string, says []transcribetest.
 	l := callLegs[leg]
 	p := siptest.NewPhone(t, l.codec.PayloadType, l.codec.ClockRate)
 	p.Format = l.format
-	if code := p.Call(f.ctx, f.srv.Addr(), s.ID, p.Offer(l.codec)); code != 200 {
+	if code := p.Call(ctx, f.srv.Addr(), s.ID, p.Offer(l.codec)); code != 200 {
 		t.Fatalf("INVITE answered %d", code)
 	}
 	go func() {
@@ -51,14 +58,13 @@ func transcribeCall(t *testing.T, f *fixture, leg string, says []transcribetest.
 			p.SendPCM(append(pause, s.PCM...), session.Rate)
 		}
 		p.SendPCM(make([]int16, session.Rate), session.Rate) // the last turn ends
-		if err := p.Dialog.Bye(f.ctx); err != nil {
+		if err := p.Dialog.Bye(ctx); err != nil {
 			t.Error(err)
 		}
 	}()
 
 	partials := map[string]int{}
 	var finals []string
-	deadline := time.After(time.Duration(len(says))*5*time.Second + 30*time.Second)
 	for {
 		select {
 		case ev := <-sub.Events():
@@ -88,7 +94,7 @@ func transcribeCall(t *testing.T, f *fixture, leg string, says []transcribetest.
 			case session.EventSessionEnded:
 				return finals
 			}
-		case <-deadline:
+		case <-ctx.Done():
 			t.Fatalf("%s call: finals %q and no end", leg, finals)
 		}
 	}
