@@ -56,8 +56,14 @@ func newFixtureTrunk(t testing.TB, trunk session.TrunkParams) *fixture {
 // newFixtureConfig runs a SIP server on loopback with one trunk and the
 // limits of cfg.
 func newFixtureConfig(t testing.TB, trunk session.TrunkParams, cfg sip.Config) *fixture {
+	return newFixtureSessions(t, trunk, cfg, session.Config{})
+}
+
+// newFixtureSessions is newFixtureConfig with sessions configured by scfg.
+func newFixtureSessions(t testing.TB, trunk session.TrunkParams, cfg sip.Config, scfg session.Config) *fixture {
 	st := storetest.OpenConfig(t, store.Config{DataDir: t.TempDir()})
-	m, err := session.NewManager(session.Config{PublicURL: "http://127.0.0.1:8080", SIPHost: "127.0.0.1"}, st, nil)
+	scfg.PublicURL, scfg.SIPHost = "http://127.0.0.1:8080", "127.0.0.1"
+	m, err := session.NewManager(scfg, st, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,10 +15,8 @@ package pocketsphinx
 #include <pocketsphinx.h>
 #include <err.h>
 
-static cmd_ln_t *vg_config(const char *hmm, const char *lm, const char *dict, const char *mllr) {
+static cmd_ln_t *vg_config(const char *hmm, const char *lm, const char *dict) {
 	err_set_logfp(NULL);
-	if (mllr != NULL)
-		return cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", hmm, "-lm", lm, "-dict", dict, "-mllr", mllr, "-logfn", "/dev/null", NULL);
 	return cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", hmm, "-lm", lm, "-dict", dict, "-logfn", "/dev/null", NULL);
 }
 
@@ -55,9 +53,8 @@ type Engine struct {
 }
 
 // Open parses the model directory (holding en-us/, en-us.lm.bin and
-// cmudict-en-us.dict, as pocketsphinx-en-us ships it, and optionally an
-// mllr_matrix transform of the acoustic model's means) and loads one
-// decoder to check it.
+// cmudict-en-us.dict, as pocketsphinx-en-us ships it) and loads one decoder
+// to check it.
 func Open(o transcribe.Options) (transcribe.Engine, error) {
 	dir := o.Model
 	if dir == "" {
@@ -73,12 +70,7 @@ func Open(o transcribe.Options) (transcribe.Engine, error) {
 	defer C.free(unsafe.Pointer(ch))
 	defer C.free(unsafe.Pointer(cl))
 	defer C.free(unsafe.Pointer(cd))
-	var cm *C.char
-	if mllr := filepath.Join(dir, "mllr_matrix"); fileExists(mllr) {
-		cm = C.CString(mllr)
-		defer C.free(unsafe.Pointer(cm))
-	}
-	cfg := C.vg_config(ch, cl, cd, cm)
+	cfg := C.vg_config(ch, cl, cd)
 	if cfg == nil {
 		return nil, errors.New("pocketsphinx: bad configuration")
 	}
@@ -90,11 +82,6 @@ func Open(o transcribe.Options) (transcribe.Engine, error) {
 	}
 	e.idle = append(e.idle, d)
 	return e, nil
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }
 
 // decoder takes an idle decoder or loads a new one.

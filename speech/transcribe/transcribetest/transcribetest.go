@@ -31,6 +31,12 @@ func Dir() string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "..", "testdata", "speech")
 }
 
+// NarrowbandModel is the directory of the committed pocketsphinx model
+// adapted to telephone audio (scripts/narrowband-model.sh).
+func NarrowbandModel() string {
+	return filepath.Join(Dir(), "..", "..", "models", "en-us-8k")
+}
+
 // Sentences loads the committed sentences.
 func Sentences(tb testing.TB) []Sentence {
 	tb.Helper()
