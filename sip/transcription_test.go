@@ -37,7 +37,7 @@ func transcribeCall(t *testing.T, f *fixture, leg string, says []transcribetest.
 	for _, s := range says {
 		said += time.Second*time.Duration(len(s.PCM))/session.Rate + time.Second
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*said+30*time.Second) // f.ctx is too short for every sentence
+	ctx, cancel := context.WithTimeout(context.Background(), 3*said+60*time.Second) // f.ctx is too short for every sentence
 	defer cancel()
 	s, err := f.m.Create(ctx, f.sc, session.CreateParams{Mode: string(session.ModeTranscription)})
 	if err != nil {
