@@ -136,9 +136,10 @@ func (t *Turns) frame(c *chunk) {
 		}
 		t.npre = 0
 	}
-	t.write(c)
+	ms := c.ms
+	t.write(c) // c goes back to Push
 	if voiced {
-		t.silent, t.last = 0, c.ms+20
+		t.silent, t.last = 0, ms+20
 	} else {
 		t.silent++
 	}
