@@ -33,6 +33,8 @@ type TranscriptionConfig struct {
 	Model string `yaml:"model"`
 	// URL is a remote engine's server (whisper).
 	URL string `yaml:"url"`
+	// APIKey authenticates to a remote engine (stream).
+	APIKey string `yaml:"api_key"`
 	// NarrowbandModel, when set, is the model that recognizes a speaker
 	// whose audio comes from an 8 kHz leg (G.711): for pocketsphinx, the
 	// telephone adaptation scripts/narrowband-model.sh builds.
@@ -75,7 +77,7 @@ func (l *live) newTranscriber() *transcriber {
 			}
 		}
 		open := func() (transcribe.Stream, error) {
-			e, err := transcribe.Open(cfg.Engine, transcribe.Options{Model: cfg.Model, URL: cfg.URL})
+			e, err := transcribe.Open(cfg.Engine, transcribe.Options{Model: cfg.Model, URL: cfg.URL, APIKey: cfg.APIKey})
 			if err != nil {
 				return nil, err
 			}
@@ -91,7 +93,7 @@ func (l *live) newTranscriber() *transcriber {
 			if err != nil || cfg.NarrowbandModel == "" {
 				return wide, err
 			}
-			nb, err := transcribe.Open(cfg.Engine, transcribe.Options{Model: cfg.NarrowbandModel, URL: cfg.URL})
+			nb, err := transcribe.Open(cfg.Engine, transcribe.Options{Model: cfg.NarrowbandModel, URL: cfg.URL, APIKey: cfg.APIKey})
 			if err != nil { // wideband recognition of every leg goes on
 				fail(fmt.Errorf("narrowband model: %w", err))
 				return wide, nil

@@ -59,6 +59,7 @@ type Config struct {
 	TranscriptionModel  string        `yaml:"transcription_model"`
 	TranscriptionURL    string        `yaml:"transcription_url"`
 	TranscriptionNB     string        `yaml:"transcription_narrowband_model"`
+	TranscriptionKey    string        `yaml:"transcription_api_key"`
 	// Languages, Trunks, WebRTC and Webhooks are set in the YAML file only.
 	Languages session.Languages `yaml:"languages"`
 	Trunks    []TrunkConfig     `yaml:"trunks"`
@@ -122,6 +123,7 @@ func settings(c *Config) []setting {
 		{"transcription-engine", "VOXGATE_TRANSCRIPTION_ENGINE", "speech engine of transcription-mode sessions: pocketsphinx (offline), whisper or stream", (*stringValue)(&c.TranscriptionEngine)},
 		{"transcription-model", "VOXGATE_TRANSCRIPTION_MODEL", "that engine's model (pocketsphinx: a directory like /usr/share/pocketsphinx/model/en-us; empty: its default)", (*stringValue)(&c.TranscriptionModel)},
 		{"transcription-url", "VOXGATE_TRANSCRIPTION_URL", "URL of a remote engine (whisper: the base URL of an OpenAI-compatible /v1/audio/transcriptions server; stream: a ws(s):// live-transcription endpoint)", (*stringValue)(&c.TranscriptionURL)},
+		{"transcription-api-key", "VOXGATE_TRANSCRIPTION_API_KEY", "API key of a remote engine (stream: sent as Authorization: Bearer KEY, or as given when it starts with its scheme, like \"Token KEY\")", (*stringValue)(&c.TranscriptionKey)},
 		{"transcription-narrowband-model", "VOXGATE_TRANSCRIPTION_NARROWBAND_MODEL", "the model for speakers on 8 kHz (G.711) legs (pocketsphinx: models/en-us-8k, adapted to telephone audio; empty: the wideband model)", (*stringValue)(&c.TranscriptionNB)},
 		{"dev-key", "VOXGATE_DEV_KEY", "on an empty database, create a development key with every scope and print it", (*boolValue)(&c.DevKey)},
 	}
@@ -272,7 +274,7 @@ func (c *Config) sessionConfig() session.Config {
 		PublicURL: c.PublicURL, SIPHost: c.SIPHost, IdleTimeout: c.IdleTimeout,
 		MaxConcurrentSessions: c.MaxSessionsPerOrg, Languages: c.Languages,
 		RecordingsDir: filepath.Join(c.DataDir, "recordings"), RecordingRetention: time.Duration(c.RetentionDays) * 24 * time.Hour,
-		Transcription:   session.TranscriptionConfig{Engine: c.TranscriptionEngine, Model: c.TranscriptionModel, URL: c.TranscriptionURL, NarrowbandModel: c.TranscriptionNB},
+		Transcription:   session.TranscriptionConfig{Engine: c.TranscriptionEngine, Model: c.TranscriptionModel, URL: c.TranscriptionURL, NarrowbandModel: c.TranscriptionNB, APIKey: c.TranscriptionKey},
 		CheckWebhookURL: func(param, raw string) error { return webhook.CheckURL(param, raw, allow) },
 	}
 }
