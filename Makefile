@@ -13,10 +13,10 @@ RUN_PACKAGES  := gcc libc6-dev pkg-config libopus-dev libopusfile-dev libmp3lame
 # (for examples/node-bot, a Twilio-protocol bot) are added when missing.
 TEST_PACKAGES := $(RUN_PACKAGES) postgresql sox libsox-fmt-all opus-tools mpg123 pocketsphinx flite chromium chromium-driver sip-tester baresip-core kamailio sipvicious redis-server
 
-.PHONY: run build test deps deps-test fuzz bench bench-load clean
+.PHONY: run build test deps deps-test fuzz bench bench-load narrowband-model clean
 
 run: deps build
-	./bin/voxgate serve --dev-key --log-format console $(ARGS)
+	./bin/voxgate serve --dev-key --log-format console --transcription-narrowband-model models/en-us-8k $(ARGS)
 
 build:
 	@command -v $(GO) >/dev/null || { echo "Go 1.26 is needed (https://go.dev/dl): not found in PATH" >&2; exit 1; }
@@ -44,6 +44,11 @@ bench: deps
 # A standard load ramp against a local gateway (voxgate loadgen); updates BENCHMARKS.md.
 bench-load: deps
 	scripts/bench-load.sh
+
+# Rebuilds the committed telephone adaptation of the en-us model (models/en-us-8k) with sphinxtrain.
+narrowband-model: deps
+	@scripts/apt-ensure.sh sphinxtrain sphinxbase-utils flite espeak-ng sox
+	scripts/narrowband-model.sh models/en-us-8k
 
 clean:
 	rm -rf bin

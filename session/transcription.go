@@ -33,6 +33,12 @@ type TranscriptionConfig struct {
 	Model string `yaml:"model"`
 	// URL is a remote engine's server (whisper).
 	URL string `yaml:"url"`
+	// APIKey authenticates to a remote engine (stream).
+	APIKey string `yaml:"api_key"`
+	// NarrowbandModel, when set, is the model that recognizes a speaker
+	// whose audio comes from an 8 kHz leg (G.711): for pocketsphinx, the
+	// telephone adaptation scripts/narrowband-model.sh builds.
+	NarrowbandModel string `yaml:"narrowband_model"`
 	// Languages overrides the engine for some languages (by primary
 	// subtag, "es"): a side speaking one is recognized by that engine.
 	Languages map[string]TranscriptionConfig `yaml:"languages"`
@@ -52,6 +58,7 @@ func (c TranscriptionConfig) forLanguage(lang string) TranscriptionConfig {
 type transcriber struct {
 	turns    [2]*transcribe.Turns // customer, agent
 	reported atomic.Bool          // a failure was reported (session.error)
+	narrow   [2]atomic.Bool       // the side's audio comes from an 8 kHz leg
 	side     [2][FrameSamples]int32
 	out      [FrameSamples]int16
 	ms       int64 // media time of the next tick
@@ -67,23 +74,7 @@ func (l *live) newTranscriber() *transcriber {
 	tr := &transcriber{}
 	for i, spk := range []Speaker{SpeakerCustomer, SpeakerAgent} {
 		lang := ""
-		open := func() (transcribe.Stream, error) {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if s, _, err := l.m.Peek(ctx, l.id); err == nil {
-				lang = deref(s.SourceLanguage)
-				if spk == SpeakerAgent {
-					lang = deref(s.TargetLanguage)
-				}
-			}
-			c := cfg.forLanguage(lang)
-			e, err := transcribe.Open(c.Engine, transcribe.Options{Model: c.Model, URL: c.URL})
-			if err != nil {
-				return nil, err
-			}
-			return e.NewStream()
-		}
-		tr.turns[i] = transcribe.NewTurns(open, l.transcriptSink(spk, &lang), func(err error) {
+		fail := func(err error) {
 			l.log.Error("transcription unavailable", zap.String("engine", cfg.Engine), zap.String("speaker", string(spk)), zap.Error(err))
 			if tr.reported.Swap(true) {
 				return // one report a session
@@ -95,7 +86,33 @@ func (l *live) newTranscriber() *transcriber {
 			if err := l.m.Emit(ctx, l.id, "session.error", data); err != nil {
 				l.log.Warn("transcription_unavailable not reported", zap.Error(err))
 			}
-		})
+		}
+		open := func() (transcribe.Stream, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if s, _, err := l.m.Peek(ctx, l.id); err == nil {
+				lang = deref(s.SourceLanguage)
+				if spk == SpeakerAgent {
+					lang = deref(s.TargetLanguage)
+				}
+			}
+			c := cfg.forLanguage(lang)
+			e, err := transcribe.Open(c.Engine, transcribe.Options{Model: c.Model, URL: c.URL, APIKey: c.APIKey})
+			if err != nil {
+				return nil, err
+			}
+			wide, err := e.NewStream()
+			if err != nil || c.NarrowbandModel == "" {
+				return wide, err
+			}
+			nb, err := transcribe.Open(c.Engine, transcribe.Options{Model: c.NarrowbandModel, URL: c.URL, APIKey: c.APIKey})
+			if err != nil { // wideband recognition of every leg goes on
+				fail(fmt.Errorf("narrowband model: %w", err))
+				return wide, nil
+			}
+			return transcribe.ByBand(wide, nb.NewStream, tr.narrow[i].Load), nil
+		}
+		tr.turns[i] = transcribe.NewTurns(open, l.transcriptSink(spk, &lang), fail)
 	}
 	return tr
 }
@@ -156,6 +173,7 @@ func (l *live) transcribe() {
 	for i := range tr.side {
 		clear(tr.side[i][:])
 	}
+	var playing, narrow [2]bool
 	for _, src := range l.sources {
 		if src.cur == nil || src.track != Original {
 			continue
@@ -163,6 +181,15 @@ func (l *live) transcribe() {
 		i := sideOf(src.speaker)
 		for j, v := range src.cur {
 			tr.side[i][j] += int32(v)
+		}
+		playing[i] = true
+		if src.leg != nil && src.leg.leg.Format().SampleRate < Rate {
+			narrow[i] = true
+		}
+	}
+	for i := range playing {
+		if playing[i] { // a side keeps its band through silence
+			tr.narrow[i].Store(narrow[i])
 		}
 	}
 	for i, t := range tr.turns {

@@ -71,6 +71,8 @@ type Config struct {
 	// TranscriptionLanguages (YAML only) picks another engine for some
 	// languages, e.g. {es: {engine: whisper, url: http://…}}.
 	TranscriptionLanguages map[string]session.TranscriptionConfig `yaml:"transcription_languages"`
+	TranscriptionNB        string                                 `yaml:"transcription_narrowband_model"`
+	TranscriptionKey       string                                 `yaml:"transcription_api_key"`
 	// Languages, Trunks, WebRTC and Webhooks are set in the YAML file only.
 	Languages session.Languages `yaml:"languages"`
 	Trunks    []TrunkConfig     `yaml:"trunks"`
@@ -146,6 +148,8 @@ func settings(c *Config) []setting {
 		{"synthesis-engine", "VOXGATE_SYNTHESIS_ENGINE", "speech synthesis of translation modes: offline (flite for English, espeak-ng for the rest) or openai", (*stringValue)(&c.SynthesisEngine)},
 		{"synthesis-url", "VOXGATE_SYNTHESIS_URL", "base URL of an OpenAI-compatible /v1/audio/speech server (openai engine)", (*stringValue)(&c.SynthesisURL)},
 		{"synthesis-voice", "VOXGATE_SYNTHESIS_VOICE", "the synthesis engine's voice (empty: its default for the language)", (*stringValue)(&c.SynthesisVoice)},
+		{"transcription-api-key", "VOXGATE_TRANSCRIPTION_API_KEY", "API key of a remote engine (stream: sent as Authorization: Bearer KEY, or as given when it starts with its scheme, like \"Token KEY\")", (*stringValue)(&c.TranscriptionKey)},
+		{"transcription-narrowband-model", "VOXGATE_TRANSCRIPTION_NARROWBAND_MODEL", "the model for speakers on 8 kHz (G.711) legs (pocketsphinx: models/en-us-8k, adapted to telephone audio; empty: the wideband model)", (*stringValue)(&c.TranscriptionNB)},
 		{"dev-key", "VOXGATE_DEV_KEY", "on an empty database, create a development key with every scope and print it", (*boolValue)(&c.DevKey)},
 	}
 }
@@ -299,7 +303,7 @@ func (c *Config) sessionConfig() session.Config {
 		MaxConcurrentSessions: c.MaxSessionsPerOrg, Languages: c.Languages,
 		RecordingsDir: filepath.Join(c.DataDir, "recordings"), RecordingRetention: time.Duration(c.RetentionDays) * 24 * time.Hour,
 		Transcription: session.TranscriptionConfig{Engine: c.TranscriptionEngine, Model: c.TranscriptionModel, URL: c.TranscriptionURL,
-			Languages: c.TranscriptionLanguages},
+			NarrowbandModel: c.TranscriptionNB, APIKey: c.TranscriptionKey, Languages: c.TranscriptionLanguages},
 		Translation:     session.TranslationConfig{Engine: c.TranslationEngine, URL: c.TranslationURL},
 		Synthesis:       session.SynthesisConfig{Engine: c.SynthesisEngine, URL: c.SynthesisURL, Voice: c.SynthesisVoice},
 		CheckWebhookURL: func(param, raw string) error { return webhook.CheckURL(param, raw, allow) },

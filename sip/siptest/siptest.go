@@ -41,7 +41,7 @@ type Phone struct {
 	Dialog *sipgo.DialogClientSession
 	// Auth answers a digest challenge when set.
 	Auth sipgo.AnswerOptions
-	// Format is what SendTone encodes (PCMU unless set).
+	// Format is what SendTone and SendPCM encode (PCMU unless set).
 	Format media.Format
 	// Digits has the RFC 4733 digits the phone receives.
 	Digits chan byte
@@ -149,19 +149,26 @@ func (p *Phone) Offer(codecs ...sip.Codec) []byte {
 // SendTone plays a tone in the phone's Format, in real time for d.
 func (p *Phone) SendTone(freq float64, d time.Duration) {
 	rate := p.Format.SampleRate
+	p.SendPCM(mediatest.Tone(rate, freq, -10, rate*int(d/(20*time.Millisecond))/50), rate)
+}
+
+// SendPCM plays mono audio sampled at rate (a WAV's speech, say) in the
+// phone's Format, resampled when the rates differ, in real time: a 20 ms
+// frame every 20 ms; a last partial frame is padded with silence.
+func (p *Phone) SendPCM(pcm []int16, rate int) {
 	enc, err := transcode.Chain(media.PCM16(rate), p.Format, media.WriterFunc(p.RTP.WriteFrame))
 	if err != nil {
 		p.T.Error(err)
 		return
 	}
-	sine := mediatest.NewSine(rate, freq, -10)
-	pcm := make([]int16, rate/50)
+	n := rate / 50
+	frame := make([]int16, n)
 	tk := time.NewTicker(20 * time.Millisecond)
 	defer tk.Stop()
-	for i := range int(d / (20 * time.Millisecond)) {
+	for i := 0; i < len(pcm); i += n {
 		<-tk.C
-		sine.Read(pcm)
-		_ = enc.WriteFrame(media.Frame{Samples: pcm, Timestamp: uint32(i * len(pcm))})
+		clear(frame[copy(frame, pcm[i:]):])
+		_ = enc.WriteFrame(media.Frame{Samples: frame, Timestamp: uint32(i)})
 	}
 }
 

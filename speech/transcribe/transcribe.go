@@ -55,6 +55,10 @@ type Options struct {
 	URL string
 	// Timeout bounds one request to a remote engine (default 30 s).
 	Timeout time.Duration
+	// APIKey authenticates to a remote engine (stream: the Authorization
+	// header, "Bearer KEY", or the key as given when it names its scheme,
+	// like Deepgram's "Token KEY").
+	APIKey string
 }
 
 // Opener creates an engine.
@@ -93,7 +97,7 @@ func Names() []string {
 func Open(name string, o Options) (Engine, error) {
 	mu.Lock()
 	defer mu.Unlock()
-	key := name + "\x00" + o.Model + "\x00" + o.URL
+	key := name + "\x00" + o.Model + "\x00" + o.URL + "\x00" + o.APIKey
 	if e, ok := engines[key]; ok {
 		return e, nil
 	}

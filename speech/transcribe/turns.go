@@ -58,7 +58,7 @@ type Turns struct {
 // first error, of open (the audio is then dropped) or of the stream (the
 // turn is lost; the next turns are tried again).
 func NewTurns(open func() (Stream, error), emit func(Result), fail func(error)) *Turns {
-	t := &Turns{open: open, emit: emit, fail: fail, q: make(chan *chunk, queueFrames), free: make(chan *chunk, queueFrames+prerollFrames), done: make(chan struct{})}
+	t := &Turns{open: open, emit: emit, fail: fail, q: make(chan *chunk, queueFrames+prerollFrames), free: make(chan *chunk, queueFrames+prerollFrames), done: make(chan struct{})}
 	for range queueFrames + prerollFrames {
 		t.free <- new(chunk)
 	}
@@ -75,7 +75,7 @@ func (t *Turns) Push(pcm []int16, ms int64) bool {
 		n := copy(c.pcm[:], pcm)
 		clear(c.pcm[n:])
 		c.ms = ms
-		t.q <- c // never blocks: there are no more chunks than room
+		t.q <- c // never blocks: q has room for every chunk (the pre-roll's too, once a turn starts)
 		return true
 	default:
 		t.dropped.Add(1)
@@ -136,9 +136,10 @@ func (t *Turns) frame(c *chunk) {
 		}
 		t.npre = 0
 	}
-	t.write(c)
+	ms := c.ms
+	t.write(c) // c goes back to Push
 	if voiced {
-		t.silent, t.last = 0, c.ms+20
+		t.silent, t.last = 0, ms+20
 	} else {
 		t.silent++
 	}

@@ -122,3 +122,36 @@ func TestPushAllocatesNothing(t *testing.T) {
 		t.Fatalf("%v allocations per Push", n)
 	}
 }
+
+// TestPushNeverBlocks: while the recognizer is stuck (here its results'
+// receiver), Push drops frames instead of blocking the session's clock,
+// even when a turn had started with a full pre-roll.
+func TestPushNeverBlocks(t *testing.T) {
+	release := make(chan struct{})
+	tr := transcribe.NewTurns(func() (transcribe.Stream, error) { return &named{name: "stuck"}, nil },
+		func(transcribe.Result) { <-release }, func(error) {})
+	quiet, loud := make([]int16, transcribe.FrameSamples), make([]int16, transcribe.FrameSamples)
+	for i := range loud {
+		loud[i] = int16(8000 * (i%2*2 - 1))
+	}
+	pushed := make(chan struct{})
+	go func() {
+		defer close(pushed)
+		for i := range 20 { // a full pre-roll of silence
+			tr.Push(quiet, int64(20*i))
+		}
+		for i := range 1000 {
+			tr.Push(loud, int64(400+20*i))
+		}
+	}()
+	select {
+	case <-pushed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Push blocked while the recognizer was stuck")
+	}
+	if tr.Dropped() == 0 {
+		t.Error("no frame counted dropped")
+	}
+	close(release)
+	tr.Close()
+}

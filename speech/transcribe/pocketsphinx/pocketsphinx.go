@@ -45,6 +45,12 @@ const maxIdle = 8
 
 func init() { transcribe.Register("pocketsphinx", Open) }
 
+// initMu serializes ps_init, which writes the model's feat.params into the
+// configuration it is given: two decoders of one engine must not load at
+// once. (A sweep of two calls once got "the model did not load" without it;
+// not reproduced since, so this is the likely cause, not a proven one.)
+var initMu sync.Mutex
+
 // Engine is a pocketsphinx model and its pool of decoders.
 type Engine struct {
 	config *C.cmd_ln_t
@@ -94,7 +100,9 @@ func (e *Engine) decoder() (*C.ps_decoder_t, error) {
 		return d, nil
 	}
 	e.mu.Unlock()
+	initMu.Lock() // ps_init writes into the shared configuration (feat.params)
 	d := C.ps_init(e.config)
+	initMu.Unlock()
 	if d == nil {
 		return nil, errors.New("pocketsphinx: the model did not load")
 	}

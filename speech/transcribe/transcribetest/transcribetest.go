@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/voxgate/voxgate/media/mediatest"
+	"github.com/voxgate/voxgate/transcode"
+	"github.com/voxgate/voxgate/transcode/g711"
 )
 
 // Sentence is one committed recording and what it says.
@@ -27,6 +29,12 @@ type Sentence struct {
 func Dir() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..", "..", "testdata", "speech")
+}
+
+// NarrowbandModel is the directory of the committed pocketsphinx model
+// adapted to telephone audio (scripts/narrowband-model.sh).
+func NarrowbandModel() string {
+	return filepath.Join(Dir(), "..", "..", "models", "en-us-8k")
 }
 
 // Sentences loads the committed sentences.
@@ -111,4 +119,22 @@ func WER(refs, hyps []string) float64 {
 		return 0
 	}
 	return float64(edits) / float64(words)
+}
+
+// Telephone degrades 16 kHz speech as a G.711 call leg does: down to
+// 8 kHz, μ-law both ways, and back up with the gateway's resampler.
+func Telephone(pcm []int16) []int16 {
+	down, err := transcode.NewResampler(16000, 8000)
+	if err != nil {
+		panic(err) // both rates are supported
+	}
+	up, err := transcode.NewResampler(8000, 16000)
+	if err != nil {
+		panic(err)
+	}
+	nb := down.Resample(make([]int16, 0, down.OutLen(len(pcm))), pcm)
+	for i, v := range nb {
+		nb[i] = g711.DecodeULaw(g711.EncodeULaw(v))
+	}
+	return up.Resample(make([]int16, 0, up.OutLen(len(nb))), nb)
 }

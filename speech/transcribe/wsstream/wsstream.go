@@ -9,6 +9,7 @@
 // by a result with "from_finalize":true. Each turn has its own connection
 // (dialed by NewStream, then at a turn's first audio), so a connection that
 // breaks loses one turn at most.
+// An API key goes in the handshake's Authorization header.
 // Importing it registers the engine "stream".
 package wsstream
 
@@ -16,6 +17,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -32,6 +34,7 @@ func init() { transcribe.Register("stream", Open) }
 type Engine struct {
 	url     string
 	timeout time.Duration
+	header  http.Header // Authorization, when a key is set
 }
 
 // Open checks the service's ws(s):// URL.
@@ -44,7 +47,15 @@ func Open(o transcribe.Options) (transcribe.Engine, error) {
 	if t <= 0 {
 		t = 10 * time.Second
 	}
-	return &Engine{url: o.URL, timeout: t}, nil
+	e := &Engine{url: o.URL, timeout: t}
+	if o.APIKey != "" {
+		auth := o.APIKey
+		if !strings.Contains(auth, " ") {
+			auth = "Bearer " + auth
+		}
+		e.header = http.Header{"Authorization": {auth}}
+	}
+	return e, nil
 }
 
 // NewStream connects to the service.
@@ -104,11 +115,14 @@ type stream struct {
 
 func (s *stream) dial() error {
 	d := websocket.Dialer{HandshakeTimeout: s.e.timeout}
-	conn, resp, err := d.Dial(s.e.url, nil)
+	conn, resp, err := d.Dial(s.e.url, s.e.header)
 	if resp != nil && resp.Body != nil {
 		_ = resp.Body.Close()
 	}
 	if err != nil {
+		if resp != nil {
+			return fmt.Errorf("stream: %s: %w (%s)", s.e.url, err, resp.Status)
+		}
 		return fmt.Errorf("stream: %s: %w", s.e.url, err)
 	}
 	s.conn, s.err = conn, nil

@@ -206,3 +206,47 @@ func FuzzParseResult(f *testing.F) {
 		_, _ = wsstream.ParseResult(raw)
 	})
 }
+
+// TestAPIKey: the key goes in the handshake's Authorization header, as a
+// bearer token or as given with its scheme; a service that refuses it
+// fails the stream with its status.
+func TestAPIKey(t *testing.T) {
+	up := websocket.Upgrader{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a := r.Header.Get("Authorization"); a != "Bearer k1" && a != "Token k2" {
+			http.Error(w, "who are you", http.StatusUnauthorized)
+			return
+		}
+		conn, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	for _, c := range []struct {
+		key string
+		ok  bool
+	}{{"k1", true}, {"Token k2", true}, {"k2", false}, {"", false}} {
+		e, err := wsstream.Open(transcribe.Options{URL: url, APIKey: c.key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := e.NewStream()
+		if c.ok != (err == nil) {
+			t.Fatalf("key %q: %v", c.key, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "401") {
+			t.Errorf("key %q: %v, want the status", c.key, err)
+		}
+		if s != nil {
+			_ = s.Close()
+		}
+	}
+}
