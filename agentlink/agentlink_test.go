@@ -177,12 +177,12 @@ func TestAgentCall(t *testing.T) {
 					return session.Event{}
 				}
 			case ev := <-client.Events():
-				if ev.Type == session.EventTranscriptFinal {
-					var tm turnMsg
-					_ = json.Unmarshal(ev.Data, &tm)
-					t.Logf("%s said %q", tm.Speaker, tm.Text)
-					if tm.Speaker == "agent" {
-						agentSaid = append(agentSaid, tm.Text)
+				if ev.Type == session.EventTranscriptSegment {
+					var seg struct{ Turn turnMsg }
+					_ = json.Unmarshal(ev.Data, &seg)
+					t.Logf("%s said %q", seg.Turn.Speaker, seg.Turn.Text)
+					if seg.Turn.Speaker == "agent" {
+						agentSaid = append(agentSaid, seg.Turn.Text)
 					}
 				}
 				if ev.Type == "session.error" {
