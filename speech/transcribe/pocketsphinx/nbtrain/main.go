@@ -65,90 +65,102 @@ func telephone(dir string, wavs []string) error {
 	return nil
 }
 
-// mixw reads a semi-continuous or PTM model's sendump (8-bit quantized
-// -log mixture weights, as pocketsphinx loads them) and writes the
-// equivalent Sphinx-3 mixture_weights file (float32, senone × feature ×
-// codeword, each distribution normalized).
+// mixw reads a semi-continuous or PTM model's sendump and writes the
+// equivalent Sphinx-3 mixture_weights file.
 func mixw(in, out string) error {
 	f, err := os.Open(in)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	r := bufio.NewReader(f)
-	var feats, codewords, senones int32
-	readInt := func() (int32, error) {
-		var v int32
-		err := binary.Read(r, binary.LittleEndian, &v)
-		return v, err
-	}
-	for { // header strings, up to a zero length
-		n, err := readInt()
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			break
-		}
-		if n < 0 || n > 4096 {
-			return fmt.Errorf("sendump: header string of %d bytes", n)
-		}
-		s := make([]byte, n)
-		if _, err := io.ReadFull(r, s); err != nil {
-			return err
-		}
-		k, v, _ := strings.Cut(strings.TrimRight(string(s), "\x00"), " ")
-		switch k {
-		case "feature_count":
-			n, _ := strconv.Atoi(v)
-			feats = int32(n)
-		case "cluster_count":
-			if v != "0" {
-				return errors.New("sendump: clustered weights are not supported")
-			}
-		}
-	}
-	if codewords, err = readInt(); err != nil {
+	w, dims, err := readSendump(bufio.NewReader(f))
+	if err != nil {
 		return err
-	}
-	if senones, err = readInt(); err != nil {
-		return err
-	}
-	if feats <= 0 || codewords <= 0 || senones <= 0 {
-		return fmt.Errorf("sendump: %d features, %d codewords, %d senones", feats, codewords, senones)
-	}
-	// Stored per feature, per codeword, a byte per senone: -log_b(p) >> 10
-	// with b = 1.0001 (pocketsphinx's SENSCR_SHIFT and default -logbase).
-	w := make([]float32, int(senones)*int(feats)*int(codewords))
-	row := make([]byte, senones)
-	step := 1024 * math.Log(1.0001)
-	for ft := range int(feats) {
-		for cw := range int(codewords) {
-			if _, err := io.ReadFull(r, row); err != nil {
-				return fmt.Errorf("sendump: %w", err)
-			}
-			for s, v := range row {
-				w[(s*int(feats)+ft)*int(codewords)+cw] = float32(math.Exp(-float64(v) * step))
-			}
-		}
-	}
-	for d := 0; d < len(w); d += int(codewords) {
-		var sum float32
-		for _, p := range w[d : d+int(codewords)] {
-			sum += p
-		}
-		for i := range w[d : d+int(codewords)] {
-			w[d+i] /= sum
-		}
 	}
 	// Sphinx-3 binary: text header, byte-order magic, dimensions, count, data.
 	var b []byte
 	b = append(b, "s3\nversion 1.0\nendhdr\n"...)
-	for _, v := range []uint32{0x11223344, uint32(senones), uint32(feats), uint32(codewords), uint32(len(w))} {
+	for _, v := range []uint32{0x11223344, uint32(dims[0]), uint32(dims[1]), uint32(dims[2]), uint32(len(w))} {
 		b = binary.LittleEndian.AppendUint32(b, v)
 	}
 	for _, p := range w {
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(p))
 	}
 	return os.WriteFile(out, b, 0o644)
+}
+
+// readSendump reads 8-bit quantized -log mixture weights as pocketsphinx
+// loads them and returns the weights, senone × feature × codeword, each
+// distribution normalized, with those three dimensions.
+func readSendump(r io.Reader) ([]float32, [3]int, error) {
+	var dims [3]int
+	readInt := func() (int32, error) {
+		var v int32
+		err := binary.Read(r, binary.LittleEndian, &v)
+		return v, err
+	}
+	feats := 0
+	for { // header strings, up to a zero length
+		n, err := readInt()
+		if err != nil {
+			return nil, dims, err
+		}
+		if n == 0 {
+			break
+		}
+		if n < 0 || n > 4096 {
+			return nil, dims, fmt.Errorf("sendump: header string of %d bytes", n)
+		}
+		s := make([]byte, n)
+		if _, err := io.ReadFull(r, s); err != nil {
+			return nil, dims, err
+		}
+		k, v, _ := strings.Cut(strings.TrimRight(string(s), "\x00"), " ")
+		switch k {
+		case "feature_count":
+			feats, _ = strconv.Atoi(v)
+		case "cluster_count":
+			if v != "0" {
+				return nil, dims, errors.New("sendump: clustered weights are not supported")
+			}
+		}
+	}
+	codewords, err := readInt()
+	if err != nil {
+		return nil, dims, err
+	}
+	senones, err := readInt()
+	if err != nil {
+		return nil, dims, err
+	}
+	n := int64(feats) * int64(codewords) * int64(senones)
+	if feats <= 0 || codewords <= 0 || senones <= 0 || n > 1<<24 {
+		return nil, dims, fmt.Errorf("sendump: %d features, %d codewords, %d senones", feats, codewords, senones)
+	}
+	dims = [3]int{int(senones), feats, int(codewords)}
+	data, err := io.ReadAll(io.LimitReader(r, n)) // grows with what is there
+	if err != nil {
+		return nil, dims, err
+	}
+	if int64(len(data)) < n {
+		return nil, dims, fmt.Errorf("sendump: %d bytes of weights, want %d", len(data), n)
+	}
+	// Stored per feature, per codeword, a byte per senone: -log_b(p) >> 10
+	// with b = 1.0001 (pocketsphinx's SENSCR_SHIFT and default -logbase).
+	all := make([]float32, n)
+	step := 1024 * math.Log(1.0001)
+	for i, v := range data {
+		ft, cw, s := i/int(senones)/int(codewords), i/int(senones)%int(codewords), i%int(senones)
+		all[(s*feats+ft)*int(codewords)+cw] = float32(math.Exp(-float64(v) * step))
+	}
+	for d := 0; d < len(all); d += int(codewords) {
+		var sum float32
+		for _, p := range all[d : d+int(codewords)] {
+			sum += p
+		}
+		for i := range all[d : d+int(codewords)] {
+			all[d+i] /= sum
+		}
+	}
+	return all, dims, nil
 }
