@@ -3,14 +3,13 @@
 // client, turns its live transcription on, and drives an agent.Brain with
 // the session's events — answered calls, the customer's partial and final
 // transcripts — while the brain speaks through a Voice made of the speech
-// synthesizer and the client's audio input, marks and clears.
+// synthesizer and the session's playback of synthesized speech.
 package agentlink
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -136,7 +135,7 @@ func (s *Supervisor) run(sessionID string) {
 	if lang == "" {
 		lang = "en"
 	}
-	voice := &voice{sub: sub, tts: s.cfg.Synth, lang: lang, name: ab.Voice, marks: map[string]chan struct{}{}}
+	voice := &voice{m: s.m, id: sessionID, tts: s.cfg.Synth, lang: lang, name: ab.Voice, log: log}
 	h := &host{m: s.m, ab: ab, log: log}
 	cfg := agent.Config{Instructions: ab.Instructions, WelcomeMessage: ab.WelcomeMessage, Temperature: ab.Temperature,
 		SilenceHangup: time.Duration(ab.HangupAfterSilenceSeconds) * time.Second, MaxDuration: time.Duration(ab.MaxDurationSeconds) * time.Second,
@@ -183,8 +182,6 @@ func (s *Supervisor) run(sessionID string) {
 					segment = t.SegmentID
 					brain.CallerSpeaking()
 				}
-			case "mark":
-				voice.played(ev.Name)
 			case session.EventSessionEnded:
 				return
 			}
@@ -199,22 +196,22 @@ func (s *Supervisor) run(sessionID string) {
 	}
 }
 
-// voice speaks a brain's sentences into the session as the agent side:
-// synthesized, queued as the client's audio input, and followed by a mark
-// whose echo says the sentence has played; a barge-in clears the queue.
+// voice speaks a brain's sentences to the caller as the agent side's
+// synthesized source (session.Manager.Speak), and keeps each sentence it
+// played, whole or cut short, in the transcript as an agent turn: the
+// gateway does not transcribe synthesized speech.
 type voice struct {
-	sub  *session.Subscription
+	m    *session.Manager
+	id   string
 	tts  synth.Synthesizer
 	lang string
 	name string
-
-	mu    sync.Mutex
-	n     int
-	marks map[string]chan struct{}
+	log  *zap.Logger
 }
 
 // Say plays a sentence to the caller and returns when it has played
-// (agent.Voice).
+// (agent.Voice); a barge-in the session detects stops it with
+// agent.ErrInterrupted.
 func (v *voice) Say(ctx context.Context, sentence string) error {
 	pcm, err := v.tts.Synthesize(ctx, sentence, v.lang, v.name)
 	if err != nil {
@@ -223,35 +220,37 @@ func (v *voice) Say(ctx context.Context, sentence string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := v.sub.Input(session.SpeakerAgent, pcm); err != nil {
+	p, err := v.m.Speak(v.id, session.SpeakerCustomer, session.Synthesized, pcm)
+	if err != nil {
 		return err
 	}
-	v.mu.Lock()
-	v.n++
-	name := fmt.Sprintf("agent_sentence_%d", v.n)
-	done := make(chan struct{})
-	v.marks[name] = done
-	v.mu.Unlock()
-	v.sub.Mark(name)
 	select {
-	case <-done:
-		return nil
+	case <-p.Done():
 	case <-ctx.Done():
-		v.sub.Clear() // barge-in: what is queued is dropped, the mark echoed
-		return ctx.Err()
-	case <-v.sub.Done():
-		return session.ErrEnded
+		p.Stop() // the brain's barge-in: Done is closed on return
 	}
+	v.said(sentence, p)
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case p.Interrupted():
+		return agent.ErrInterrupted
+	}
+	return nil
 }
 
-// played takes a mark's echo.
-func (v *voice) played(name string) {
-	v.mu.Lock()
-	done := v.marks[name]
-	delete(v.marks, name)
-	v.mu.Unlock()
-	if done != nil {
-		close(done)
+// said stores a sentence that played, even in part, as the agent's turn
+// at the media time it played.
+func (v *voice) said(sentence string, p *session.Playback) {
+	start, end := p.Span()
+	if end <= start {
+		return // never heard
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	t := session.Turn{Speaker: session.SpeakerAgent, Language: v.lang, Text: sentence, StartMS: start, EndMS: end, Confidence: 1}
+	if _, err := v.m.AddTurn(ctx, v.id, t); err != nil {
+		v.log.Warn("agent turn not stored", zap.Error(err))
 	}
 }
 

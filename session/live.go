@@ -32,6 +32,7 @@ type live struct {
 	due     []dueMark // marks echoed at the end of a tick
 	stopped bool
 	reason  EndReason
+	ms      int64     // media time of this tick: 20 ms a tick since the clock started
 	rec     *recorder // the session's recordings, when it asked for them
 	tr      *transcriber
 	xl      *interpreter // translation modes: translates and speaks finals
@@ -114,6 +115,7 @@ func (l *live) tick() {
 		l.due[i] = dueMark{}
 	}
 	l.due = l.due[:0]
+	l.ms += 20
 }
 
 // dueMark is a client's mark whose audio the clock has played.

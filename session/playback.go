@@ -19,6 +19,9 @@ type Playback struct {
 	cut   atomic.Bool // stopped before its end
 	done  chan struct{}
 	voice int // index of src in l.voices
+	// start and end are the media times it started and ended playing
+	// (guarded by l.mu; read once done is closed).
+	start, end int64
 }
 
 // Done is closed when the playback has ended: played out or stopped.
@@ -27,6 +30,11 @@ func (p *Playback) Done() <-chan struct{} { return p.done }
 // Interrupted says whether the playback was stopped before its end (valid
 // once Done is closed).
 func (p *Playback) Interrupted() bool { return p.cut.Load() }
+
+// Span is the media time, in ms from the start of the session's clock (the
+// time of its transcript turns), at which the playback started and ended
+// playing (valid once Done is closed; equal when it never played).
+func (p *Playback) Span() (startMS, endMS int64) { return p.start, p.end }
 
 // Stop ends the playback where it is; a queued one never starts. Stopping
 // an ended playback does nothing.
@@ -55,6 +63,7 @@ func (l *live) speak(to Speaker, track Track, pcm []int16) *Playback {
 	defer l.mu.Unlock()
 	p := &Playback{l: l, pcm: pcm, done: make(chan struct{}), voice: voiceIndex(to, track)}
 	if l.stopped {
+		p.start, p.end = l.ms, l.ms
 		p.cut.Store(true)
 		close(p.done)
 		return p
@@ -106,7 +115,11 @@ func (l *live) feedPlaybacks() {
 			kept = append(kept, p) // waits for the one before it
 			continue
 		}
+		if p.pos == 0 {
+			p.start = l.ms
+		}
 		if p.pos >= len(p.pcm) {
+			p.end = l.ms
 			close(p.done) // its last frame played in the previous tick
 			continue
 		}
@@ -182,6 +195,10 @@ func (l *live) stopPlaybacks(match func(*Playback) bool) {
 			kept = append(kept, p)
 			continue
 		}
+		if p.pos == 0 {
+			p.start = l.ms
+		}
+		p.end = l.ms
 		p.cut.Store(true)
 		close(p.done)
 	}

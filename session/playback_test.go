@@ -79,6 +79,13 @@ func TestPlaybackInOrder(t *testing.T) {
 	if !ended(p2) || p2.Interrupted() {
 		t.Fatal("p2 did not end once played")
 	}
+	// In media time: p1 played in ticks 0-5 (0-120 ms), p2 in ticks 6-8.
+	if s, e := p1.Span(); s != 0 || e != 120 {
+		t.Errorf("p1 played %d-%d ms, want 0-120", s, e)
+	}
+	if s, e := p2.Span(); s != 120 || e != 180 {
+		t.Errorf("p2 played %d-%d ms, want 120-180", s, e)
+	}
 	want := append(append(append([]int16(nil), first...), make([]int16, FrameSamples-10)...), second...)
 	if got := agent.heard[:len(want)]; !equal(got, want) {
 		t.Error("the agent leg did not hear the two playbacks in order, whole")

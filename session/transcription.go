@@ -61,7 +61,6 @@ type transcriber struct {
 	narrow   [2]atomic.Bool       // the side's audio comes from an 8 kHz leg
 	side     [2][FrameSamples]int32
 	out      [FrameSamples]int16
-	ms       int64 // media time of the next tick
 }
 
 // newTranscriber starts one recognizer per side for a session in
@@ -196,9 +195,8 @@ func (l *live) transcribe() {
 		for j, v := range tr.side[i] {
 			tr.out[j] = clip(v)
 		}
-		t.Push(tr.out[:], tr.ms) // a recognizer that is behind drops (counted)
+		t.Push(tr.out[:], l.ms) // a recognizer that is behind drops (counted)
 	}
-	tr.ms += 20
 }
 
 // close finishes the turns in progress (their finals are stored) and
@@ -213,9 +211,12 @@ func (tr *transcriber) close(log *zap.Logger) {
 }
 
 // transcriptReady reports a transcribed session's transcript complete,
-// once it has ended, when it ever started (audio or a leg arrived).
+// once it has ended, when it ever started (audio or a leg arrived). An
+// agent-mode session without a stream_url bot is transcribed by its llm
+// brain (agentlink).
 func (m *Manager) transcriptReady(ctx context.Context, sc store.Scope, s Session) {
-	if !s.Mode.transcribes() || s.StartedAt == nil {
+	brain := s.Mode.IsAgentMode() && s.AgentID != nil && s.BotStreamURL == nil
+	if !s.Mode.transcribes() && !brain || s.StartedAt == nil {
 		return
 	}
 	tr, err := m.Transcript(ctx, sc, s.ID)
