@@ -319,15 +319,28 @@ func TestAgentCall(t *testing.T) {
 // returns the transcript.
 func readyTranscript(ctx context.Context, t *testing.T, st *store.Store, m *session.Manager, sc store.Scope, id string) session.Transcript {
 	t.Helper()
+	// A sentence playing when the session ends may be stored just after
+	// transcript.ready (docs/decisions.md): after the ready event, wait
+	// until no event has come for a second.
+	seen, still := -1, 0
 	for ctx.Err() == nil {
-		if evs, err := st.SessionEvents(ctx, id); err == nil && len(evs) > 0 && evs[len(evs)-1].Type == session.EventTranscriptReady {
-			tr, err := m.Transcript(ctx, sc, id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return tr
-		}
 		time.Sleep(50 * time.Millisecond)
+		evs, err := st.SessionEvents(ctx, id)
+		if err != nil || !slices.ContainsFunc(evs, func(e store.Event) bool { return e.Type == session.EventTranscriptReady }) {
+			continue
+		}
+		if len(evs) != seen {
+			seen, still = len(evs), 0
+			continue
+		}
+		if still++; still < 20 {
+			continue
+		}
+		tr, err := m.Transcript(ctx, sc, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr
 	}
 	t.Fatal("no transcript.ready")
 	return session.Transcript{}
