@@ -196,7 +196,7 @@ func run(t testing.TB, name string, args []string, env ...string) *process {
 // event waits for the bot to print a message of the event type.
 func (p *process) event(t testing.TB, name string) map[string]any {
 	t.Helper()
-	deadline := time.After(20 * time.Second)
+	deadline := time.After(60 * time.Second) // CI runs many packages at once
 	for {
 		select {
 		case line, ok := <-p.lines:
