@@ -133,10 +133,12 @@ func readSendump(r io.Reader) ([]float32, [3]int, error) {
 	if err != nil {
 		return nil, dims, err
 	}
-	n := int64(feats) * int64(codewords) * int64(senones)
-	if feats <= 0 || codewords <= 0 || senones <= 0 || n > 1<<24 {
+	const most = 1 << 24
+	if feats <= 0 || codewords <= 0 || senones <= 0 || feats > most || codewords > most || senones > most ||
+		int64(feats)*int64(codewords)*int64(senones) > most { // each bounded first: the product cannot overflow
 		return nil, dims, fmt.Errorf("sendump: %d features, %d codewords, %d senones", feats, codewords, senones)
 	}
+	n := int64(feats) * int64(codewords) * int64(senones)
 	dims = [3]int{int(senones), feats, int(codewords)}
 	data, err := io.ReadAll(io.LimitReader(r, n)) // grows with what is there
 	if err != nil {
