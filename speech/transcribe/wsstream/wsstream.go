@@ -173,11 +173,14 @@ func (s *stream) broken() error {
 }
 
 func (s *stream) Write(pcm []int16) error {
-	if s.conn == nil || s.broken() != nil {
-		s.drop()
-		if time.Now().Before(s.retryAt) {
-			return fmt.Errorf("stream: %s unreachable", s.e.url)
+	switch {
+	case s.conn != nil:
+		if err := s.broken(); err != nil {
+			return err // this turn is lost; End drops the connection and the next turn dials again
 		}
+	case time.Now().Before(s.retryAt):
+		return fmt.Errorf("stream: %s unreachable", s.e.url)
+	default:
 		if err := s.dial(); err != nil {
 			s.retryAt = time.Now().Add(time.Second)
 			return err
