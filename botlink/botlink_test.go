@@ -91,6 +91,24 @@ func (f *fixture) session(url, protocol, token, metadata string) session.Session
 	return s
 }
 
+// waitEnded waits for the session to end, so that a bot missing its stop
+// and a session that never ended fail differently.
+func (f *fixture) waitEnded(sessionID string) {
+	f.t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		s, err := f.m.Get(f.ctx, f.sc, sessionID)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		if s.Ended() {
+			return
+		}
+		if time.Now().After(deadline) {
+			f.t.Fatalf("the session is still %s after the caller's BYE", s.Status)
+		}
+	}
+}
+
 // call places a SIP call to the session and returns the phone.
 func (f *fixture) call(sessionID string) *siptest.Phone {
 	f.t.Helper()
@@ -266,6 +284,7 @@ func TestEchoBotAnswersASIPCall(t *testing.T) {
 	if err := p.Dialog.Bye(f.ctx); err != nil {
 		t.Fatal(err)
 	}
+	f.waitEnded(s.ID)
 	m := bot.event(t, "stop")
 	if m["stop"].(map[string]any)["callSid"] != callSid {
 		t.Fatalf("stop: %v", m)
@@ -291,6 +310,7 @@ func TestNodeBotGreetsASIPCall(t *testing.T) {
 	if err := p.Dialog.Bye(f.ctx); err != nil {
 		t.Fatal(err)
 	}
+	f.waitEnded(s.ID)
 	if m := bot.event(t, "stop"); m["stop"].(map[string]any)["callSid"] != callSid {
 		t.Fatalf("stop: %v", m)
 	}
