@@ -91,7 +91,7 @@ type Stats struct {
 	PacketsIn, BytesIn, PacketsOut, BytesOut uint64
 	// Lost counts gaps handed out as Missing frames; Late, packets that came
 	// after their gap went out; Duplicates, repeats of one of the last 64;
-	// Dropped, frames discarded because ReadFrame fell 16 frames behind.
+	// Dropped, frames discarded because ReadFrame fell handoff (16) frames behind.
 	Lost, Late, Duplicates, Dropped uint64
 	// SSRCChanges counts new sources; Strays, RTP from other addresses
 	// after the latch; Invalid, datagrams that were not usable RTP/RTCP.
@@ -109,7 +109,8 @@ type Conn struct {
 	sock *net.UDPConn
 	rtcp *net.UDPConn // nil with rtcp-mux
 
-	frames chan rxFrame // received frames, in order
+	frames chan *rxFrame // received frames, in order
+	spare  chan *rxFrame // frames ReadFrame has emptied, for the reader to fill again
 	done   chan struct{}
 	once   sync.Once
 	err    error
@@ -175,10 +176,13 @@ func (c *Conn) SetCodec(payloadType uint8, clockRate int) {
 	c.codec.Store(&codec{payloadType: payloadType, clockRate: clockRate, frameSamples: uint32(clockRate / 50)})
 }
 
+// handoff is how many received frames wait for ReadFrame before the newest
+// are dropped.
+const handoff = 16
+
 // rxFrame is one received payload, or a gap.
 type rxFrame struct {
-	buf     [1500]byte
-	n       int
+	buf     []byte // grown to the largest payload it carried
 	missing bool
 	ts      uint32
 }
@@ -193,7 +197,7 @@ func Listen(cfg Config) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Conn{cfg: cfg, sock: sock, rtcp: rtcpSock, frames: make(chan rxFrame, 16), done: make(chan struct{}), wbuf: make([]byte, 1500), ebuf: make([]byte, 1500+16), marker: true}
+	c := &Conn{cfg: cfg, sock: sock, rtcp: rtcpSock, frames: make(chan *rxFrame, handoff), spare: make(chan *rxFrame, handoff+1), done: make(chan struct{}), wbuf: make([]byte, 1500), ebuf: make([]byte, 1500+16), marker: true}
 	c.window.Window = cfg.Window
 	c.codec.Store(&codec{payloadType: cfg.PayloadType, clockRate: cfg.ClockRate, frameSamples: cfg.FrameSamples})
 	var b [8]byte
@@ -322,8 +326,12 @@ func (c *Conn) ReadFrame(f *media.Frame) error {
 	select {
 	case rx := <-c.frames:
 		f.Missing, f.Timestamp = rx.missing, rx.ts
-		f.Payload = append(f.Payload[:0], rx.buf[:rx.n]...)
+		f.Payload = append(f.Payload[:0], rx.buf...)
 		f.Samples = nil
+		select {
+		case c.spare <- rx:
+		default:
+		}
 		return nil
 	case <-c.done:
 		return c.err

@@ -111,13 +111,22 @@ func (c *Conn) emit(payload []byte, ts uint32, missing bool) {
 		missing = true
 	}
 	c.emittedTS = ts
-	var rx rxFrame
+	var rx *rxFrame
+	select {
+	case rx = <-c.spare:
+	default: // only until as many frames are in flight as the reader keeps ahead
+		rx = new(rxFrame)
+	}
 	rx.missing, rx.ts = missing, ts
-	rx.n = copy(rx.buf[:], payload)
+	rx.buf = append(rx.buf[:0], payload...)
 	select {
 	case c.frames <- rx:
 	default: // nobody reads: drop rather than block the socket
 		c.stats.dropped.Add(1)
+		select {
+		case c.spare <- rx:
+		default:
+		}
 	}
 }
 
