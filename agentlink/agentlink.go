@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -19,6 +18,7 @@ import (
 	"github.com/voxgate/voxgate/agent"
 	"github.com/voxgate/voxgate/llm"
 	"github.com/voxgate/voxgate/session"
+	"github.com/voxgate/voxgate/sessionrun"
 	"github.com/voxgate/voxgate/speech/synth"
 )
 
@@ -42,12 +42,8 @@ type Supervisor struct {
 	m    *session.Manager
 	next session.BotDialer
 	log  *zap.Logger
-	ctx  context.Context
-	stop context.CancelFunc
-	wg   sync.WaitGroup
-
-	mu      sync.Mutex
-	running map[string]*agent.Brain // nil while starting
+	// running holds each session's brain (nil while starting).
+	running *sessionrun.Group[*agent.Brain]
 }
 
 // New builds a supervisor; next may be nil.
@@ -61,28 +57,17 @@ func New(cfg Config, m *session.Manager, next session.BotDialer, log *zap.Logger
 	if log == nil {
 		log = zap.NewNop()
 	}
-	s := &Supervisor{cfg: cfg, m: m, next: next, log: log, running: map[string]*agent.Brain{}}
-	s.ctx, s.stop = context.WithCancel(context.Background())
-	return s
+	return &Supervisor{cfg: cfg, m: m, next: next, log: log, running: sessionrun.NewGroup[*agent.Brain]()}
 }
 
 // StartBot starts the session's brain, once (session.BotDialer).
 func (s *Supervisor) StartBot(sessionID string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.running[sessionID]; ok || s.ctx.Err() != nil {
-		return
-	}
-	s.running[sessionID] = nil
-	s.wg.Add(1)
-	go s.run(sessionID)
+	s.running.Go(sessionID, func(ctx context.Context) { s.run(ctx, sessionID) })
 }
 
 // ToolResult hands a tool result to the session's brain (session.ToolResults).
 func (s *Supervisor) ToolResult(sessionID, toolCallID, result string) error {
-	s.mu.Lock()
-	b := s.running[sessionID]
-	s.mu.Unlock()
+	b := s.running.Get(sessionID)
 	if b == nil {
 		return session.ErrNoToolCall
 	}
@@ -93,28 +78,15 @@ func (s *Supervisor) ToolResult(sessionID, toolCallID, result string) error {
 }
 
 // Running counts the brains running or starting.
-func (s *Supervisor) Running() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.running)
-}
+func (s *Supervisor) Running() int { return s.running.Len() }
 
 // Close stops every brain and waits for them.
-func (s *Supervisor) Close() {
-	s.stop()
-	s.wg.Wait()
-}
+func (s *Supervisor) Close() { s.running.Close() }
 
 // run drives one session's brain until the session ends.
-func (s *Supervisor) run(sessionID string) {
-	defer s.wg.Done()
-	defer func() {
-		s.mu.Lock()
-		delete(s.running, sessionID)
-		s.mu.Unlock()
-	}()
+func (s *Supervisor) run(ctx context.Context, sessionID string) {
 	log := s.log.With(zap.String("session_id", sessionID))
-	ab, ok, err := s.m.AgentBrain(s.ctx, sessionID)
+	ab, ok, err := s.m.AgentBrain(ctx, sessionID)
 	if err != nil || !ok {
 		if err == nil && s.next != nil {
 			s.next.StartBot(sessionID)
@@ -123,7 +95,7 @@ func (s *Supervisor) run(sessionID string) {
 		}
 		return
 	}
-	sub, err := s.m.Subscribe(s.ctx, sessionID, session.SubscribeOptions{AudioQueue: 1})
+	sub, err := s.m.Subscribe(ctx, sessionID, session.SubscribeOptions{AudioQueue: 1})
 	if err != nil {
 		log.Warn("agent brain could not join the session", zap.Error(err))
 		return
@@ -145,9 +117,7 @@ func (s *Supervisor) run(sessionID string) {
 	}
 	brain := agent.New(cfg, &llm.Client{BaseURL: ab.LLM.BaseURL, Model: ab.LLM.Model, APIKey: ab.LLM.APIKey, HTTP: s.cfg.HTTP}, voice, h)
 	defer brain.Close()
-	s.mu.Lock()
-	s.running[sessionID] = brain
-	s.mu.Unlock()
+	s.running.Publish(sessionID, brain)
 
 	started := s.m.Answered(sessionID)
 	if started {
@@ -190,7 +160,7 @@ func (s *Supervisor) run(sessionID string) {
 			}
 		case <-sub.Done():
 			return
-		case <-s.ctx.Done():
+		case <-ctx.Done():
 			return
 		}
 	}

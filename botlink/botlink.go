@@ -8,12 +8,12 @@ package botlink
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/voxgate/voxgate/session"
+	"github.com/voxgate/voxgate/sessionrun"
 	"github.com/voxgate/voxgate/stream"
 )
 
@@ -62,12 +62,7 @@ type Supervisor struct {
 	sessions Sessions
 	conn     Connector
 	log      *zap.Logger
-	ctx      context.Context
-	cancel   context.CancelFunc
-
-	mu      sync.Mutex
-	running map[string]bool // sessions whose bot loop runs
-	wg      sync.WaitGroup
+	running  *sessionrun.Group[struct{}] // sessions whose bot loop runs
 }
 
 // New returns a supervisor; Close stops its bots.
@@ -76,60 +71,39 @@ func New(cfg Config, sessions Sessions, conn Connector, log *zap.Logger) *Superv
 	if log == nil {
 		log = zap.NewNop()
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	return &Supervisor{cfg: cfg, sessions: sessions, conn: conn, log: log, ctx: ctx, cancel: cancel, running: map[string]bool{}}
+	return &Supervisor{cfg: cfg, sessions: sessions, conn: conn, log: log, running: sessionrun.NewGroup[struct{}]()}
 }
 
 // StartBot connects the session's bot unless it is already connected or
 // being dialed; it returns at once.
 func (s *Supervisor) StartBot(sessionID string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.running[sessionID] || s.ctx.Err() != nil {
-		return
-	}
-	s.running[sessionID] = true
-	s.wg.Add(1)
-	go s.keep(sessionID)
+	s.running.Go(sessionID, func(ctx context.Context) { s.keep(ctx, sessionID) })
 }
 
 // Running reports how many sessions have a bot connected or being dialed.
-func (s *Supervisor) Running() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.running)
-}
+func (s *Supervisor) Running() int { return s.running.Len() }
 
 // Close disconnects every bot and waits for them.
-func (s *Supervisor) Close() {
-	s.cancel()
-	s.wg.Wait()
-}
+func (s *Supervisor) Close() { s.running.Close() }
 
 // keep holds a session's bot connected while the session lives.
-func (s *Supervisor) keep(sessionID string) {
-	defer s.wg.Done()
-	defer func() {
-		s.mu.Lock()
-		delete(s.running, sessionID)
-		s.mu.Unlock()
-	}()
+func (s *Supervisor) keep(ctx context.Context, sessionID string) {
 	log := s.log.With(zap.String("session_id", sessionID))
 	failures, reported := 0, false
 	for {
-		t, err := s.sessions.Bot(s.ctx, sessionID)
+		t, err := s.sessions.Bot(ctx, sessionID)
 		if err != nil || t.URL == "" {
-			if err != nil && !errors.Is(err, session.ErrEnded) && !errors.Is(err, session.ErrNotFound) && s.ctx.Err() == nil {
+			if err != nil && !errors.Is(err, session.ErrEnded) && !errors.Is(err, session.ErrNotFound) && ctx.Err() == nil {
 				log.Warn("bot not dialed", zap.Error(err))
 			}
 			return
 		}
 		connected := false
-		err = s.conn.RunBot(s.ctx, t, func() {
+		err = s.conn.RunBot(ctx, t, func() {
 			connected = true
 			log.Info("bot connected", zap.String("bot_url", t.URL), zap.String("protocol", t.Protocol))
 		})
-		if errors.Is(err, session.ErrEnded) || s.ctx.Err() != nil {
+		if errors.Is(err, session.ErrEnded) || ctx.Err() != nil {
 			return
 		}
 		if connected {
@@ -142,14 +116,14 @@ func (s *Supervisor) keep(sessionID string) {
 				reported = true
 				data := map[string]any{"session_id": sessionID, "code": ErrCodeBotUnreachable,
 					"message": "the bot at stream_url did not answer: " + err.Error()}
-				if err := s.sessions.Emit(s.ctx, sessionID, "session.error", data); err != nil && s.ctx.Err() == nil {
+				if err := s.sessions.Emit(ctx, sessionID, "session.error", data); err != nil && ctx.Err() == nil {
 					log.Warn("bot_unreachable not reported", zap.Error(err))
 				}
 			}
 		}
 		select {
 		case <-time.After(s.backoff(failures)):
-		case <-s.ctx.Done():
+		case <-ctx.Done():
 			return
 		}
 	}
