@@ -59,15 +59,20 @@ func (d *inputDecoder) decode(raw []byte) (spk session.Speaker, format audioForm
 	if format, ok = inputFormatOf(encoding, rate); !ok {
 		return "", audioFormat{}, nil, false
 	}
-	n := base64.StdEncoding.DecodedLen(len(b64))
-	if cap(d.buf) < n {
-		d.buf = make([]byte, n)
-	}
-	n, err := base64.StdEncoding.Decode(d.buf[:n], b64)
-	if err != nil {
+	if payload, ok = decodeBase64(&d.buf, b64); !ok {
 		return "", audioFormat{}, nil, false
 	}
-	return spk, format, d.buf[:n], true
+	return spk, format, payload, true
+}
+
+// decodeBase64 decodes b64 into *buf, grown as needed, and returns the bytes.
+func decodeBase64(buf *[]byte, b64 []byte) ([]byte, bool) {
+	n := base64.StdEncoding.DecodedLen(len(b64))
+	if cap(*buf) < n {
+		*buf = make([]byte, n)
+	}
+	n, err := base64.StdEncoding.Decode((*buf)[:n], b64)
+	return (*buf)[:n], err == nil
 }
 
 // audioBody reads the audio object (rate -1 and payload nil when absent).

@@ -1,9 +1,6 @@
 package stream
 
-import (
-	"bytes"
-	"encoding/base64"
-)
+import "bytes"
 
 // mediaDecoder parses Twilio media messages without allocating: the 50
 // messages a second of every call. It takes only the plain form Twilio and
@@ -42,15 +39,10 @@ func (d *mediaDecoder) decode(raw []byte) (payload []byte, ok bool) {
 	if string(event) != "media" || seen&8 == 0 || b64 == nil || len(bytes.TrimLeft(raw[i:], " \t\r\n")) != 0 {
 		return nil, false
 	}
-	n := base64.StdEncoding.DecodedLen(len(b64))
-	if cap(d.buf) < n {
-		d.buf = make([]byte, n)
-	}
-	n, err := base64.StdEncoding.Decode(d.buf[:n], b64)
-	if err != nil {
+	if payload, ok = decodeBase64(&d.buf, b64); !ok {
 		return nil, false
 	}
-	return d.buf[:n], true
+	return payload, true
 }
 
 // mediaBody reads the media object and returns its payload (nil if absent).
