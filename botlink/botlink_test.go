@@ -291,6 +291,55 @@ func TestEchoBotAnswersASIPCall(t *testing.T) {
 	}
 }
 
+// TestBotAgentMaxDuration: a session whose agent is a stream_url bot with
+// max_duration_seconds ends with max_duration that long after the answer;
+// the bot gets stop and the caller a BYE.
+func TestBotAgentMaxDuration(t *testing.T) {
+	f := newFixture(t)
+	bot := run(t, buildEchoBot(t), nil)
+	name, proto, limit := "limited", "twilio", 2
+	a, err := f.m.CreateAgent(f.ctx, f.sc, session.AgentParams{Name: &name, StreamURL: &bot.url, StreamProtocol: &proto, MaxDurationSeconds: &limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream", Routing: &session.Routing{Type: "sip"}, AgentID: &a.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.call(s.ID)
+	answered := time.Now()
+	bot.event(t, "start")
+	f.waitEnded(s.ID)
+	ended := time.Since(answered)
+	got, err := f.m.Get(f.ctx, f.sc, s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.EndReason == nil || *got.EndReason != session.EndMaxDuration {
+		t.Fatalf("end_reason %v", got.EndReason)
+	}
+	if ended < time.Duration(limit)*time.Second {
+		t.Fatalf("ended %v after the answer, before its %d s", ended, limit)
+	}
+	bot.event(t, "stop")
+	// The caller is hung up (a BYE from the gateway) because the session ended.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		calls, _, err := f.m.ListCalls(f.ctx, f.sc, store.ListQuery{SessionID: s.ID, Limit: 10})
+		if err != nil || len(calls) != 1 {
+			t.Fatalf("calls %v, %v", calls, err)
+		}
+		if calls[0].Status == session.CallEnded {
+			if calls[0].HangupCause != "session_ended" {
+				t.Fatalf("hangup_cause %q", calls[0].HangupCause)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the call is still %s", calls[0].Status)
+		}
+	}
+}
+
 func TestNodeBotGreetsASIPCall(t *testing.T) {
 	if _, err := os.Stat("../examples/node-bot/node_modules/ws"); err != nil {
 		if out, err := exec.Command("npm", "ci", "--no-audit", "--no-fund", "--prefix", "../examples/node-bot").CombinedOutput(); err != nil {
