@@ -221,7 +221,21 @@ func TestClusterOfThreeNodes(t *testing.T) {
 		t.Fatalf("session.ended delivered %d times for the lost session, want once", n)
 	}
 
-	// C drains (SIGTERM): from then on new sessions go to A.
+	// C drains (SIGTERM): from then on new sessions go to A. It holds a call
+	// meanwhile, or it would stop at once (a node with no live call does).
+	onC := next
+	for i := 0; !strings.HasSuffix(onC["sip_uri"].(string), "@"+c.sip); i++ {
+		if i == 10 {
+			t.Fatalf("no session placed on C in 10: the last at %s", onC["sip_uri"])
+		}
+		onC = via(c).object("POST", "/v1/sessions", `{"mode":"media_stream"}`)
+	}
+	if onC["id"] != next["id"] {
+		phone4 := siptest.NewPhone(t, 0, 8000)
+		if code := phone4.Call(ctx, netip.MustParseAddrPort(c.sip), onC["id"].(string), phone4.Offer(sip.Supported[0])); code != 200 {
+			t.Fatalf("call to the session on C: %d", code)
+		}
+	}
 	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
