@@ -224,9 +224,11 @@ func TestClusterOfThreeNodes(t *testing.T) {
 	// C drains (SIGTERM): from then on new sessions go to A. It holds a call
 	// meanwhile, or it would stop at once (a node with no live call does).
 	onC := next
-	for i := 0; !strings.HasSuffix(onC["sip_uri"].(string), "@"+c.sip); i++ {
-		if i == 10 {
-			t.Fatalf("no session placed on C in 10: the last at %s", onC["sip_uri"])
+	for !strings.HasSuffix(onC["sip_uri"].(string), "@"+c.sip) { // placement goes by the loads of the last heartbeats
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no session placed on C: the last at %s", onC["sip_uri"])
+		case <-time.After(200 * time.Millisecond):
 		}
 		onC = via(c).object("POST", "/v1/sessions", `{"mode":"media_stream"}`)
 	}
@@ -234,6 +236,13 @@ func TestClusterOfThreeNodes(t *testing.T) {
 		phone4 := siptest.NewPhone(t, 0, 8000)
 		if code := phone4.Call(ctx, netip.MustParseAddrPort(c.sip), onC["id"].(string), phone4.Offer(sip.Supported[0])); code != 200 {
 			t.Fatalf("call to the session on C: %d", code)
+		}
+		for via(c).object("GET", "/v1/sessions/"+onC["id"].(string), "")["status"] != "active" { // its leg joined
+			select {
+			case <-ctx.Done():
+				t.Fatal("the call on C never joined its session")
+			case <-time.After(20 * time.Millisecond):
+			}
 		}
 	}
 	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
