@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/voxgate/voxgate/sip/siptest"
 	_ "github.com/voxgate/voxgate/speech/transcribe/pocketsphinx"
 	"github.com/voxgate/voxgate/speech/transcribe/transcribetest"
+	"github.com/voxgate/voxgate/store"
 )
 
 // callLegs are the SIP legs speech is transcribed through: wideband G.722
@@ -179,7 +181,10 @@ func TestTranscribedCallWER(t *testing.T) {
 func readyTranscript(ctx context.Context, t *testing.T, f *fixture, id string) []string {
 	t.Helper()
 	for ctx.Err() == nil {
-		if evs, err := f.st.SessionEvents(ctx, id); err == nil && len(evs) > 0 && evs[len(evs)-1].Type == session.EventTranscriptReady {
+		// Not necessarily the last event: the call's own end (call.ended)
+		// may be stored after it.
+		evs, err := f.st.SessionEvents(ctx, id)
+		if err == nil && slices.ContainsFunc(evs, func(e store.Event) bool { return e.Type == session.EventTranscriptReady }) {
 			tr, err := f.m.Transcript(ctx, f.sc, id)
 			if err != nil {
 				t.Fatal(err)
