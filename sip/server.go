@@ -282,6 +282,14 @@ func (s *Server) dialogs(req *sipmsg.Request) *sipgo.DialogServerCache {
 // Drain refuses new calls with 503 and Retry-After; calls in progress go on.
 func (s *Server) Drain() { s.draining.Store(true) }
 
+// Calls counts the calls in progress, inbound and outbound, from the INVITE
+// until they end: also those answered whose leg has not joined its session yet.
+func (s *Server) Calls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.calls)
+}
+
 // Close hangs up every call and stops listening.
 func (s *Server) Close() error {
 	s.mu.Lock()

@@ -145,6 +145,9 @@ func TestInboundCallJoinsTheSession(t *testing.T) {
 			t.Fatalf("re-INVITE %s answered %s (%v)", tc.offer, ans.Direction, err)
 		}
 	}
+	if n := f.srv.Calls(); n != 1 {
+		t.Fatalf("%d calls in progress, want 1", n)
+	}
 	// The phone hangs up: the call ends, and with the last call the session.
 	if err := p.Dialog.Bye(f.ctx); err != nil {
 		t.Fatal(err)
@@ -161,6 +164,9 @@ func TestInboundCallJoinsTheSession(t *testing.T) {
 	}
 	if c.Status != session.CallEnded || c.HangupCause != "remote_bye" {
 		t.Fatalf("call: %+v", c)
+	}
+	if n := f.srv.Calls(); n != 0 {
+		t.Fatalf("%d calls in progress after the call ended", n)
 	}
 }
 

@@ -269,7 +269,7 @@ func (g *gateway) drain(timeout time.Duration) {
 	g.sessions.Drain()
 	g.sip.Drain()
 	deadline := time.Now().Add(timeout)
-	for g.sessions.LiveCalls() > 0 && time.Now().Before(deadline) {
+	for (g.sessions.LiveCalls() > 0 || g.sip.Calls() > 0) && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
