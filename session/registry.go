@@ -78,14 +78,30 @@ func (m *Manager) open(ctx context.Context, sessionID string) (*live, error) {
 		return nil, ErrEnded
 	}
 	m.liveMu.Lock()
-	defer m.liveMu.Unlock()
 	if l := m.lives[sessionID]; l != nil {
+		m.liveMu.Unlock()
 		return l, nil
 	}
 	l := newLive(m, sessionID, sc, s.Mode)
 	l.setLanguages(deref(s.SourceLanguage), deref(s.TargetLanguage))
 	l.start()
 	m.lives[sessionID] = l
+	m.liveMu.Unlock()
+	// An End between the read above and the insert found no live session to
+	// stop: read again, or this one would run on for a session that ended.
+	if s, _, err := m.Peek(ctx, sessionID); err == nil && s.Ended() {
+		m.liveMu.Lock()
+		if m.lives[sessionID] == l {
+			delete(m.lives, sessionID)
+		}
+		m.liveMu.Unlock()
+		reason := EndExplicit
+		if s.EndReason != nil {
+			reason = *s.EndReason
+		}
+		l.stop(reason, nil)
+		return nil, ErrEnded
+	}
 	return l, nil
 }
 
