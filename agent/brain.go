@@ -40,17 +40,15 @@ type Host interface {
 	// ToolCall reports that the model calls a tool (the tool.call event);
 	// the result comes back through Brain.ToolResult.
 	ToolCall(call llm.ToolCall)
-	// Hangup ends the call: reason is ReasonSilence or ReasonMaxDuration.
+	// Hangup ends the call: reason is ReasonSilence. (The session itself
+	// ends at the agent's max_duration_seconds.)
 	Hangup(reason string)
 	// Failed reports a failing LLM endpoint or voice (session.error).
 	Failed(err error)
 }
 
-// Reasons the brain hangs up.
-const (
-	ReasonSilence     = "silence"
-	ReasonMaxDuration = "max_duration"
-)
+// ReasonSilence is why the brain hangs up after hangup_after_silence_seconds.
+const ReasonSilence = "silence"
 
 // Clock schedules the brain's timers (tests inject a manual one).
 type Clock interface {
@@ -72,8 +70,6 @@ type Config struct {
 	Temperature    *float64
 	// SilenceHangup hangs up after this long with nobody speaking (0: never).
 	SilenceHangup time.Duration
-	// MaxDuration hangs up this long after Start (0: never).
-	MaxDuration time.Duration
 	// ToolTimeout is how long a tool result is waited for; the model is then
 	// told the tool timed out. Default 30 s.
 	ToolTimeout time.Duration
@@ -101,7 +97,6 @@ type Brain struct {
 	turn       *turn // the reply in progress; nil while idle
 	silence    Timer
 	silenceGen int
-	maxDur     Timer
 	results    map[string]chan string
 	calls      int
 	closed     bool
@@ -138,16 +133,6 @@ func (b *Brain) Start() {
 	defer b.mu.Unlock()
 	if b.closed {
 		return
-	}
-	if b.cfg.MaxDuration > 0 {
-		b.maxDur = b.cfg.Clock.AfterFunc(b.cfg.MaxDuration, func() {
-			b.mu.Lock()
-			closed := b.closed
-			b.mu.Unlock()
-			if !closed {
-				b.host.Hangup(ReasonMaxDuration)
-			}
-		})
 	}
 	if b.cfg.WelcomeMessage == "" {
 		b.armSilence()
@@ -226,9 +211,6 @@ func (b *Brain) Close() {
 	b.closed = true
 	b.cancelTurn()
 	b.disarmSilence()
-	if b.maxDur != nil {
-		b.maxDur.Stop()
-	}
 	b.mu.Unlock()
 	b.stop()
 	b.wg.Wait()

@@ -110,8 +110,7 @@ func (s *Supervisor) run(ctx context.Context, sessionID string) {
 	voice := &voice{m: s.m, id: sessionID, tts: s.cfg.Synth, lang: lang, name: ab.Voice, log: log}
 	h := &host{m: s.m, ab: ab, log: log}
 	cfg := agent.Config{Instructions: ab.Instructions, WelcomeMessage: ab.WelcomeMessage, Temperature: ab.Temperature,
-		SilenceHangup: time.Duration(ab.HangupAfterSilenceSeconds) * time.Second, MaxDuration: time.Duration(ab.MaxDurationSeconds) * time.Second,
-		ToolTimeout: s.cfg.ToolTimeout, Clock: s.cfg.Clock}
+		SilenceHangup: time.Duration(ab.HangupAfterSilenceSeconds) * time.Second, ToolTimeout: s.cfg.ToolTimeout, Clock: s.cfg.Clock}
 	for _, t := range ab.Tools {
 		cfg.Tools = append(cfg.Tools, llm.Tool{Type: "function", Function: llm.Function{Name: t.Name, Description: t.Description, Parameters: t.Parameters}})
 	}
@@ -256,11 +255,7 @@ func (h *host) Hangup(reason string) {
 			return
 		}
 	}
-	end := session.EndExplicit
-	if reason == agent.ReasonMaxDuration {
-		end = session.EndMaxDuration
-	}
-	if _, err := h.m.End(ctx, h.ab.Scope, h.ab.SessionID, end); err != nil {
+	if _, err := h.m.End(ctx, h.ab.Scope, h.ab.SessionID, session.EndExplicit); err != nil {
 		h.log.Warn("agent hangup failed", zap.Error(err))
 	}
 }

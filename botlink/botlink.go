@@ -14,7 +14,6 @@ import (
 
 	"github.com/voxgate/voxgate/session"
 	"github.com/voxgate/voxgate/sessionrun"
-	"github.com/voxgate/voxgate/store"
 	"github.com/voxgate/voxgate/stream"
 )
 
@@ -23,7 +22,6 @@ import (
 type Sessions interface {
 	Bot(ctx context.Context, sessionID string) (session.BotTarget, error)
 	Emit(ctx context.Context, sessionID, typ string, data any) error
-	End(ctx context.Context, sc store.Scope, sessionID string, reason session.EndReason) (session.Session, error)
 }
 
 // Connector runs one connection to a bot; *stream.Handler is one.
@@ -92,12 +90,6 @@ func (s *Supervisor) Close() { s.running.Close() }
 func (s *Supervisor) keep(ctx context.Context, sessionID string) {
 	log := s.log.With(zap.String("session_id", sessionID))
 	failures, reported := 0, false
-	var limit *time.Timer // the agent's max_duration_seconds, from the first dial
-	defer func() {
-		if limit != nil {
-			limit.Stop()
-		}
-	}()
 	for {
 		t, err := s.sessions.Bot(ctx, sessionID)
 		if err != nil || t.URL == "" {
@@ -105,13 +97,6 @@ func (s *Supervisor) keep(ctx context.Context, sessionID string) {
 				log.Warn("bot not dialed", zap.Error(err))
 			}
 			return
-		}
-		if limit == nil && t.MaxDuration > 0 {
-			limit = time.AfterFunc(t.MaxDuration, func() {
-				if _, err := s.sessions.End(ctx, t.Scope, sessionID, session.EndMaxDuration); err != nil && ctx.Err() == nil {
-					log.Warn("session not ended at its max duration", zap.Error(err))
-				}
-			})
 		}
 		connected := false
 		err = s.conn.RunBot(ctx, t, func() {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"time"
 
 	"github.com/voxgate/voxgate/store"
 )
@@ -21,10 +20,6 @@ type BotTarget struct {
 	AuthToken string
 	// Metadata is the session's metadata (a JSON object or null).
 	Metadata json.RawMessage
-	// MaxDuration is the agent's max_duration_seconds (0: none): the session
-	// ends with max_duration this long after its bot is first dialed, at the
-	// answer.
-	MaxDuration time.Duration
 }
 
 // BotDialer connects sessions to their bots. StartBot must return at once
@@ -63,8 +58,7 @@ func (m *Manager) Bot(ctx context.Context, sessionID string) (BotTarget, error) 
 	if s.Ended() {
 		return BotTarget{}, ErrEnded
 	}
-	t := BotTarget{SessionID: sessionID, Scope: rec.Scope, AuthToken: s.BotAuthToken, Metadata: s.Metadata, Protocol: "voxgate",
-		MaxDuration: time.Duration(s.MaxDurationSecs) * time.Second}
+	t := BotTarget{SessionID: sessionID, Scope: rec.Scope, AuthToken: s.BotAuthToken, Metadata: s.Metadata, Protocol: "voxgate"}
 	if s.BotStreamURL != nil {
 		t.URL = *s.BotStreamURL
 	}

@@ -46,9 +46,9 @@ type AgentBrain struct {
 	Temperature    *float64
 	Tools          []Tool
 	LLM            LLM // APIKey set when the agent has one
-	// HangupAfterSilenceSeconds and MaxDurationSeconds are 0 when unset.
+	// HangupAfterSilenceSeconds is 0 when unset. (max_duration_seconds is
+	// the session's: the live session ends itself.)
 	HangupAfterSilenceSeconds int
-	MaxDurationSeconds        int
 }
 
 // aiAgentOverrides are the fields of a session's ai_agent object that
@@ -92,7 +92,7 @@ func (m *Manager) AgentBrain(ctx context.Context, sessionID string) (b AgentBrai
 	}
 	b = AgentBrain{SessionID: sessionID, Scope: rec.Scope, Instructions: a.Instructions, WelcomeMessage: a.WelcomeMessage,
 		Voice: a.Voice, Language: a.Language, Temperature: a.Temperature, Tools: a.Tools, LLM: *a.LLM,
-		HangupAfterSilenceSeconds: a.HangupAfterSilenceSeconds, MaxDurationSeconds: a.MaxDurationSeconds}
+		HangupAfterSilenceSeconds: a.HangupAfterSilenceSeconds}
 	b.LLM.APIKey = a.LLMAPIKey
 	if len(s.AIAgent) > 0 {
 		var o aiAgentOverrides

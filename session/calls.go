@@ -204,7 +204,7 @@ func (m *Manager) CallAnswered(ctx context.Context, callID, codec string) error 
 	})
 	if err == nil && answered {
 		if l := m.lookupLive(c.SessionID); l != nil {
-			l.answered.Store(true) // an early-media leg now counts as answered
+			l.markAnswered() // an early-media leg now counts as answered
 		}
 		m.startBot(c.SessionID)
 	}

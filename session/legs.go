@@ -76,7 +76,7 @@ func (m *Manager) addLeg(ctx context.Context, sessionID string, leg Leg, answere
 		l.sources = append(l.sources, lr.src)
 		l.mu.Unlock()
 		if answered {
-			l.answered.Store(true)
+			l.markAnswered()
 		}
 		l.activate()
 		l.log.Info("leg joined", zap.String("call_id", leg.CallID()), zap.String("speaker", string(leg.Speaker())),

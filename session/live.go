@@ -46,6 +46,10 @@ type live struct {
 
 	started  atomic.Bool // session.started was requested
 	answered atomic.Bool // a call of the session was answered (its leg joined)
+	// maxDuration is the agent's max_duration_seconds (0: none); limit ends
+	// the session that long after the first answer.
+	maxDuration time.Duration
+	limit       *time.Timer
 	done     chan struct{}
 	wg       sync.WaitGroup
 }
@@ -348,6 +352,26 @@ func (l *live) activate() {
 	}()
 }
 
+// markAnswered records that a call of the session was answered. The first
+// answer starts the agent's max_duration_seconds.
+func (l *live) markAnswered() {
+	if l.answered.Swap(true) || l.maxDuration <= 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stopped {
+		return
+	}
+	l.limit = time.AfterFunc(l.maxDuration, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := l.m.End(ctx, l.scope, l.id, EndMaxDuration); err != nil && !errors.Is(err, ErrNotFound) {
+			l.log.Warn("session not ended at its max duration", zap.Error(err))
+		}
+	})
+}
+
 // stop ends the live session: legs are closed, and every subscriber gets
 // the final session.ended message and is closed.
 func (l *live) stop(reason EndReason, data json.RawMessage) {
@@ -357,6 +381,9 @@ func (l *live) stop(reason EndReason, data json.RawMessage) {
 		return
 	}
 	l.stopped, l.reason = true, reason
+	if l.limit != nil {
+		l.limit.Stop()
+	}
 	legs := make([]*legRunner, 0, len(l.legs))
 	for _, lr := range l.legs {
 		legs = append(legs, lr)

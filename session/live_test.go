@@ -413,3 +413,37 @@ func TestEndAllAtShutdown(t *testing.T) {
 		t.Fatal("live sessions left")
 	}
 }
+
+// TestAgentMaxDuration: a session whose agent has max_duration_seconds ends
+// with max_duration that long after its call is answered, whatever drives
+// the agent (an llm brain, a stream_url bot or nothing), and its legs close.
+func TestAgentMaxDuration(t *testing.T) {
+	f := newFixture(t, session.Config{})
+	name, limit := "limited", 1
+	a, err := f.m.CreateAgent(f.ctx, f.sc, session.AgentParams{Name: &name, MaxDurationSeconds: &limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream", AgentID: &a.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := f.subscribe(s.ID, session.SubscribeOptions{})
+	time.Sleep(1500 * time.Millisecond) // before the answer, the limit does not run
+	leg := newPipeLeg("call_1", session.SpeakerCustomer)
+	if err := f.m.AddLeg(f.ctx, s.ID, leg); err != nil {
+		t.Fatal(err)
+	}
+	answered := time.Now()
+	if ev := sessiontest.Next(t, sub, session.EventSessionEnded); ev.Reason != session.EndMaxDuration {
+		t.Fatalf("session ended with %s", ev.Reason)
+	}
+	if d := time.Since(answered); d < time.Duration(limit)*time.Second {
+		t.Fatalf("ended %v after the answer, before its %d s", d, limit)
+	}
+	select {
+	case <-leg.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the leg was not closed")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -48,18 +49,27 @@ func (m *Manager) Metrics() Metrics {
 // Peek returns a session by ID whatever its scope, for clients that prove
 // themselves with a stream token rather than an API key.
 func (m *Manager) Peek(ctx context.Context, sessionID string) (Session, store.Scope, error) {
-	rec, err := m.store.Lookup(ctx, store.Sessions, sessionID)
-	if errors.Is(err, store.ErrNotFound) {
-		return Session{}, store.Scope{}, ErrNotFound
-	}
+	s, sc, err := m.peek(ctx, sessionID)
 	if err != nil {
 		return Session{}, store.Scope{}, err
+	}
+	return s.Public(), sc, nil
+}
+
+// peek is Peek with the stored fields clients do not see.
+func (m *Manager) peek(ctx context.Context, sessionID string) (*stored, store.Scope, error) {
+	rec, err := m.store.Lookup(ctx, store.Sessions, sessionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, store.Scope{}, ErrNotFound
+	}
+	if err != nil {
+		return nil, store.Scope{}, err
 	}
 	s, err := decodeSession(rec)
 	if err != nil {
-		return Session{}, store.Scope{}, err
+		return nil, store.Scope{}, err
 	}
-	return s.Public(), rec.Scope, nil
+	return s, rec.Scope, nil
 }
 
 // open returns the live part of a session, starting it if needed.
@@ -70,7 +80,7 @@ func (m *Manager) open(ctx context.Context, sessionID string) (*live, error) {
 		return l, nil
 	}
 	m.liveMu.Unlock()
-	s, sc, err := m.Peek(ctx, sessionID)
+	s, sc, err := m.peek(ctx, sessionID)
 	if err != nil {
 		return nil, err
 	}
@@ -83,6 +93,7 @@ func (m *Manager) open(ctx context.Context, sessionID string) (*live, error) {
 		return l, nil
 	}
 	l := newLive(m, sessionID, sc, s.Mode)
+	l.maxDuration = time.Duration(s.MaxDurationSecs) * time.Second
 	l.setLanguages(deref(s.SourceLanguage), deref(s.TargetLanguage))
 	l.start()
 	m.lives[sessionID] = l
