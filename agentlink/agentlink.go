@@ -118,41 +118,18 @@ func (s *Supervisor) run(ctx context.Context, sessionID string) {
 	defer brain.Close()
 	s.running.Publish(sessionID, brain)
 
-	started := s.m.Answered(sessionID)
-	if started {
-		brain.Start()
+	ears := &listener{brain: brain}
+	if s.m.Answered(sessionID) {
+		ears.start()
 	}
-	var (
-		frame   session.AudioFrame
-		segment string // the customer's segment being spoken, for barge-in
-	)
+	var frame session.AudioFrame
 	for {
 		select {
-		case ev := <-sub.Events():
-			switch ev.Type {
-			case session.EventCallAnswered:
-				if !started {
-					started = true
-					brain.Start()
+		case <-sub.EventReady():
+			for ev, ok := sub.NextEvent(); ok; ev, ok = sub.NextEvent() {
+				if !ears.event(ev) {
+					return
 				}
-			case session.EventTranscriptPartial, session.EventTranscriptFinal:
-				var t struct {
-					SegmentID string `json:"segment_id"`
-					Speaker   string `json:"speaker"`
-					Text      string `json:"text"`
-				}
-				if json.Unmarshal(ev.Data, &t) != nil || t.Speaker != string(session.SpeakerCustomer) {
-					continue
-				}
-				if ev.Type == session.EventTranscriptFinal {
-					segment = ""
-					brain.CustomerTurn(t.Text)
-				} else if t.SegmentID != segment {
-					segment = t.SegmentID
-					brain.CallerSpeaking()
-				}
-			case session.EventSessionEnded:
-				return
 			}
 		case <-sub.AudioReady():
 			for sub.NextAudio(&frame) { // the brain listens to transcripts, not audio
@@ -163,6 +140,50 @@ func (s *Supervisor) run(ctx context.Context, sessionID string) {
 			return
 		}
 	}
+}
+
+// listener tells a brain what the session's events say: the call was
+// answered, the caller is speaking, the caller's turn. The brain hears
+// transcripts, not audio.
+type listener struct {
+	brain   *agent.Brain
+	started bool
+	segment string // the customer's segment being spoken, for barge-in
+}
+
+// start starts the brain once.
+func (l *listener) start() {
+	if !l.started {
+		l.started = true
+		l.brain.Start()
+	}
+}
+
+// event handles one session event; it is false once the session ended.
+func (l *listener) event(ev session.Event) bool {
+	switch ev.Type {
+	case session.EventCallAnswered:
+		l.start()
+	case session.EventTranscriptPartial, session.EventTranscriptFinal:
+		var t struct {
+			SegmentID string `json:"segment_id"`
+			Speaker   string `json:"speaker"`
+			Text      string `json:"text"`
+		}
+		if json.Unmarshal(ev.Data, &t) != nil || t.Speaker != string(session.SpeakerCustomer) {
+			return true
+		}
+		if ev.Type == session.EventTranscriptFinal {
+			l.segment = ""
+			l.brain.CustomerTurn(t.Text)
+		} else if t.SegmentID != l.segment {
+			l.segment = t.SegmentID
+			l.brain.CallerSpeaking()
+		}
+	case session.EventSessionEnded:
+		return false
+	}
+	return true
 }
 
 // voice speaks a brain's sentences to the caller as the agent side's

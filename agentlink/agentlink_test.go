@@ -18,6 +18,7 @@ import (
 	"github.com/voxgate/voxgate/media"
 	"github.com/voxgate/voxgate/media/mediatest"
 	"github.com/voxgate/voxgate/session"
+	"github.com/voxgate/voxgate/session/sessiontest"
 	"github.com/voxgate/voxgate/sip"
 	"github.com/voxgate/voxgate/sip/siptest"
 	"github.com/voxgate/voxgate/speech/synth"
@@ -201,6 +202,7 @@ func TestAgentCall(t *testing.T) {
 
 	// next waits for the session's next event of one of the types, or
 	// until until (when not nil) holds.
+	events := sessiontest.Events(t, client)
 	next := func(what string, until func() bool, types ...string) session.Event {
 		t.Helper()
 		deadline := time.After(60 * time.Second)
@@ -212,7 +214,7 @@ func TestAgentCall(t *testing.T) {
 				if until != nil && until() {
 					return session.Event{}
 				}
-			case ev := <-client.Events():
+			case ev := <-events:
 				if ev.Type == "session.error" {
 					t.Fatalf("session.error %s", ev.Data)
 				}

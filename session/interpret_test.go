@@ -43,6 +43,7 @@ type watcher struct {
 func watch(t *testing.T, sub *session.Subscription) *watcher {
 	w := &watcher{translated: map[session.Speaker]int{}, first: map[session.Speaker]time.Time{}}
 	done := make(chan struct{})
+	events := sessiontest.Events(t, sub)
 	go func() {
 		defer close(done)
 		var f session.AudioFrame
@@ -59,7 +60,7 @@ func watch(t *testing.T, sub *session.Subscription) *watcher {
 			}
 			select {
 			case <-sub.AudioReady():
-			case ev, ok := <-sub.Events():
+			case ev, ok := <-events:
 				if !ok {
 					return
 				}
@@ -442,9 +443,10 @@ func TestTranslationEnginesFail(t *testing.T) {
 	var finals []finalMsg
 	codes := map[string]int{}
 	deadline := time.After(15 * time.Second)
+	events := sessiontest.Events(t, sub)
 	for len(finals) < 2 || len(codes) < 2 {
 		select {
-		case ev := <-sub.Events():
+		case ev := <-events:
 			switch ev.Type {
 			case session.EventTranscriptFinal:
 				var m finalMsg

@@ -50,8 +50,8 @@ type live struct {
 	// the session that long after the first answer.
 	maxDuration time.Duration
 	limit       *time.Timer
-	done     chan struct{}
-	wg       sync.WaitGroup
+	done        chan struct{}
+	wg          sync.WaitGroup
 }
 
 func newLive(m *Manager, id string, sc store.Scope, mode Mode) *live {
@@ -407,10 +407,7 @@ func (l *live) stop(reason EndReason, data json.RawMessage) {
 	}
 	final := Event{Type: EventSessionEnded, Reason: reason, Data: data}
 	for _, s := range subs {
-		select {
-		case s.events <- final:
-		default: // a full queue: the client is closed without its last word
-		}
+		s.queueEvent(final) // with a full queue the client is closed without its last word
 		s.finish(ErrEnded)
 	}
 	l.wg.Wait()

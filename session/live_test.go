@@ -431,10 +431,10 @@ func TestAgentMaxDuration(t *testing.T) {
 	sub := f.subscribe(s.ID, session.SubscribeOptions{})
 	time.Sleep(1500 * time.Millisecond) // before the answer, the limit does not run
 	leg := newPipeLeg("call_1", session.SpeakerCustomer)
+	answered := time.Now() // the limit starts inside AddLeg, not before it
 	if err := f.m.AddLeg(f.ctx, s.ID, leg); err != nil {
 		t.Fatal(err)
 	}
-	answered := time.Now()
 	if ev := sessiontest.Next(t, sub, session.EventSessionEnded); ev.Reason != session.EndMaxDuration {
 		t.Fatalf("session ended with %s", ev.Reason)
 	}

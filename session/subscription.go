@@ -38,7 +38,8 @@ type SubscribeOptions struct {
 	// the client falls behind.
 	AudioQueue int
 	// EventQueue is how many events may wait before the client is closed as
-	// a slow consumer. Default 256 (5 s of a mark echoed every frame).
+	// a slow consumer. Default 256 (5 s of a mark echoed every frame); the
+	// queue grows to it only as the client falls behind.
 	EventQueue int
 }
 
@@ -58,16 +59,15 @@ type Subscription struct {
 	live   *live
 	tracks map[Track]bool
 
-	events chan Event
-	done   chan struct{}
-	once   sync.Once
-	err    error // set before done is closed
+	done chan struct{}
+	once sync.Once
+	err  error // set before done is closed
 
-	mu      sync.Mutex
-	ring    []AudioFrame // audio waiting for the client, oldest at head
-	head, n int
-	maxRing int // AudioQueue: the ring grows to it as the client falls behind
-	signal  chan struct{}
+	mu          sync.Mutex
+	events      queue[Event]      // events waiting for the client
+	audio       queue[AudioFrame] // audio waiting for the client
+	eventSignal chan struct{}
+	audioSignal chan struct{}
 
 	// playout: the client's own audio, played in real time, per speaker.
 	playout map[Speaker]*source
@@ -84,8 +84,9 @@ func newSubscription(l *live, o SubscribeOptions) *Subscription {
 		o.EventQueue = 256
 	}
 	s := &Subscription{
-		live: l, events: make(chan Event, o.EventQueue), done: make(chan struct{}),
-		ring: make([]AudioFrame, min(o.AudioQueue, 8)), maxRing: o.AudioQueue, signal: make(chan struct{}, 1),
+		live: l, done: make(chan struct{}),
+		events: newQueue[Event](o.EventQueue), audio: newQueue[AudioFrame](o.AudioQueue),
+		eventSignal: make(chan struct{}, 1), audioSignal: make(chan struct{}, 1),
 		playout: map[Speaker]*source{},
 	}
 	if len(o.Tracks) > 0 {
@@ -103,13 +104,26 @@ func (s *Subscription) SessionID() string { return s.live.id }
 // Mode is the session's mode.
 func (s *Subscription) Mode() Mode { return s.live.mode }
 
-// Events delivers the session's events in order. It is never closed: when
-// Done closes, drain what is left; after a session ends the last event is
-// session.ended.
-func (s *Subscription) Events() <-chan Event { return s.events }
+// EventReady is signalled when events may be waiting in NextEvent.
+func (s *Subscription) EventReady() <-chan struct{} { return s.eventSignal }
+
+// NextEvent takes the oldest waiting event, in the session's order, and
+// reports whether there was one. When Done closes, take what is left;
+// after a session ends the last event is session.ended.
+func (s *Subscription) NextEvent() (Event, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	slot := s.events.front()
+	if slot == nil {
+		return Event{}, false
+	}
+	ev := *slot
+	*slot = Event{} // hold no data for a client that has it
+	return ev, true
+}
 
 // AudioReady is signalled when audio may be waiting in NextAudio.
-func (s *Subscription) AudioReady() <-chan struct{} { return s.signal }
+func (s *Subscription) AudioReady() <-chan struct{} { return s.audioSignal }
 
 // Done is closed when the subscription has ended; Err says why.
 func (s *Subscription) Done() <-chan struct{} { return s.done }
@@ -130,18 +144,16 @@ func (s *Subscription) Err() error {
 func (s *Subscription) NextAudio(f *AudioFrame) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.n == 0 {
+	src := s.audio.front()
+	if src == nil {
 		return false
 	}
-	src := &s.ring[s.head]
 	f.Speaker, f.Track, f.Sequence, f.TimestampMS = src.Speaker, src.Track, src.Sequence, src.TimestampMS
 	if cap(f.Samples) < len(src.Samples) {
 		f.Samples = make([]int16, len(src.Samples))
 	}
 	f.Samples = f.Samples[:len(src.Samples)]
 	copy(f.Samples, src.Samples)
-	s.head = (s.head + 1) % len(s.ring)
-	s.n--
 	s.audioSent.Add(1)
 	return true
 }
@@ -152,32 +164,28 @@ func (s *Subscription) pushAudio(spk Speaker, track Track, seq uint64, pcm []int
 		return
 	}
 	s.mu.Lock()
-	if s.n == len(s.ring) {
-		if len(s.ring) < s.maxRing { // a client behind: room up to AudioQueue, kept once grown
-			grown := make([]AudioFrame, min(2*len(s.ring), s.maxRing))
-			for i := range s.n {
-				grown[i] = s.ring[(s.head+i)%len(s.ring)]
-			}
-			s.ring, s.head = grown, 0
-		} else { // full: drop the oldest
-			s.head = (s.head + 1) % len(s.ring)
-			s.n--
-			s.audioDropped.Add(1)
-			s.live.m.metrics.audioDropped.Add(1)
-		}
+	slot := s.audio.tail()
+	if slot == nil { // full: drop the oldest
+		s.audio.front()
+		s.audioDropped.Add(1)
+		s.live.m.metrics.audioDropped.Add(1)
+		slot = s.audio.tail()
 	}
-	slot := &s.ring[(s.head+s.n)%len(s.ring)]
 	slot.Speaker, slot.Track, slot.Sequence, slot.TimestampMS = spk, track, seq, int64(seq)*20
 	if cap(slot.Samples) < len(pcm) {
 		slot.Samples = make([]int16, FrameSamples)
 	}
 	slot.Samples = slot.Samples[:len(pcm)]
 	copy(slot.Samples, pcm)
-	s.n++
 	s.mu.Unlock()
 	s.audioQueued.Add(1)
+	signal(s.audioSignal)
+}
+
+// signal wakes a consumer waiting on c (a channel of one).
+func signal(c chan struct{}) {
 	select {
-	case s.signal <- struct{}{}:
+	case c <- struct{}{}:
 	default:
 	}
 }
@@ -189,10 +197,7 @@ func (s *Subscription) pushEvent(ev Event) {
 		return
 	default:
 	}
-	select {
-	case s.events <- ev:
-		s.eventsQueued.Add(1)
-	default:
+	if !s.queueEvent(ev) {
 		// Callers may hold the live session's lock: end the subscription now
 		// and let the session forget it from another goroutine.
 		s.once.Do(func() {
@@ -202,6 +207,22 @@ func (s *Subscription) pushEvent(ev Event) {
 			go s.live.unsubscribe(s, ErrSlowConsumer)
 		})
 	}
+}
+
+// queueEvent adds ev to the events waiting, false when EventQueue are.
+func (s *Subscription) queueEvent(ev Event) bool {
+	s.mu.Lock()
+	slot := s.events.tail()
+	if slot != nil {
+		*slot = ev
+	}
+	s.mu.Unlock()
+	if slot == nil {
+		return false
+	}
+	s.eventsQueued.Add(1)
+	signal(s.eventSignal)
+	return true
 }
 
 // finish ends the subscription with err (once).
@@ -265,5 +286,5 @@ func (s *Subscription) Stats() SubscriberStats {
 func (s *Subscription) QueuedAudio() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.n
+	return s.audio.count()
 }

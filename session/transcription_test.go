@@ -53,9 +53,10 @@ func TestTranscription(t *testing.T) {
 	var finals []string
 	segments := 0
 	deadline := time.After(60 * time.Second)
+	events := sessiontest.Events(t, sub)
 	for len(finals) < len(refs) || segments < len(refs) {
 		select {
-		case ev := <-sub.Events():
+		case ev := <-events:
 			switch ev.Type {
 			case session.EventTranscriptPartial, session.EventTranscriptFinal:
 				var m transcriptMsg

@@ -11,6 +11,7 @@ import (
 
 	"github.com/voxgate/voxgate/media"
 	"github.com/voxgate/voxgate/session"
+	"github.com/voxgate/voxgate/session/sessiontest"
 	"github.com/voxgate/voxgate/sip"
 	"github.com/voxgate/voxgate/sip/siptest"
 	_ "github.com/voxgate/voxgate/speech/transcribe/pocketsphinx"
@@ -69,9 +70,10 @@ func transcribeCall(t *testing.T, f *fixture, leg string, says []transcribetest.
 
 	partials := map[string]int{}
 	var finals []string
+	events := sessiontest.Events(t, sub)
 	for {
 		select {
-		case ev := <-sub.Events():
+		case ev := <-events:
 			switch ev.Type {
 			case session.EventTranscriptPartial, session.EventTranscriptFinal:
 				var m struct {

@@ -170,8 +170,8 @@ func (b *twilioBot) writeLoop(readDone <-chan struct{}) error {
 	)
 	for {
 		select {
-		case ev := <-b.sub.Events():
-			if ended, err := b.event(ev); ended || err != nil {
+		case <-b.sub.EventReady():
+			if ended, err := b.events(); ended || err != nil {
 				return endOr(ended, err)
 			}
 		case <-b.sub.AudioReady():
@@ -192,16 +192,10 @@ func (b *twilioBot) writeLoop(readDone <-chan struct{}) error {
 				return errBotDropped
 			}
 		case <-b.sub.Done():
-			for {
-				select {
-				case ev := <-b.sub.Events():
-					if ended, err := b.event(ev); ended || err != nil {
-						return endOr(ended, err)
-					}
-				default:
-					return errBotDropped // dropped as a slow consumer
-				}
+			if ended, err := b.events(); ended || err != nil {
+				return endOr(ended, err)
 			}
+			return errBotDropped // dropped as a slow consumer
 		case <-readDone:
 			return errBotDropped
 		}
@@ -213,6 +207,20 @@ func endOr(ended bool, err error) error {
 		return session.ErrEnded
 	}
 	return errBotDropped
+}
+
+// events tells the bot of the session events waiting, in order, until one
+// ends the stream or a write fails.
+func (b *twilioBot) events() (ended bool, err error) {
+	for {
+		ev, ok := b.sub.NextEvent()
+		if !ok {
+			return false, nil
+		}
+		if ended, err := b.event(ev); ended || err != nil {
+			return ended, err
+		}
+	}
 }
 
 // event tells the bot of one session event; ended is true after stop.

@@ -95,7 +95,8 @@ func NewHandler(cfg Config, m *session.Manager, log *zap.Logger) *Handler {
 	}
 	h := &Handler{cfg: cfg, sessions: m, log: log, open: map[*session.Subscription]struct{}{}}
 	h.upgrader = websocket.Upgrader{
-		ReadBufferSize: 4096, WriteBufferSize: 4096,
+		// No buffer sizes: the connection keeps the 4 KiB read and write
+		// buffers net/http hijacked it with instead of allocating its own.
 		CheckOrigin: func(r *http.Request) bool {
 			origin := r.Header.Get("Origin")
 			return origin == "" || cfg.AllowOrigin == nil || cfg.AllowOrigin(origin)
@@ -310,8 +311,8 @@ func (c *conn) writeLoop(readDone <-chan struct{}) {
 			return
 		}
 		select {
-		case ev := <-c.sub.Events():
-			if c.writeEvent(ev) != nil {
+		case <-c.sub.EventReady():
+			if !c.writeEvents() {
 				return
 			}
 		case b := <-c.replies:
@@ -357,13 +358,12 @@ func (c *conn) writeLoop(readDone <-chan struct{}) {
 // is false when a write failed. Events go before any other message.
 func (c *conn) writeEvents() bool {
 	for {
-		select {
-		case ev := <-c.sub.Events():
-			if c.writeEvent(ev) != nil {
-				return false
-			}
-		default:
+		ev, ok := c.sub.NextEvent()
+		if !ok {
 			return true
+		}
+		if c.writeEvent(ev) != nil {
+			return false
 		}
 	}
 }

@@ -277,14 +277,9 @@ func (p *twilioPeer) until(event string) (stream.TwilioMessage, int) {
 // noMarkYet checks that no mark echo waits for the subscriber now.
 func noMarkYet(t testing.TB, sub *session.Subscription) {
 	t.Helper()
-	for {
-		select {
-		case ev := <-sub.Events():
-			if ev.Type == "mark" {
-				t.Fatalf("mark %q echoed before Twilio played it", ev.Name)
-			}
-		default:
-			return
+	for ev, ok := sub.NextEvent(); ok; ev, ok = sub.NextEvent() {
+		if ev.Type == "mark" {
+			t.Fatalf("mark %q echoed before Twilio played it", ev.Name)
 		}
 	}
 }

@@ -101,24 +101,60 @@ func (l *ToneLeg) WriteFrame(media.Frame) error { return nil }
 func Next(t testing.TB, sub *session.Subscription, typ string) session.Event {
 	t.Helper()
 	deadline := time.After(20 * time.Second)
-	for {
-		select {
-		case ev := <-sub.Events():
+	find := func() (session.Event, bool) {
+		for ev, ok := sub.NextEvent(); ok; ev, ok = sub.NextEvent() {
 			if ev.Type == typ {
-				return ev
+				return ev, true
 			}
+		}
+		return session.Event{}, false
+	}
+	for {
+		if ev, ok := find(); ok {
+			return ev
+		}
+		select {
+		case <-sub.EventReady():
 		case <-sub.Done():
-			select {
-			case ev := <-sub.Events(): // drain what was queued before it ended
-				if ev.Type == typ {
-					return ev
-				}
-				continue
-			default:
+			if ev, ok := find(); ok { // queued before it ended
+				return ev
 			}
 			t.Fatalf("subscription ended waiting for %s (%v)", typ, sub.Err())
 		case <-deadline:
 			t.Fatalf("no %s event", typ)
 		}
 	}
+}
+
+// Events moves sub's events to a channel, for a test's select. The channel
+// closes once the subscription has ended and its last event was taken (or
+// when the test ends).
+func Events(t testing.TB, sub *session.Subscription) <-chan session.Event {
+	out := make(chan session.Event)
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	t.Cleanup(func() { close(stop); <-stopped })
+	go func() {
+		defer close(stopped)
+		defer close(out)
+		for ended := false; ; {
+			for ev, ok := sub.NextEvent(); ok; ev, ok = sub.NextEvent() {
+				select {
+				case out <- ev:
+				case <-stop:
+					return
+				}
+			}
+			if ended {
+				return
+			}
+			select {
+			case <-sub.EventReady():
+			case <-sub.Done():
+				ended = true // take what was queued before it ended
+			case <-stop:
+				return
+			}
+		}
+	}()
+	return out
 }
