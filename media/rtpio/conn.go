@@ -149,6 +149,8 @@ type Conn struct {
 	frameStep uint32     // timestamp step of a frame, for gaps
 	emitFn    media.Emit // c.emit, made once
 
+	hk housekeeper
+
 	// the peer's last sender report (middle 32 bits of its NTP time) and
 	// when it came, for reception reports; written by either read loop
 	lastSR   atomic.Uint32
@@ -208,9 +210,9 @@ func Listen(cfg Config) (*Conn, error) {
 		c.remote.Store(&r)
 	}
 	c.last.Store(time.Now().UnixNano())
-	c.wg.Add(2)
+	c.wg.Add(1)
 	go c.readLoop()
-	go c.housekeeping()
+	c.startHousekeeping()
 	if c.rtcp != nil {
 		c.wg.Add(1)
 		go c.rtcpLoop()
@@ -315,6 +317,7 @@ func (c *Conn) end(err error) {
 // Close ends the stream and waits for its goroutines; it is idempotent.
 func (c *Conn) Close() error {
 	c.end(ErrClosed)
+	c.stopHousekeeping()
 	c.wg.Wait()
 	return nil
 }

@@ -2,6 +2,7 @@ package rtpio
 
 import (
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -223,31 +224,63 @@ func (c *Conn) rtcpLoop() {
 	}
 }
 
-// housekeeping sends RTCP reports and watches for the media timeout.
-func (c *Conn) housekeeping() {
-	defer c.wg.Done()
-	tick := min(c.cfg.RTCPInterval, time.Second)
+// housekeeper sends RTCP reports and watches for the media timeout, on a
+// timer rather than a goroutine of its own: a call holds no stack for it
+// between its rounds.
+type housekeeper struct {
+	mu         sync.Mutex
+	timer      *time.Timer
+	every      time.Duration
+	lastReport time.Time
+	stopped    bool
+}
+
+// startHousekeeping arms the first round.
+func (c *Conn) startHousekeeping() {
+	hk := &c.hk
+	hk.every = min(c.cfg.RTCPInterval, time.Second)
 	if c.cfg.MediaTimeout > 0 {
-		tick = min(tick, max(c.cfg.MediaTimeout/4, 10*time.Millisecond))
+		hk.every = min(hk.every, max(c.cfg.MediaTimeout/4, 10*time.Millisecond))
 	}
-	t := time.NewTicker(tick)
-	defer t.Stop()
-	lastReport := time.Now()
-	for {
-		select {
-		case <-c.done:
-			return
-		case now := <-t.C:
-			if c.cfg.MediaTimeout > 0 && !c.held.Load() && now.Sub(time.Unix(0, c.last.Load())) > c.cfg.MediaTimeout {
-				c.end(ErrMediaTimeout)
-				return
-			}
-			if now.Sub(lastReport) >= c.cfg.RTCPInterval {
-				lastReport = now
-				c.report(now)
-			}
-		}
+	hk.lastReport = time.Now()
+	hk.mu.Lock()
+	hk.timer = time.AfterFunc(hk.every, c.housekeep)
+	hk.mu.Unlock()
+}
+
+// housekeep is one round: end a stream the peer stopped sending on, send a
+// report when one is due, and arm the next round.
+func (c *Conn) housekeep() {
+	hk := &c.hk
+	hk.mu.Lock()
+	defer hk.mu.Unlock()
+	if hk.stopped {
+		return
 	}
+	select {
+	case <-c.done: // ended without Close: no more rounds
+		return
+	default:
+	}
+	now := time.Now()
+	if c.cfg.MediaTimeout > 0 && !c.held.Load() && now.Sub(time.Unix(0, c.last.Load())) > c.cfg.MediaTimeout {
+		c.end(ErrMediaTimeout)
+		return
+	}
+	if now.Sub(hk.lastReport) >= c.cfg.RTCPInterval {
+		hk.lastReport = now
+		c.report(now)
+	}
+	hk.timer.Reset(hk.every)
+}
+
+// stopHousekeeping cancels the next round and waits for one in progress.
+func (c *Conn) stopHousekeeping() {
+	hk := &c.hk
+	hk.mu.Lock()
+	defer hk.mu.Unlock()
+	hk.stopped = true
+	hk.timer.Stop()
 }
 
 // report sends a sender report (or a receiver report when nothing was sent).
