@@ -235,6 +235,14 @@ func (r *ReorderWindow) push(seq uint16, timestamp uint32, payload []byte, skip 
 	case int(diff) >= jitterSlots/2: // a jump: flush and restart there
 		r.flush(emit)
 		r.next = seq
+	case diff == 0 && r.waiting == 0: // in order, as nearly all are: pass it on without a copy
+		r.next++
+		if skip {
+			emit(nil, 0, false)
+		} else {
+			emit(payload, timestamp, false)
+		}
+		return true
 	}
 	s := &r.slots[seq%jitterSlots]
 	if s.full && s.seq == seq {
