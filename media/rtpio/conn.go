@@ -129,7 +129,7 @@ type Conn struct {
 	ts      uint32
 	marker  bool
 	wbuf    []byte
-	ebuf    []byte // wbuf encrypted, with SRTP
+	ebuf    []byte // wbuf encrypted, with SRTP (made when first needed)
 	pkt     rtp.Packet
 	sentPkt atomic.Uint64
 
@@ -199,7 +199,7 @@ func Listen(cfg Config) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Conn{cfg: cfg, sock: sock, rtcp: rtcpSock, frames: make(chan *rxFrame, handoff), spare: make(chan *rxFrame, handoff+1), done: make(chan struct{}), wbuf: make([]byte, 1500), ebuf: make([]byte, 1500+16), marker: true}
+	c := &Conn{cfg: cfg, sock: sock, rtcp: rtcpSock, frames: make(chan *rxFrame, handoff), spare: make(chan *rxFrame, handoff+1), done: make(chan struct{}), wbuf: make([]byte, 1500), marker: true}
 	c.window.Window = cfg.Window
 	c.codec.Store(&codec{payloadType: cfg.PayloadType, clockRate: cfg.ClockRate, frameSamples: cfg.FrameSamples})
 	var b [8]byte
@@ -374,6 +374,9 @@ func (c *Conn) send(pt uint8, marker bool, ts uint32, payload []byte) error {
 	c.seq++
 	out := c.wbuf[:n]
 	if p := c.srtp.Load(); p != nil {
+		if c.ebuf == nil {
+			c.ebuf = make([]byte, 1500+16)
+		}
 		if out, err = p.protectRTP(c.ebuf, out, &c.pkt.Header); err != nil {
 			return err
 		}

@@ -14,7 +14,8 @@ import (
 // readLoop owns the socket's receive side.
 func (c *Conn) readLoop() {
 	defer c.wg.Done()
-	buf, clear := make([]byte, 1500), make([]byte, 1500)
+	buf := make([]byte, 1500)
+	var clear []byte // decrypted, with SRTP
 	var pkt rtp.Packet
 	for {
 		n, from, err := c.sock.ReadFromUDPAddrPort(buf)
@@ -23,14 +24,25 @@ func (c *Conn) readLoop() {
 			return
 		}
 		b := buf[:n]
-		if p := c.srtp.Load(); p != nil {
-			if b, err = p.unprotect(clear, b); err != nil {
-				c.stats.inval.Add(1)
-				continue
-			}
+		if b, err = c.decrypt(&clear, b); err != nil {
+			c.stats.inval.Add(1)
+			continue
 		}
 		c.receive(b, from, &pkt)
 	}
+}
+
+// decrypt returns a received datagram decrypted into *clear (made when
+// first needed) on an SRTP stream, as it is otherwise.
+func (c *Conn) decrypt(clear *[]byte, b []byte) ([]byte, error) {
+	p := c.srtp.Load()
+	if p == nil {
+		return b, nil
+	}
+	if *clear == nil {
+		*clear = make([]byte, 1500)
+	}
+	return p.unprotect(*clear, b)
 }
 
 // IsRTCP tells RTCP from RTP on a multiplexed port (RFC 5761: payload
@@ -207,18 +219,17 @@ func (c *Conn) receiveRTCP(b []byte) {
 // rtcpLoop reads RTCP on port+1.
 func (c *Conn) rtcpLoop() {
 	defer c.wg.Done()
-	buf, clear := make([]byte, 1500), make([]byte, 1500)
+	buf := make([]byte, 1500)
+	var clear []byte // decrypted, with SRTP
 	for {
 		n, _, err := c.rtcp.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			return
 		}
 		b := buf[:n]
-		if p := c.srtp.Load(); p != nil {
-			if b, err = p.unprotect(clear, b); err != nil {
-				c.stats.inval.Add(1)
-				continue
-			}
+		if b, err = c.decrypt(&clear, b); err != nil {
+			c.stats.inval.Add(1)
+			continue
 		}
 		c.receiveRTCP(b)
 	}
