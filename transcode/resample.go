@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 )
 
 // ResampleRates lists the rates a Resampler converts between.
@@ -33,7 +34,7 @@ type Resampler struct {
 	from, to int
 	up, down int       // interpolate by up, then decimate by down
 	taps     int       // the filter length per phase, in input samples
-	phases   []phase   // one per up
+	phases   []phase   // one per up, shared by the conversion's resamplers
 	buf      []float32 // taps-1 samples of history, then the current input
 	t        int       // next output's position, in 1/up input samples, in buf
 	// Scratch for decimation: one lane of input, and output sums.
@@ -73,6 +74,25 @@ func NewResampler(from, to int) (*Resampler, error) {
 	}
 	centre := zc * ratio
 	r.taps = (2*centre + 1 + r.up - 1) / r.up
+	key := [2]int{from, to}
+	if phases, ok := filters.Load(key); ok {
+		r.phases = phases.([]phase)
+	} else {
+		r.phases = r.design(cutoff, centre)
+		filters.Store(key, r.phases)
+	}
+	r.Reset()
+	return r, nil
+}
+
+// filters holds each conversion's polyphase filter, designed once: the
+// phases are never written after, so every Resampler of a conversion
+// shares them.
+var filters sync.Map // [2]int{from, to} → []phase
+
+// design computes the polyphase branches of a Kaiser-windowed sinc with
+// the given cutoff (cycles per prototype sample) and centre tap.
+func (r *Resampler) design(cutoff float64, centre int) []phase {
 	proto := make([]float64, r.taps*r.up)
 	for i := range 2*centre + 1 {
 		x := float64(i - centre)
@@ -80,8 +100,8 @@ func NewResampler(from, to int) (*Resampler, error) {
 	}
 	// Phase p computes outputs at prototype time t ≡ p (mod up): it uses
 	// proto[p + k·up] against input sample t/up - k.
-	r.phases = make([]phase, r.up)
-	for p := range r.phases {
+	phases := make([]phase, r.up)
+	for p := range phases {
 		full := make([]float32, r.taps)
 		first, last := r.taps, -1
 		for k := range r.taps {
@@ -100,10 +120,9 @@ func NewResampler(from, to int) (*Resampler, error) {
 		for i, v := range ph {
 			lanes[i%r.down] = append(lanes[i%r.down], v)
 		}
-		r.phases[p] = phase{taps: ph, lanes: lanes, off: first, pass: len(ph) == 1 && math.Abs(float64(ph[0])-1) < 1e-6}
+		phases[p] = phase{taps: ph, lanes: lanes, off: first, pass: len(ph) == 1 && math.Abs(float64(ph[0])-1) < 1e-6}
 	}
-	r.Reset()
-	return r, nil
+	return phases
 }
 
 // Reset clears the history, as for a new stream.
