@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/voxgate/voxgate/transcode"
 )
 
 // Config configures the session manager. Zero values take the defaults
@@ -43,6 +45,9 @@ type Config struct {
 	// Translation and Synthesis choose the engines of translation modes.
 	Translation TranslationConfig `yaml:"translation"`
 	Synthesis   SynthesisConfig   `yaml:"synthesis"`
+	// Transcode tunes the encoders of what legs hear: the Opus bitrate and
+	// complexity of WebRTC legs. The zero value takes the codecs' defaults.
+	Transcode transcode.Config `yaml:"transcode"`
 	// CheckWebhookURL vets a session's webhook_url (the webhook package's
 	// SSRF rules); nil accepts any absolute http(s) URL.
 	CheckWebhookURL func(param, raw string) error `yaml:"-"`
@@ -113,6 +118,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxConcurrentSessions < 0 {
 		return errors.New("max_concurrent_sessions: must not be negative")
+	}
+	if err := c.Transcode.Validate(); err != nil {
+		return fmt.Errorf("transcode.%w", err)
 	}
 	if e := c.Translation.Engine; e != "" && e != "apertium" && e != "libretranslate" {
 		return fmt.Errorf("translation.engine: %q is not apertium or libretranslate", e)

@@ -10,7 +10,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/voxgate/voxgate/media"
-	"github.com/voxgate/voxgate/transcode"
 )
 
 // legRunner carries one leg's audio: a goroutine reads and decodes what the
@@ -57,10 +56,10 @@ func (m *Manager) addLeg(ctx context.Context, sessionID string, leg Leg, answere
 		}
 		lr := &legRunner{l: l, leg: leg}
 		lr.src = &source{speaker: leg.Speaker(), track: Original, max: legQueue, leg: lr}
-		if lr.decode, err = transcode.Chain(leg.Format(), pcm, media.WriterFunc(lr.arrive)); err != nil {
+		if lr.decode, err = m.cfg.Transcode.Chain(leg.Format(), pcm, media.WriterFunc(lr.arrive)); err != nil {
 			return fmt.Errorf("session: leg %s: %w", leg.CallID(), err)
 		}
-		if lr.encode, err = transcode.Chain(pcm, leg.Format(), leg); err != nil {
+		if lr.encode, err = m.cfg.Transcode.Chain(pcm, leg.Format(), leg); err != nil {
 			return fmt.Errorf("session: leg %s: %w", leg.CallID(), err)
 		}
 		l.mu.Lock()

@@ -20,6 +20,8 @@ import (
 	"github.com/voxgate/voxgate/rtc"
 	"github.com/voxgate/voxgate/session"
 	"github.com/voxgate/voxgate/store"
+	"github.com/voxgate/voxgate/transcode"
+	"github.com/voxgate/voxgate/transcode/opus"
 	"github.com/voxgate/voxgate/webhook"
 )
 
@@ -68,6 +70,8 @@ type Config struct {
 	SynthesisEngine     string        `yaml:"synthesis_engine"`
 	SynthesisURL        string        `yaml:"synthesis_url"`
 	SynthesisVoice      string        `yaml:"synthesis_voice"`
+	OpusComplexity      int           `yaml:"opus_complexity"`
+	OpusBitrate         int           `yaml:"opus_bitrate"`
 	// TranscriptionLanguages (YAML only) picks another engine for some
 	// languages, e.g. {es: {engine: whisper, url: http://…}}.
 	TranscriptionLanguages map[string]session.TranscriptionConfig `yaml:"transcription_languages"`
@@ -93,6 +97,8 @@ func defaultConfig() Config {
 		MaxSessionsPerOrg:  100,
 		NodeCapacity:       1000,
 		NodeTTL:            10 * time.Second,
+		OpusComplexity:     opus.DefaultComplexity,
+		OpusBitrate:        opus.DefaultBitrate,
 		SIPSourceRate:      300,
 		SIPSourceBurst:     20,
 		SIPBan:             10 * time.Minute,
@@ -150,6 +156,8 @@ func settings(c *Config) []setting {
 		{"synthesis-voice", "VOXGATE_SYNTHESIS_VOICE", "the synthesis engine's voice (empty: its default for the language)", (*stringValue)(&c.SynthesisVoice)},
 		{"transcription-api-key", "VOXGATE_TRANSCRIPTION_API_KEY", "API key of a remote engine (stream: sent as Authorization: Bearer KEY, or as given when it starts with its scheme, like \"Token KEY\")", (*stringValue)(&c.TranscriptionKey)},
 		{"transcription-narrowband-model", "VOXGATE_TRANSCRIPTION_NARROWBAND_MODEL", "the model for speakers on 8 kHz (G.711) legs (pocketsphinx: models/en-us-8k, adapted to telephone audio; empty: the wideband model)", (*stringValue)(&c.TranscriptionNB)},
+		{"opus-complexity", "VOXGATE_OPUS_COMPLEXITY", "CPU the Opus encoder of a WebRTC leg may spend, 1-10 (BENCHMARKS.md has the cost of each)", (*intValue)(&c.OpusComplexity)},
+		{"opus-bitrate", "VOXGATE_OPUS_BITRATE", "bits per second of the Opus a WebRTC leg hears, 6000-510000", (*intValue)(&c.OpusBitrate)},
 		{"dev-key", "VOXGATE_DEV_KEY", "on an empty database, create a development key with every scope and print it", (*boolValue)(&c.DevKey)},
 	}
 }
@@ -307,6 +315,7 @@ func (c *Config) sessionConfig() session.Config {
 		Translation:     session.TranslationConfig{Engine: c.TranslationEngine, URL: c.TranslationURL},
 		Synthesis:       session.SynthesisConfig{Engine: c.SynthesisEngine, URL: c.SynthesisURL, Voice: c.SynthesisVoice},
 		CheckWebhookURL: func(param, raw string) error { return webhook.CheckURL(param, raw, allow) },
+		Transcode:       transcode.Config{Opus: opus.EncoderConfig{Complexity: c.OpusComplexity, Bitrate: c.OpusBitrate}},
 	}
 }
 

@@ -202,6 +202,8 @@ func TestInvalidConfigNamesTheField(t *testing.T) {
 		{[]string{"--redis-url", "redis://127.0.0.1:1"}, "", "redis_url"},
 		{[]string{"--synthesis-engine", "sapi"}, "", "synthesis.engine"},
 		{[]string{"--translation-engine", "libretranslate"}, "", "translation.url"},
+		{[]string{"--opus-complexity", "11"}, "", "transcode.opus: complexity"},
+		{nil, "VOXGATE_OPUS_BITRATE=1000", "transcode.opus: bitrate"},
 	} {
 		cmd := voxgate(ctx, append([]string{"serve", "--data-dir", t.TempDir()}, tc.args...)...)
 		if tc.env != "" {

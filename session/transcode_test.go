@@ -1,0 +1,73 @@
+//go:build cgo
+
+package session_test
+
+import (
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/voxgate/voxgate/media"
+	"github.com/voxgate/voxgate/media/mediatest"
+	"github.com/voxgate/voxgate/session"
+	"github.com/voxgate/voxgate/transcode"
+	"github.com/voxgate/voxgate/transcode/opus"
+)
+
+// opusLeg is a WebRTC-like leg: it hears Opus and keeps the packets' sizes.
+type opusLeg struct {
+	done  chan struct{}
+	once  sync.Once
+	mu    sync.Mutex
+	sizes []int
+}
+
+func (l *opusLeg) CallID() string           { return "call_opus" }
+func (l *opusLeg) Speaker() session.Speaker { return session.SpeakerCustomer }
+func (l *opusLeg) Format() media.Format {
+	return media.Format{Codec: media.CodecOpus, SampleRate: 48000, Channels: 1}
+}
+func (l *opusLeg) Done() <-chan struct{} { return l.done }
+func (l *opusLeg) Close(error) error     { l.once.Do(func() { close(l.done) }); return nil }
+func (l *opusLeg) ReadFrame(*media.Frame) error {
+	<-l.done
+	return session.ErrEnded
+}
+func (l *opusLeg) WriteFrame(f media.Frame) error {
+	l.mu.Lock()
+	l.sizes = append(l.sizes, len(f.Payload))
+	l.mu.Unlock()
+	return nil
+}
+
+// The Opus a leg hears is encoded as the manager's Transcode config says: a
+// loud tone's 20 ms packets are about 20 bytes at 8 kbit/s (the bitrate's
+// 20), several times that at 64 kbit/s (a tone needs less than its 160).
+func TestOpusEncoderConfig(t *testing.T) {
+	largest := func(bitrate int) int {
+		f := newFixture(t, session.Config{Transcode: transcode.Config{Opus: opus.EncoderConfig{Bitrate: bitrate, Complexity: 1}}})
+		id := f.session(session.ModeMediaStream)
+		leg := &opusLeg{done: make(chan struct{})}
+		if err := f.m.AddLeg(f.ctx, id, leg); err != nil {
+			t.Fatal(err)
+		}
+		bot := f.subscribe(id, session.SubscribeOptions{})
+		if err := bot.Input(session.SpeakerAgent, mediatest.Tone(session.Rate, 440, -6, session.Rate)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1500 * time.Millisecond)
+		leg.mu.Lock()
+		sizes := slices.Clone(leg.sizes)
+		leg.mu.Unlock()
+		if len(sizes) < 50 {
+			t.Fatalf("the leg heard %d packets in 1.5 s", len(sizes))
+		}
+		slices.Sort(sizes)
+		return sizes[len(sizes)-25] // among the tone's packets
+	}
+	low, high := largest(8000), largest(64000)
+	if low > 30 || high < 3*low {
+		t.Fatalf("loud packets of %d bytes at 8 kbit/s and %d at 64 kbit/s", low, high)
+	}
+}
