@@ -261,7 +261,7 @@ func (l *live) mark(sub *Subscription, name string) {
 		sub.pushEvent(Event{Type: "mark", Name: name})
 		return
 	}
-	if src.queue.n == 0 && len(src.marks) == 0 {
+	if src.queue.count() == 0 && len(src.marks) == 0 {
 		l.echoMark(src, name) // played here; maybe not yet at the far end
 		return
 	}

@@ -141,10 +141,10 @@ func (l *live) feedPlaybacks() {
 func (l *live) bargeIn() {
 	var heard, loud [2]bool
 	for _, src := range l.sources {
-		if src.track != Original || src.queue.n == 0 {
+		if src.track != Original || src.queue.count() == 0 {
 			continue
 		}
-		f := src.queue.buf[src.queue.head]
+		f := *src.queue.peek()
 		var sum int64
 		for _, v := range f {
 			sum += int64(v) * int64(v)
@@ -174,7 +174,7 @@ func (l *live) bargeIn() {
 			continue
 		}
 		for _, src := range l.sources {
-			if src.owner == nil || src.queue.n == 0 || !l.hears(spk, src) {
+			if src.owner == nil || src.queue.count() == 0 || !l.hears(spk, src) {
 				continue
 			}
 			src.clear()

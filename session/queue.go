@@ -1,8 +1,9 @@
 package session
 
 // queue is a first-in first-out ring that starts small and doubles, up to
-// max, only as its consumer falls behind: a subscriber that keeps up holds a
-// few slots, not the room its worst moment would need.
+// max (0: no bound), only as its consumer falls behind: a subscriber that
+// keeps up holds a few slots, not the room its worst moment would need. The
+// zero value is an empty queue without a bound.
 type queue[T any] struct {
 	buf     []T
 	head, n int
@@ -19,10 +20,14 @@ func newQueue[T any](max int) queue[T] {
 // caller may reuse its buffers.
 func (q *queue[T]) tail() *T {
 	if q.n == len(q.buf) {
-		if len(q.buf) >= q.max {
+		if q.max > 0 && len(q.buf) >= q.max {
 			return nil
 		}
-		grown := make([]T, min(2*len(q.buf), q.max))
+		size := max(8, 2*len(q.buf))
+		if q.max > 0 {
+			size = min(size, q.max)
+		}
+		grown := make([]T, size)
 		for i := range q.n {
 			grown[i] = q.buf[(q.head+i)%len(q.buf)]
 		}
@@ -43,6 +48,14 @@ func (q *queue[T]) front() *T {
 	q.head = (q.head + 1) % len(q.buf)
 	q.n--
 	return slot
+}
+
+// peek returns the oldest element without taking it out, or nil when empty.
+func (q *queue[T]) peek() *T {
+	if q.n == 0 {
+		return nil
+	}
+	return &q.buf[q.head]
 }
 
 // count is how many elements wait.

@@ -18,7 +18,7 @@ type source struct {
 	leg     *legRunner    // the leg that sends it; nil for clients
 	max     int           // frames the queue may hold
 
-	queue    ring
+	queue    queue[*frame]
 	partial  []int16 // samples short of a whole frame, kept for the next Input
 	enqueued uint64  // frames ever queued
 	played   uint64  // frames ever played or cleared
@@ -41,24 +41,32 @@ type pendingMark struct {
 	after uint64 // echo once played ≥ after
 }
 
-func (s *source) queued() int { return s.queue.n }
+func (s *source) queued() int { return s.queue.count() }
 
 // push queues a whole frame, dropping the oldest when the queue is full
 // (for legs) and reporting false when it is full (for clients).
 func (s *source) push(pcm []int16, dropOldest bool) bool {
-	if s.queue.n >= s.max {
+	if s.queue.count() >= s.max {
 		if !dropOldest {
 			return false
 		}
-		framePool.Put(s.queue.pop())
+		framePool.Put(s.take())
 		s.played++
 	}
 	f := framePool.Get().(*frame)
 	n := copy(f[:], pcm)
 	clear(f[n:])
-	s.queue.push(f)
+	*s.queue.tail() = f
 	s.enqueued++
 	return true
+}
+
+// take takes the oldest queued frame out (the queue must not be empty).
+func (s *source) take() *frame {
+	slot := s.queue.front()
+	f := *slot
+	*slot = nil
+	return f
 }
 
 // pop takes the next frame to play this tick into cur.
@@ -67,18 +75,18 @@ func (s *source) pop() {
 		framePool.Put(s.cur)
 		s.cur = nil
 	}
-	if s.queue.n == 0 {
+	if s.queue.count() == 0 {
 		s.behind = 0
 		return
 	}
-	s.cur = s.queue.pop()
+	s.cur = s.take()
 	s.played++
-	if s.queue.n == 0 || s.queue.n > catchUpBacklog {
+	if s.queue.count() == 0 || s.queue.count() > catchUpBacklog {
 		s.behind = 0
 		return
 	}
 	if s.behind++; s.behind >= catchUpTicks {
-		framePool.Put(s.queue.pop())
+		framePool.Put(s.take())
 		s.played++
 		s.behind = 0
 	}
@@ -86,8 +94,8 @@ func (s *source) pop() {
 
 // clear drops everything queued.
 func (s *source) clear() {
-	for s.queue.n > 0 {
-		framePool.Put(s.queue.pop())
+	for s.queue.count() > 0 {
+		framePool.Put(s.take())
 	}
 	s.partial = s.partial[:0]
 	s.played = s.enqueued
@@ -110,31 +118,4 @@ func (s *source) release() {
 		framePool.Put(s.cur)
 		s.cur = nil
 	}
-}
-
-// ring is a FIFO of frames that grows by doubling and never shrinks, so a
-// steady stream of pushes and pops allocates nothing.
-type ring struct {
-	buf     []*frame
-	head, n int
-}
-
-func (r *ring) push(f *frame) {
-	if r.n == len(r.buf) {
-		grown := make([]*frame, max(8, 2*len(r.buf)))
-		for i := range r.n {
-			grown[i] = r.buf[(r.head+i)%len(r.buf)]
-		}
-		r.buf, r.head = grown, 0
-	}
-	r.buf[(r.head+r.n)%len(r.buf)] = f
-	r.n++
-}
-
-func (r *ring) pop() *frame {
-	f := r.buf[r.head]
-	r.buf[r.head] = nil
-	r.head = (r.head + 1) % len(r.buf)
-	r.n--
-	return f
 }
