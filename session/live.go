@@ -40,6 +40,10 @@ type live struct {
 	// language; its legs hear the original (set before the clock starts).
 	sameLanguage bool
 
+	pacer    *source // the client whose real-time frames the ticks follow (see phase)
+	phase    phase
+	lastTick time.Time
+
 	voices  [voiceCount]*source // synthesized speech, by listener and track
 	playing []*Playback         // in the order given
 	talking [2]int              // ticks each side has been speaking over a playback
@@ -74,32 +78,48 @@ func (l *live) start() {
 	go l.clock()
 }
 
-// clock plays one frame of every source per tick.
+// clock plays one frame of every source per tick, every 20 ms, moving the
+// ticks as the pacing client's frames ask (see phase). A tick that comes
+// more than a period late is not made up for.
 func (l *live) clock() {
 	defer l.wg.Done()
-	t := time.NewTicker(20 * time.Millisecond)
+	const period = 20 * time.Millisecond
+	next := time.Now().Add(period)
+	t := time.NewTimer(period)
 	defer t.Stop()
 	for {
 		select {
 		case <-l.done:
 			return
 		case <-t.C:
-			l.tick()
+			next = next.Add(period + l.tick())
+			wait := time.Until(next)
+			if wait < -period {
+				next, wait = time.Now(), 0
+			}
+			t.Reset(max(wait, 0))
 		}
 	}
 }
 
 // tick advances every source by one frame: clients' queued audio goes to the
-// other subscribers, and each leg hears the mix of the other side.
-func (l *live) tick() {
+// other subscribers, and each leg hears the mix of the other side. It
+// returns how far to move the next tick.
+func (l *live) tick() time.Duration {
+	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.stopped {
-		return
+		return 0
 	}
+	l.lastTick = now
 	l.feedPlaybacks()
 	for _, src := range l.sources {
 		src.pop()
+		if src == l.pacer && src.cur != nil && !src.arrived.IsZero() {
+			l.phase.waited(now.Sub(src.arrived))
+			src.arrived = time.Time{}
+		}
 		if src.leg == nil && src.cur != nil { // legs' frames went out as they arrived
 			l.fanOut(src, src.cur[:])
 		}
@@ -120,6 +140,10 @@ func (l *live) tick() {
 	}
 	l.due = l.due[:0]
 	l.ms += 20
+	if l.pacer == nil {
+		return 0
+	}
+	return l.phase.tick()
 }
 
 // dueMark is a client's mark whose audio the clock has played.
@@ -229,6 +253,12 @@ func (l *live) input(sub *Subscription, spk Speaker, pcm []int16) error {
 		l.sources = append(l.sources, src)
 	}
 	sub.lastSpk = spk
+	if l.pacer == nil {
+		l.pacer = src
+	}
+	if src == l.pacer {
+		defer l.paced(src, src.queue.count(), time.Now())
+	}
 	if len(src.partial) > 0 {
 		need := FrameSamples - len(src.partial)
 		if len(pcm) < need {
@@ -311,10 +341,25 @@ func (l *live) unsubscribe(sub *Subscription, why error) {
 	}
 }
 
+// paced notes, for the clock's phase, when the pacing client's frames
+// arrive: queued counts the frames that waited before this input.
+func (l *live) paced(src *source, queued int, now time.Time) {
+	if queued > 0 || src.queue.count() == 0 {
+		return // not in real time, or no whole frame yet
+	}
+	if src.cur == nil && src.hadBefore { // its tick played nothing: it came late
+		l.phase.lateFrame(now.Sub(l.lastTick))
+	}
+	src.arrived = now
+}
+
 func (l *live) removeSourcesOf(sub *Subscription) {
 	kept := l.sources[:0]
 	for _, src := range l.sources {
 		if src.owner == sub {
+			if src == l.pacer {
+				l.pacer, l.phase = nil, phase{}
+			}
 			src.release()
 			continue
 		}

@@ -1,6 +1,9 @@
 package session
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // frame is one 20 ms buffer of session audio.
 type frame = [FrameSamples]int16
@@ -26,6 +29,11 @@ type source struct {
 	seq      uint64 // next sequence number for subscribers
 	cur      *frame // the frame played this tick, for mixing; nil when silent
 	behind   int    // ticks in a row that left a small backlog (see pop)
+	// For the clock's phase (pacing client only): when the frame at the
+	// queue's head arrived into an empty queue (zero otherwise), and whether
+	// the tick before the last played a frame of this source.
+	arrived   time.Time
+	hadBefore bool
 }
 
 // A real-time stream whose frame once arrived after its tick keeps one
@@ -71,6 +79,7 @@ func (s *source) take() *frame {
 
 // pop takes the next frame to play this tick into cur.
 func (s *source) pop() {
+	s.hadBefore = s.cur != nil
 	if s.cur != nil {
 		framePool.Put(s.cur)
 		s.cur = nil
