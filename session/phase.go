@@ -7,11 +7,11 @@ import "time"
 // after the ticks, as they do for a client that starts talking when it
 // first hears the call. So the clock follows one such client: it moves its
 // ticks to fall a margin (8 to 18 ms, a jitter allowance) after that
-// client's frames arrive. A frame
-// that comes after the tick it was meant for (the tick played nothing from
-// it) moves the next tick back at once, past where that frame came, and
-// widens the margin as far; a clean while narrows it again. Only the first client to speak sets the pace; legs never do (their
-// far ends buffer what they are sent anyway).
+// client's frames arrive. A frame that comes after the tick it was meant
+// for (the tick played nothing from it) moves the next tick back at once,
+// past where that frame came, and widens the margin as far; a clean while
+// narrows it again. Only the first client to speak sets the pace; legs
+// never do (their far ends buffer what they are sent anyway).
 const (
 	phaseWindow     = 50 // ticks one decision looks back on (1 s)
 	phaseMinSamples = 40 // real-time frames a window needs before the ticks move earlier
@@ -42,7 +42,8 @@ func (p *phase) waited(d time.Duration) {
 	p.samples++
 }
 
-// lateFrame records a frame that arrived by after the tick meant for it.
+// lateFrame records a frame that arrived by after the tick meant for it
+// (at least a nanosecond, so that late is never 0 once a frame was).
 func (p *phase) lateFrame(by time.Duration) { p.late = max(p.late, by, 1) }
 
 // tick ends one tick and returns how far to move the next one: negative
@@ -62,15 +63,12 @@ func (p *phase) tick() time.Duration {
 		return 0
 	}
 	var shift time.Duration
-	switch {
-	case p.samples >= phaseMinSamples && p.minWait > p.margin+time.Millisecond:
+	if p.samples >= phaseMinSamples && p.minWait > p.margin+time.Millisecond {
 		shift = -min(p.minWait-p.margin, phaseStepMax)
-		fallthrough
-	default:
-		if p.clean++; p.clean >= phaseCleanDecay {
-			p.clean = 0
-			p.margin = max(p.margin-time.Millisecond, phaseMarginMin)
-		}
+	}
+	if p.clean++; p.clean >= phaseCleanDecay {
+		p.clean = 0
+		p.margin = max(p.margin-time.Millisecond, phaseMarginMin)
 	}
 	p.ticks, p.samples = 0, 0
 	return shift
