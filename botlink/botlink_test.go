@@ -215,18 +215,20 @@ func run(t testing.TB, name string, args []string, env ...string) *process {
 func (p *process) event(t testing.TB, name string) map[string]any {
 	t.Helper()
 	deadline := time.After(60 * time.Second) // CI runs many packages at once
+	var skipped []string // what came instead, for the failure message
 	for {
 		select {
 		case line, ok := <-p.lines:
 			if !ok {
-				t.Fatalf("the bot exited before %s", name)
+				t.Fatalf("the bot exited before %s (it printed %q)", name, skipped)
 			}
 			var m map[string]any
 			if json.Unmarshal([]byte(strings.TrimPrefix(line, "event ")), &m) == nil && m["event"] == name {
 				return m
 			}
+			skipped = append(skipped, line)
 		case <-deadline:
-			t.Fatalf("the bot never got %s", name)
+			t.Fatalf("the bot never got %s (it printed %q)", name, skipped)
 		}
 	}
 }

@@ -100,6 +100,9 @@ func (h *Handler) runTwilioBot(ctx context.Context, ws *websocket.Conn, t sessio
 		b.readLoop()
 	}()
 	err = b.writeLoop(readDone)
+	if errors.Is(err, session.ErrEnded) { // stop and a close frame went out
+		closeAfterPeer(ws, readDone)
+	}
 	_ = ws.Close()
 	<-readDone
 	return err

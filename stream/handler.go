@@ -161,6 +161,7 @@ type conn struct {
 	log     *zap.Logger
 
 	closeOnce sync.Once
+	readDone  <-chan struct{} // closed when the reader ends; nil before it starts
 	slow      atomic.Bool
 	ended     bool // session.ended was sent (writer only)
 	// speaker, when set, is the side all the client's audio speaks for
@@ -168,13 +169,36 @@ type conn struct {
 	speaker session.Speaker
 }
 
-// closeWith sends a close frame with the code and closes the connection.
+// closeWith sends a close frame with the code and closes the connection
+// once the peer has answered it (see closeAfterPeer).
 func (c *conn) closeWith(code int, reason string) {
 	c.closeOnce.Do(func() {
 		msg := websocket.FormatCloseMessage(code, reason)
 		_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
-		_ = c.ws.Close()
+		closeAfterPeer(c.ws, c.readDone)
 	})
+}
+
+// closeGrace is how long a connection that sent its close frame waits for
+// the peer's before it closes the socket.
+const closeGrace = time.Second
+
+// closeAfterPeer closes the socket of a connection whose close frame went
+// out once its reader has ended (readDone; nil when none runs), that is
+// once the peer answered with its own close frame (RFC 6455 §7.1.1), or
+// after closeGrace. Closing at once, with messages of the peer's unread,
+// makes the kernel reset the connection, and the peer loses what it had
+// not read yet: the stop or session.ended sent just before.
+func closeAfterPeer(ws *websocket.Conn, readDone <-chan struct{}) {
+	if readDone != nil {
+		t := time.NewTimer(closeGrace)
+		select {
+		case <-readDone:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	_ = ws.Close()
 }
 
 func (c *conn) serve(r *http.Request) {
@@ -262,6 +286,7 @@ func (c *conn) run(ctx context.Context, sid string, sc store.Scope, tracks []ses
 		return err
 	}
 	readDone := make(chan struct{})
+	c.readDone = readDone
 	go func() {
 		defer close(readDone)
 		c.readLoop()

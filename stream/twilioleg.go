@@ -228,12 +228,14 @@ func (c *conn) serveTwilio(ctx context.Context, sid string) {
 		return
 	}
 	c.log.Info("twilio stream joined", zap.String("speaker", string(spk)))
-	writeDone := make(chan struct{})
+	writeDone, readDone := make(chan struct{}), make(chan struct{})
+	c.readDone = readDone
 	go func() {
 		defer close(writeDone)
 		c.twilioWriteLoop(leg)
 	}()
 	c.twilioReadLoop(bg, sid, leg)
+	close(readDone)
 	_ = leg.Close(errTwilioLost)
 	<-writeDone
 	cause := twilioCause(leg.cause)
