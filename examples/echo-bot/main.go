@@ -88,6 +88,7 @@ func (b *bot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		echo, _ := json.Marshal(map[string]any{"event": "media", "streamSid": m.StreamSid, "media": map[string]string{"payload": m.Media.Payload}})
 		if ws.WriteMessage(websocket.TextMessage, echo) != nil {
+			b.out.print("closed")
 			return
 		}
 	}
