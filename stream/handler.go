@@ -186,9 +186,9 @@ const closeGrace = time.Second
 // closeAfterPeer closes the socket of a connection whose close frame went
 // out once its reader has ended (readDone; nil when none runs), that is
 // once the peer answered with its own close frame (RFC 6455 §7.1.1), or
-// after closeGrace. Closing at once, with messages of the peer's unread,
-// makes the kernel reset the connection, and the peer loses what it had
-// not read yet: the stop or session.ended sent just before.
+// after closeGrace. Closing at once would fail the peer's next writes (a
+// reset, or a broken pipe), and a peer that gives up at a failed write, as
+// many bots do, never reads the stop or session.ended waiting for it.
 func closeAfterPeer(ws *websocket.Conn, readDone <-chan struct{}) {
 	if readDone != nil {
 		t := time.NewTimer(closeGrace)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -473,5 +474,59 @@ func TestStreamCORSOrigin(t *testing.T) {
 	ws.Close()
 	if id := res.Header.Get("X-Request-ID"); !strings.HasPrefix(id, "req_") {
 		t.Fatalf("the upgrade has no request ID: %v", res.Header)
+	}
+}
+
+// A client still sending audio when its session ends can read session.ended
+// and the close frame before its connection goes: the gateway reads on until
+// the client answers its close frame (RFC 6455 §7.1.1) instead of closing the
+// socket under the client's writes, which fail then, and a client (like many
+// bots) that stops at a failed write never reads the last words waiting.
+func TestSessionEndedReachesAClientStillSending(t *testing.T) {
+	g := newGateway(t, stream.Config{})
+	sid, token := g.session()
+	ws := g.dialRaw(sid, token, "")
+	if _, raw, err := ws.ReadMessage(); err != nil || !strings.Contains(string(raw), "session.ready") {
+		t.Fatalf("first message %s, %v", raw, err)
+	}
+	frame, _ := json.Marshal(mulawInput(0, "agent", make([]int16, 160)))
+	stop, sent := make(chan struct{}), make(chan struct{})
+	var writeErr error
+	go func() { // 4 frames every 20 ms, without reading a thing
+		defer close(sent)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			if writeErr = ws.WriteMessage(websocket.TextMessage, frame); writeErr != nil {
+				return
+			}
+		}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	if _, err := g.m.End(context.Background(), g.sc, sid, session.EndExplicit); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the gateway has sent its last words by now
+	close(stop)
+	<-sent
+	if writeErr != nil {
+		t.Fatalf("the client's writes failed before it read the end: %v", writeErr)
+	}
+	var types []string
+	for {
+		_, raw, err := ws.ReadMessage()
+		if err != nil {
+			var ce *websocket.CloseError
+			if !errors.As(err, &ce) || ce.Code != websocket.CloseNormalClosure || !slices.Contains(types, "session.ended") {
+				t.Fatalf("the stream ended with %v after %q", err, types)
+			}
+			return
+		}
+		var m struct{ Type string }
+		_ = json.Unmarshal(raw, &m)
+		types = append(types, m.Type)
 	}
 }
