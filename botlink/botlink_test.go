@@ -215,7 +215,7 @@ func run(t testing.TB, name string, args []string, env ...string) *process {
 func (p *process) event(t testing.TB, name string) map[string]any {
 	t.Helper()
 	deadline := time.After(60 * time.Second) // CI runs many packages at once
-	var skipped []string // what came instead, for the failure message
+	var skipped []string                     // what came instead, for the failure message
 	for {
 		select {
 		case line, ok := <-p.lines:
