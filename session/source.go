@@ -42,7 +42,7 @@ type source struct {
 // backlog of 1 to catchUpBacklog frames for catchUpTicks ticks in a row, one
 // frame is dropped to catch up. Bursts sent faster than real time (speech
 // from a bot) queue deeper and are never cut.
-const catchUpBacklog, catchUpTicks = 2, 50
+const catchUpBacklog, catchUpTicks = 4, 50
 
 type pendingMark struct {
 	name  string

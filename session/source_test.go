@@ -2,21 +2,25 @@ package session
 
 import "testing"
 
-// TestSourceCatchesUp: a real-time stream that fell one frame behind drops
-// one after catchUpTicks ticks; a burst queued faster than real time is
-// played whole.
+// TestSourceCatchesUp: a real-time stream that fell 1 to catchUpBacklog
+// frames behind drops one every catchUpTicks ticks until it is not; a
+// burst queued faster than real time is played whole.
 func TestSourceCatchesUp(t *testing.T) {
 	pcm := make([]int16, FrameSamples)
-	s := &source{max: 1000}
-	// One frame late once: two queued at a tick, then one a tick.
-	s.push(pcm, false)
-	s.push(pcm, false)
-	for range catchUpTicks {
-		s.pop()
-		s.push(pcm, false)
-	}
-	if s.pop(); s.queued() != 0 { // each tick plays the frame that just came
-		t.Fatalf("still %d frames behind after %d ticks", s.queued(), catchUpTicks+1)
+	for behind := 1; behind <= catchUpBacklog; behind++ {
+		s := &source{max: 1000}
+		// Frames late once: behind+1 queued at a tick, then one a tick.
+		for range behind + 1 {
+			s.push(pcm, false)
+		}
+		for range behind * catchUpTicks {
+			s.pop()
+			s.push(pcm, false)
+		}
+		if s.pop(); s.queued() != 0 { // each tick plays the frame that just came
+			t.Fatalf("%d behind: still %d frames behind after %d ticks", behind, s.queued(), behind*catchUpTicks+1)
+		}
+		s.release()
 	}
 	// A 3 s burst: every frame is played.
 	burst := &source{max: 1000}
@@ -31,6 +35,5 @@ func TestSourceCatchesUp(t *testing.T) {
 	if played != 150 {
 		t.Fatalf("played %d of a 150-frame burst", played)
 	}
-	s.release()
 	burst.release()
 }
