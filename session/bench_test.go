@@ -57,7 +57,7 @@ func BenchmarkTick(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				_ = sender.Input(SpeakerCustomer, frame)
-				l.tick()
+				tick(l)
 				for _, r := range readers {
 					for r.NextAudio(&out) {
 					}
@@ -109,7 +109,7 @@ func BenchmarkThousandSessions(b *testing.B) {
 	for b.Loop() {
 		for _, x := range all {
 			_ = x.sender.Input(SpeakerCustomer, frame)
-			x.l.tick()
+			tick(x.l)
 			for x.reader.NextAudio(&out) {
 			}
 		}
@@ -140,7 +140,7 @@ func BenchmarkTickRecording(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				_ = sender.Input(SpeakerCustomer, frame)
-				l.tick()
+				tick(l)
 				for readers[0].NextAudio(&out) {
 				}
 			}

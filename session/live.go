@@ -43,6 +43,9 @@ type live struct {
 	pacer    *source // the client whose real-time frames the ticks follow (see phase)
 	phase    phase
 	lastTick time.Time
+	next     time.Time   // the grid's next tick
+	timer    *time.Timer // wakes the clock at timerAt; nil until it starts
+	timerAt  time.Time
 
 	voices  [voiceCount]*source // synthesized speech, by listener and track
 	playing []*Playback         // in the order given
@@ -74,50 +77,92 @@ func newLive(m *Manager, id string, sc store.Scope, mode Mode) *live {
 
 // start runs the session's clock.
 func (l *live) start() {
+	l.mu.Lock()
+	l.next = time.Now().Add(period)
+	l.timer = time.NewTimer(period)
+	l.timerAt = l.next
+	l.mu.Unlock()
 	l.wg.Add(1)
 	go l.clock()
 }
 
-// clock plays one frame of every source per tick, every 20 ms, moving the
-// ticks as the pacing client's frames ask (see phase). A tick that comes
-// more than a period late is not made up for.
+// period is the session clock's: one frame.
+const period = 20 * time.Millisecond
+
+// minTickGap is the shortest time between two ticks: a pacing client's
+// frame never plays sooner than this after the tick before.
+const minTickGap = period / 2
+
+// clock plays one frame of every source per tick, every 20 ms on a grid
+// that follows the pacing client's frames (see phase). That client's frame
+// plays as soon as it arrives, ahead of the grid, when the tick before is
+// at least minTickGap past (see input).
 func (l *live) clock() {
 	defer l.wg.Done()
-	const period = 20 * time.Millisecond
-	next := time.Now().Add(period)
-	t := time.NewTimer(period)
-	defer t.Stop()
+	defer l.timer.Stop()
 	for {
 		select {
 		case <-l.done:
 			return
-		case <-t.C:
-			next = next.Add(period + l.tick())
-			wait := time.Until(next)
-			if wait < -period {
-				next, wait = time.Now(), 0
-			}
-			t.Reset(max(wait, 0))
+		case <-l.timer.C:
+			l.mu.Lock()
+			l.advance(time.Now())
+			l.mu.Unlock()
 		}
 	}
 }
 
+// advance ticks when a tick is due and sets the timer for the next one.
+// A tick that comes more than a period late is not made up for. Called
+// with the mutex held.
+func (l *live) advance(now time.Time) {
+	if l.stopped {
+		return
+	}
+	if due := l.dueAt(); !now.Before(due) {
+		l.next = l.next.Add(period + l.tick())
+		if now.Sub(l.next) > period {
+			l.next = now
+		}
+	}
+	l.timerAt = l.dueAt()
+	l.timer.Reset(max(l.timerAt.Sub(now), 0))
+}
+
+// dueAt is when the next tick is due: the grid's time, or sooner when the
+// pacing client's frame is waiting (at least minTickGap after the last
+// tick, and never more than a period ahead of the grid).
+func (l *live) dueAt() time.Time {
+	src := l.pacer
+	if src == nil || src.arrived.IsZero() || src.queue.count() == 0 {
+		return l.next
+	}
+	early := later(l.lastTick.Add(minTickGap), l.next.Add(-period))
+	if early.Before(l.next) {
+		return early
+	}
+	return l.next
+}
+
+// later returns the later of two times.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 // tick advances every source by one frame: clients' queued audio goes to the
 // other subscribers, and each leg hears the mix of the other side. It
-// returns how far to move the next tick.
+// returns how far to move the next tick. Called with the mutex held.
 func (l *live) tick() time.Duration {
 	now := time.Now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.stopped {
-		return 0
-	}
 	l.lastTick = now
 	l.feedPlaybacks()
 	for _, src := range l.sources {
 		src.pop()
 		if src == l.pacer && src.cur != nil && !src.arrived.IsZero() {
-			l.phase.waited(now.Sub(src.arrived))
+			l.phase.waited(later(now, l.next).Sub(src.arrived)) // what the grid alone would have had it wait
 			src.arrived = time.Time{}
 		}
 		if src.leg == nil && src.cur != nil { // legs' frames went out as they arrived
@@ -351,6 +396,15 @@ func (l *live) paced(src *source, queued int, now time.Time) {
 		l.phase.lateFrame(now.Sub(l.lastTick))
 	}
 	src.arrived = now
+	if l.timer == nil {
+		return // no clock running
+	}
+	if due := l.dueAt(); !now.Before(due) {
+		l.advance(now) // play it now, on this goroutine
+	} else if due.Before(l.timerAt) {
+		l.timerAt = due
+		l.timer.Reset(due.Sub(now))
+	}
 }
 
 func (l *live) removeSourcesOf(sub *Subscription) {

@@ -2,16 +2,18 @@ package session
 
 import "time"
 
-// A client sending audio in real time has each frame wait in its queue for
-// the clock's next tick: up to a whole period when the frames land just
-// after the ticks, as they do for a client that starts talking when it
-// first hears the call. So the clock follows one such client: it moves its
-// ticks to fall a margin (8 to 18 ms, a jitter allowance) after that
-// client's frames arrive. A frame that comes after the tick it was meant
-// for (the tick played nothing from it) moves the next tick back at once,
-// past where that frame came, and widens the margin as far; a clean while
-// narrows it again. Only the first client to speak sets the pace; legs
-// never do (their far ends buffer what they are sent anyway).
+// A client sending audio in real time would have each frame wait in its
+// queue for the clock's next tick: up to a whole period when the frames
+// land just after the ticks, as they do for a client that starts talking
+// when it first hears the call. Its frames play as they arrive instead
+// (see live.dueAt), and the grid of ticks follows it: the ticks move to
+// fall a margin (8 to 18 ms, a jitter allowance) after that client's
+// frames, so that the grid plays a tick without them only when a frame is
+// that late. A frame that comes after the tick it was meant for (the tick
+// played nothing from it) moves the next tick back at once, past where that
+// frame came, and widens the margin as far; a clean while narrows it again.
+// Only the first client to speak sets the pace; legs never do (their far
+// ends buffer what they are sent anyway).
 const (
 	phaseWindow     = 50 // ticks one decision looks back on (1 s)
 	phaseMinSamples = 40 // real-time frames a window needs before the ticks move earlier

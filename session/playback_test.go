@@ -22,6 +22,13 @@ func (h *heardLeg) WriteFrame(f media.Frame) error {
 	return nil
 }
 
+// tick runs one tick of l's clock, as the clock goroutine does.
+func tick(l *live) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.tick()
+}
+
 // playbackLive is a media_stream session with an agent leg and a
 // subscriber, whose clock the test drives by hand.
 func playbackLive(t *testing.T) (*live, *heardLeg, *Subscription) {
@@ -63,19 +70,19 @@ func TestPlaybackInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 6 {
-		l.tick()
+		tick(l)
 	}
 	if ended(p1) || ended(p2) {
 		t.Fatal("a playback ended before its last frame was played")
 	}
-	l.tick() // p1 ends; p2 starts
+	tick(l) // p1 ends; p2 starts
 	if !ended(p1) || p1.Interrupted() || ended(p2) {
 		t.Fatalf("after 7 ticks: p1 ended %v (interrupted %v), p2 ended %v", ended(p1), p1.Interrupted(), ended(p2))
 	}
 	for range 3 {
-		l.tick()
+		tick(l)
 	}
-	l.tick()
+	tick(l)
 	if !ended(p2) || p2.Interrupted() {
 		t.Fatal("p2 did not end once played")
 	}
@@ -111,7 +118,7 @@ func TestPlaybackStops(t *testing.T) {
 	long := mediatest.Tone(Rate, 600, -10, Rate)
 	p := l.speak(SpeakerAgent, Synthesized, long)
 	queued := l.speak(SpeakerAgent, Synthesized, long)
-	l.tick()
+	tick(l)
 	queued.Stop()
 	p.Stop()
 	p.Stop() // twice is harmless
@@ -119,13 +126,13 @@ func TestPlaybackStops(t *testing.T) {
 		t.Fatal("Stop did not end the playbacks")
 	}
 	n := len(agent.heard)
-	l.tick()
+	tick(l)
 	if lvl := mediatest.Level(agent.heard[n:], Rate, 600); lvl > -60 {
 		t.Errorf("a stopped playback still plays (%.1f dBFS)", lvl)
 	}
 
 	p = l.speak(SpeakerAgent, Synthesized, long)
-	l.tick()
+	tick(l)
 	sub.Clear()
 	if !ended(p) || !p.Interrupted() {
 		t.Error("audio.clear did not stop the playback")
@@ -140,12 +147,12 @@ func TestPlaybackStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range bargeInFrames - 1 {
-		l.tick()
+		tick(l)
 	}
 	if ended(p) {
 		t.Fatal("barge-in before 100 ms of speech")
 	}
-	l.tick()
+	tick(l)
 	if !ended(p) || !p.Interrupted() || ended(other) {
 		t.Fatalf("after 100 ms of the agent talking: ended %v, the customer's playback ended %v", ended(p), ended(other))
 	}
@@ -166,11 +173,11 @@ func TestPlaybackStops(t *testing.T) {
 func TestPlaybackTickAllocates(t *testing.T) {
 	l, agent, sub := playbackLive(t)
 	l.speak(SpeakerAgent, Synthesized, make([]int16, 60*Rate))
-	l.tick()
+	tick(l)
 	agent.heard = make([]int16, 0, 200*FrameSamples)
 	f := AudioFrame{Samples: make([]int16, FrameSamples)}
 	if a := testing.AllocsPerRun(100, func() {
-		l.tick()
+		tick(l)
 		for sub.NextAudio(&f) {
 		}
 	}); a != 0 {
