@@ -116,6 +116,8 @@ func causeOf(err error) string {
 		return "remote_bye"
 	case errors.Is(err, rtpio.ErrMediaTimeout):
 		return "media_timeout"
+	case errors.Is(err, errMaxDuration):
+		return "max_duration"
 	case errors.As(err, &ended):
 		return "session_ended"
 	case errors.Is(err, session.ErrHangup):

@@ -341,6 +341,37 @@ func TestOutboundCallAnswered(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond) // let the tone finish before the phone closes
 }
 
+// A dialed call's max_duration_seconds hangs it up (a BYE to the callee)
+// with the cause max_duration.
+func TestOutboundMaxDuration(t *testing.T) {
+	f := newFixture(t, "127.0.0.1/32")
+	c := siptest.NewCallee(t, 200, "", "")
+	s, err := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.m.SetDialer(f.srv)
+	limit := 1
+	call, err := f.m.Dial(f.ctx, f.sc, s.ID, session.DialParams{To: "sip:callee@" + c.Addr.String(), MaxDurationSeconds: limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-c.Acks
+	answered := f.waitCall(call.ID, session.CallAnswered)
+	select {
+	case <-c.Byes:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the callee got no BYE after the call's max duration")
+	}
+	ended := f.waitCall(call.ID, session.CallEnded)
+	if ended.HangupCause != "max_duration" {
+		t.Fatalf("cause %q, want max_duration", ended.HangupCause)
+	}
+	if d := ended.EndedAt.Sub(*answered.AnsweredAt); d < time.Duration(limit)*time.Second-100*time.Millisecond {
+		t.Fatalf("ended %v after the answer, before its max duration", d)
+	}
+}
+
 func TestOutboundBusyAndNoAnswer(t *testing.T) {
 	f := newFixture(t, "127.0.0.1/32")
 	call, _, err := f.dial(siptest.NewCallee(t, 486, "", "").Addr, 10*time.Second)

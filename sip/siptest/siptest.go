@@ -206,6 +206,8 @@ type Callee struct {
 	Invites chan *sipmsg.Request
 	// Cancels has a value for each CANCEL.
 	Cancels chan struct{}
+	// Byes has a value for each BYE of an answered call.
+	Byes    chan struct{}
 	ringing chan *sipgo.DialogServerSession
 }
 
@@ -242,7 +244,7 @@ func StartCallee(t testing.TB, cfg CalleeConfig) *Callee {
 		t.Fatal(err)
 	}
 	c := &Callee{Phone: p, Acks: make(chan struct{}, 1), Invites: make(chan *sipmsg.Request, 4), Cancels: make(chan struct{}, 4),
-		ringing: make(chan *sipgo.DialogServerSession, 1)}
+		Byes: make(chan struct{}, 4), ringing: make(chan *sipgo.DialogServerSession, 1)}
 	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -301,7 +303,14 @@ func StartCallee(t testing.TB, cfg CalleeConfig) *Callee {
 			c.Acks <- struct{}{}
 		}
 	})
-	srv.OnBye(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) { _ = dialogs(req).ReadBye(req, tx) })
+	srv.OnBye(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		if dialogs(req).ReadBye(req, tx) == nil {
+			select {
+			case c.Byes <- struct{}{}:
+			default:
+			}
+		}
+	})
 	srv.OnCancel(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		_ = tx.Respond(sipmsg.NewResponseFromRequest(req, 200, "OK", nil))
 		select {
