@@ -8,8 +8,8 @@ import (
 	"github.com/voxgate/voxgate/media/mediatest"
 )
 
-// clockedLive is playbackLive with the clock's grid set up but no clock
-// goroutine: its timer never fires, so only a client's frames make ticks.
+// clockedLive is playbackLive with the clock's grid set up but a timer that
+// ticks nothing (nobody reads its channel): only a client's frames make ticks.
 func clockedLive(t *testing.T) (*live, *heardLeg, *Subscription) {
 	l, agent, sub := playbackLive(t)
 	l.timer = time.NewTimer(time.Hour)

@@ -57,14 +57,13 @@ type live struct {
 	// the session that long after the first answer.
 	maxDuration time.Duration
 	limit       *time.Timer
-	done        chan struct{}
 	wg          sync.WaitGroup
 }
 
 func newLive(m *Manager, id string, sc store.Scope, mode Mode) *live {
 	l := &live{
 		m: m, id: id, scope: sc, mode: mode, log: m.log.With(zap.String("session_id", id)),
-		subs: map[*Subscription]struct{}{}, legs: map[string]*legRunner{}, done: make(chan struct{}),
+		subs: map[*Subscription]struct{}{}, legs: map[string]*legRunner{},
 	}
 	if mode.transcribes() {
 		l.tr = l.newTranscriber()
@@ -78,12 +77,10 @@ func newLive(m *Manager, id string, sc store.Scope, mode Mode) *live {
 // start runs the session's clock.
 func (l *live) start() {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.next = time.Now().Add(period)
-	l.timer = time.NewTimer(period)
 	l.timerAt = l.next
-	l.mu.Unlock()
-	l.wg.Add(1)
-	go l.clock()
+	l.timer = time.AfterFunc(period, l.onTimer)
 }
 
 // period is the session clock's: one frame.
@@ -93,23 +90,17 @@ const period = 20 * time.Millisecond
 // frame never plays sooner than this after the tick before.
 const minTickGap = period / 2
 
-// clock plays one frame of every source per tick, every 20 ms on a grid
-// that follows the pacing client's frames (see phase). That client's frame
-// plays as soon as it arrives, ahead of the grid, when the tick before is
-// at least minTickGap past (see input).
-func (l *live) clock() {
-	defer l.wg.Done()
-	defer l.timer.Stop()
-	for {
-		select {
-		case <-l.done:
-			return
-		case <-l.timer.C:
-			l.mu.Lock()
-			l.advance(time.Now())
-			l.mu.Unlock()
-		}
-	}
+// The clock plays one frame of every source per tick, every 20 ms on a
+// grid that follows the pacing client's frames (see phase). That client's
+// frame plays as soon as it arrives, ahead of the grid, when the tick
+// before is at least minTickGap past (see input); the grid's ticks come
+// from a timer. onTimer is that timer firing, on a goroutine of its own as
+// time.AfterFunc runs it: a session whose ticks come from a client's frames
+// holds no goroutine for its clock.
+func (l *live) onTimer() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.advance(time.Now())
 }
 
 // advance ticks when a tick is due and sets the timer for the next one.
@@ -480,6 +471,9 @@ func (l *live) stop(reason EndReason, data json.RawMessage) {
 		return
 	}
 	l.stopped, l.reason = true, reason
+	if l.timer != nil {
+		l.timer.Stop()
+	}
 	if l.limit != nil {
 		l.limit.Stop()
 	}
@@ -500,7 +494,6 @@ func (l *live) stop(reason EndReason, data json.RawMessage) {
 	rec, tr := l.rec, l.tr
 	l.rec, l.tr = nil, nil
 	l.mu.Unlock()
-	close(l.done)
 	for _, lr := range legs {
 		_ = lr.leg.Close(&EndedError{Reason: reason})
 	}
