@@ -1,6 +1,7 @@
 package rtpio
 
 import (
+	"net"
 	"net/netip"
 	"sync"
 	"time"
@@ -14,21 +15,28 @@ import (
 // readLoop owns the socket's receive side.
 func (c *Conn) readLoop() {
 	defer c.wg.Done()
+	var pkt rtp.Packet
+	c.readFrom(c.sock, func(b []byte, from netip.AddrPort) { c.receive(b, from, &pkt) })
+	c.end(ErrClosed)
+}
+
+// readFrom reads datagrams from sock, decrypted on an SRTP stream, and
+// hands each to handle (b is reused after it returns) until the socket
+// fails or is closed. Undecryptable ones are counted as invalid.
+func (c *Conn) readFrom(sock *net.UDPConn, handle func(b []byte, from netip.AddrPort)) {
 	buf := make([]byte, 1500)
 	var clear []byte // decrypted, with SRTP
-	var pkt rtp.Packet
 	for {
-		n, from, err := c.sock.ReadFromUDPAddrPort(buf)
+		n, from, err := sock.ReadFromUDPAddrPort(buf)
 		if err != nil {
-			c.end(ErrClosed)
 			return
 		}
-		b := buf[:n]
-		if b, err = c.decrypt(&clear, b); err != nil {
+		b, err := c.decrypt(&clear, buf[:n])
+		if err != nil {
 			c.stats.inval.Add(1)
 			continue
 		}
-		c.receive(b, from, &pkt)
+		handle(b, from)
 	}
 }
 
@@ -219,20 +227,7 @@ func (c *Conn) receiveRTCP(b []byte) {
 // rtcpLoop reads RTCP on port+1.
 func (c *Conn) rtcpLoop() {
 	defer c.wg.Done()
-	buf := make([]byte, 1500)
-	var clear []byte // decrypted, with SRTP
-	for {
-		n, _, err := c.rtcp.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			return
-		}
-		b := buf[:n]
-		if b, err = c.decrypt(&clear, b); err != nil {
-			c.stats.inval.Add(1)
-			continue
-		}
-		c.receiveRTCP(b)
-	}
+	c.readFrom(c.rtcp, func(b []byte, _ netip.AddrPort) { c.receiveRTCP(b) })
 }
 
 // housekeeper sends RTCP reports and watches for the media timeout, on a
