@@ -81,3 +81,27 @@ func TestPacingClientKeepsTheTicksApart(t *testing.T) {
 		t.Fatalf("the clock wakes %v before the grid's tick, want %v", l.next.Sub(l.timerAt), period)
 	}
 }
+
+// With call legs on both sides, which hear each other through the ticks,
+// the ticks keep to the grid: the pacing client's frame waits for it.
+func TestPacingClientWaitsWhenLegsHearLegs(t *testing.T) {
+	l, agent, sub := clockedLive(t)
+	customer := &heardLeg{nullLeg: nullLeg{SpeakerCustomer}}
+	lr := &legRunner{l: l, leg: customer, encode: customer}
+	lr.src = &source{speaker: SpeakerCustomer, track: Original, max: legQueue, leg: lr}
+	l.mu.Lock()
+	l.legs[customer.CallID()] = lr
+	l.sources = append(l.sources, lr.src)
+	l.next = time.Now().Add(time.Second) // the test's own pace cannot reach it
+	l.timerAt = l.next
+	l.mu.Unlock()
+	if err := sub.Input(SpeakerCustomer, mediatest.Tone(Rate, 1000, -10, FrameSamples)); err != nil {
+		t.Fatal(err)
+	}
+	if len(agent.heard) != 0 {
+		t.Fatal("a frame played ahead of the grid in a session whose legs hear each other")
+	}
+	if !l.timerAt.Equal(l.next) { // and not a period before it, as it may with one side's legs
+		t.Fatalf("the clock wakes %v before the grid's tick", l.next.Sub(l.timerAt))
+	}
+}

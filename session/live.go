@@ -122,10 +122,11 @@ func (l *live) advance(now time.Time) {
 
 // dueAt is when the next tick is due: the grid's time, or sooner when the
 // pacing client's frame is waiting (at least minTickGap after the last
-// tick, and never more than a period ahead of the grid).
+// tick, never more than a period ahead of the grid, and not while legs
+// hear legs).
 func (l *live) dueAt() time.Time {
 	src := l.pacer
-	if src == nil || src.arrived.IsZero() || src.queue.count() == 0 {
+	if src == nil || src.arrived.IsZero() || src.queue.count() == 0 || l.legsHearLegs() {
 		return l.next
 	}
 	early := later(l.lastTick.Add(minTickGap), l.next.Add(-period))
@@ -133,6 +134,22 @@ func (l *live) dueAt() time.Time {
 		return early
 	}
 	return l.next
+}
+
+// legsHearLegs says whether the session has call legs on both sides: they
+// hear each other through the ticks, and a leg's frames, which come at
+// its own pace, would miss ticks that followed a client's jitter, so the
+// ticks then keep to the grid.
+func (l *live) legsHearLegs() bool {
+	customer, agent := false, false
+	for _, lr := range l.legs {
+		if lr.leg.Speaker() == SpeakerAgent {
+			agent = true
+		} else {
+			customer = true
+		}
+	}
+	return customer && agent
 }
 
 // later returns the later of two times.
