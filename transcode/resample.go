@@ -37,9 +37,14 @@ type Resampler struct {
 	phases   []phase   // one per up, shared by the conversion's resamplers
 	buf      []float32 // taps-1 samples of history, then the current input
 	t        int       // next output's position, in 1/up input samples, in buf
-	// Scratch for decimation: one lane of input, and output sums.
-	lane, acc []float32
 }
+
+// scratch is Resample's working space: one lane of input (decimation
+// only) and the output sums. It is only needed during a call, so the
+// resamplers share a pool of them rather than keeping one each.
+type scratch struct{ lane, acc []float32 }
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 // phase is one polyphase branch of the filter: taps in input order (oldest
 // first), trimmed of zeros, starting off samples into the filter's window.
@@ -166,6 +171,8 @@ func (r *Resampler) Resample(dst, src []int16) []int16 {
 	}
 	dst = slices.Grow(dst, count)
 	out := dst[len(dst) : len(dst)+count]
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
 	for first := range min(r.up, count) {
 		t := t0 + first*r.down
 		ph := &r.phases[t%r.up]
@@ -177,8 +184,8 @@ func (r *Resampler) Resample(dst, src []int16) []int16 {
 			}
 			continue
 		}
-		r.acc = grow(r.acc, n)[:n]
-		clear(r.acc)
+		sc.acc = grow(sc.acc, n)[:n]
+		clear(sc.acc)
 		for m, taps := range ph.lanes {
 			need := n + len(taps) - 1
 			if len(taps) == 0 {
@@ -186,15 +193,15 @@ func (r *Resampler) Resample(dst, src []int16) []int16 {
 			}
 			lane := buf[start : start+need]
 			if r.down > 1 {
-				r.lane = grow(r.lane, need)
-				lane = r.lane[:need]
+				sc.lane = grow(sc.lane, need)
+				lane = sc.lane[:need]
 				for u := range lane {
 					lane[u] = buf[start+m+u*r.down]
 				}
 			}
-			convolve(r.acc, taps, lane)
+			convolve(sc.acc, taps, lane)
 		}
-		for i, y := range r.acc {
+		for i, y := range sc.acc {
 			out[first+i*r.up] = toInt16(y)
 		}
 	}
