@@ -105,3 +105,23 @@ func TestPacingClientWaitsWhenLegsHearLegs(t *testing.T) {
 		t.Fatalf("the clock wakes %v before the grid's tick", l.next.Sub(l.timerAt))
 	}
 }
+
+// With no call leg hearing the pacing client (here it speaks for the side
+// of the only leg), its frame waits for the grid: a leg about to join the
+// other side then still hears it from the first frame.
+func TestPacingClientWaitsWhenNoLegHearsIt(t *testing.T) {
+	l, agent, sub := clockedLive(t)
+	l.mu.Lock()
+	l.next = time.Now().Add(time.Second) // the test's own pace cannot reach it
+	l.timerAt = l.next
+	l.mu.Unlock()
+	if err := sub.Input(SpeakerAgent, mediatest.Tone(Rate, 1000, -10, FrameSamples)); err != nil {
+		t.Fatal(err)
+	}
+	if len(agent.heard) != 0 {
+		t.Fatal("a tick ran ahead of the grid with no leg to hear the client")
+	}
+	if !l.timerAt.Equal(l.next) {
+		t.Fatalf("the clock wakes %v before the grid's tick", l.next.Sub(l.timerAt))
+	}
+}

@@ -122,11 +122,11 @@ func (l *live) advance(now time.Time) {
 
 // dueAt is when the next tick is due: the grid's time, or sooner when the
 // pacing client's frame is waiting (at least minTickGap after the last
-// tick, never more than a period ahead of the grid, and not while legs
-// hear legs).
+// tick, never more than a period ahead of the grid, and only as
+// playsOnArrival says).
 func (l *live) dueAt() time.Time {
 	src := l.pacer
-	if src == nil || src.arrived.IsZero() || src.queue.count() == 0 || l.legsHearLegs() {
+	if src == nil || src.arrived.IsZero() || src.queue.count() == 0 || !l.playsOnArrival(src.speaker) {
 		return l.next
 	}
 	early := later(l.lastTick.Add(minTickGap), l.next.Add(-period))
@@ -136,20 +136,23 @@ func (l *live) dueAt() time.Time {
 	return l.next
 }
 
-// legsHearLegs says whether the session has call legs on both sides: they
-// hear each other through the ticks, and a leg's frames, which come at
-// its own pace, would miss ticks that followed a client's jitter, so the
-// ticks then keep to the grid.
-func (l *live) legsHearLegs() bool {
-	customer, agent := false, false
+// playsOnArrival says whether a pacing client speaking as spk may have its
+// frames played ahead of the grid: only when a call leg hears it (there is
+// no one to hurry for otherwise, and a leg about to join would miss the
+// first frame), and not when the session has call legs on both sides:
+// they hear each other through the ticks, and a leg's frames, which come
+// at its own pace, would miss ticks that followed the client's jitter.
+func (l *live) playsOnArrival(spk Speaker) bool {
+	heard, customer, agent := false, false, false
 	for _, lr := range l.legs {
+		heard = heard || lr.leg.Speaker() != spk
 		if lr.leg.Speaker() == SpeakerAgent {
 			agent = true
 		} else {
 			customer = true
 		}
 	}
-	return customer && agent
+	return heard && !(customer && agent)
 }
 
 // later returns the later of two times.
