@@ -176,11 +176,12 @@ func (e *Endpoint) supervise(sessionID string, p *Peer) {
 	defer timer.Stop()
 	select {
 	case <-p.connected:
+		joined := e.sessions.AddLeg(ctx, sessionID, p) // before the answer is told (see session.Manager.AddLeg)
 		if err := e.sessions.CallAnswered(ctx, p.callID, "opus"); err != nil {
 			p.log.Warn("call not marked answered", zap.Error(err))
 		}
-		if err := e.sessions.AddLeg(ctx, sessionID, p); err != nil {
-			p.Close(err)
+		if joined != nil {
+			p.Close(joined)
 		}
 	case <-timer.C:
 		p.Close(ErrICETimeout)

@@ -31,7 +31,9 @@ const legQueue = 5
 // AddLeg joins an answered leg to a session that has not ended. Its audio is
 // decoded into the session and it hears the mix of the other side, until the
 // leg ends or the session does. When the last call leg leaves, the session
-// ends with calls_ended.
+// ends with calls_ended. Callers record the answer (CallAnswered) after
+// AddLeg: a client that speaks as soon as it hears call.answered is then
+// heard from its first frame.
 func (m *Manager) AddLeg(ctx context.Context, sessionID string, leg Leg) error {
 	return m.addLeg(ctx, sessionID, leg, true)
 }

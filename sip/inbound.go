@@ -226,9 +226,10 @@ func (s *Server) run(call *Call, sid string, lateOffer bool) {
 		call.format = formatOf(codec)
 	}
 	ctx := context.Background()
+	joined := s.sessions.AddLeg(ctx, sid, call) // before the answer is told (see session.Manager.AddLeg)
 	_ = s.sessions.CallAnswered(ctx, call.id, call.format.Codec)
-	if err := s.sessions.AddLeg(ctx, sid, call); err != nil {
-		_ = call.Close(err)
+	if joined != nil {
+		_ = call.Close(joined)
 	}
 	select {
 	case <-call.done:

@@ -201,11 +201,13 @@ func (s *Server) runOutbound(ringCtx context.Context, call *Call, dlg *sipgo.Dia
 		return
 	}
 	call.confirmed(dlg.Bye)
-	_ = s.sessions.CallAnswered(ctx, call.id, call.format.Codec)
+	var joined error
 	if !call.early {
-		if err := s.sessions.AddLeg(ctx, call.sessionID, call); err != nil {
-			_ = call.Close(err)
-		}
+		joined = s.sessions.AddLeg(ctx, call.sessionID, call) // before the answer is told (see session.Manager.AddLeg)
+	}
+	_ = s.sessions.CallAnswered(ctx, call.id, call.format.Codec)
+	if joined != nil {
+		_ = call.Close(joined)
 	}
 	var maxDur <-chan time.Time
 	if req.MaxDuration > 0 {
