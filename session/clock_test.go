@@ -92,34 +92,33 @@ func TestPacingClientWaitsWhenLegsHearLegs(t *testing.T) {
 	l.mu.Lock()
 	l.legs[customer.CallID()] = lr
 	l.sources = append(l.sources, lr.src)
-	l.next = time.Now().Add(time.Second) // the test's own pace cannot reach it
-	l.timerAt = l.next
 	l.mu.Unlock()
-	if err := sub.Input(SpeakerCustomer, mediatest.Tone(Rate, 1000, -10, FrameSamples)); err != nil {
-		t.Fatal(err)
-	}
-	if len(agent.heard) != 0 {
-		t.Fatal("a frame played ahead of the grid in a session whose legs hear each other")
-	}
-	if !l.timerAt.Equal(l.next) { // and not a period before it, as it may with one side's legs
-		t.Fatalf("the clock wakes %v before the grid's tick", l.next.Sub(l.timerAt))
-	}
+	waitsForTheGrid(t, l, agent, sub, SpeakerCustomer)
 }
 
 // With no call leg hearing the pacing client (here it speaks for the side
-// of the only leg), its frame waits for the grid: a leg about to join the
-// other side then still hears it from the first frame.
+// of the only leg), its frame waits for the grid: there is no one to hurry
+// for, and a leg about to join the other side hears it from the first frame.
 func TestPacingClientWaitsWhenNoLegHearsIt(t *testing.T) {
 	l, agent, sub := clockedLive(t)
+	waitsForTheGrid(t, l, agent, sub, SpeakerAgent)
+}
+
+// waitsForTheGrid sends a frame as spk with the grid's tick a second away
+// and checks that no tick ran (the leg heard nothing, not even silence)
+// and that the clock wakes at the grid's tick, not a period before it as
+// it may for a frame played on arrival.
+func waitsForTheGrid(t *testing.T, l *live, leg *heardLeg, sub *Subscription, spk Speaker) {
+	t.Helper()
 	l.mu.Lock()
 	l.next = time.Now().Add(time.Second) // the test's own pace cannot reach it
 	l.timerAt = l.next
 	l.mu.Unlock()
-	if err := sub.Input(SpeakerAgent, mediatest.Tone(Rate, 1000, -10, FrameSamples)); err != nil {
+	if err := sub.Input(spk, mediatest.Tone(Rate, 1000, -10, FrameSamples)); err != nil {
 		t.Fatal(err)
 	}
-	if len(agent.heard) != 0 {
-		t.Fatal("a tick ran ahead of the grid with no leg to hear the client")
+	if len(leg.heard) != 0 {
+		t.Fatal("a tick ran ahead of the grid")
 	}
 	if !l.timerAt.Equal(l.next) {
 		t.Fatalf("the clock wakes %v before the grid's tick", l.next.Sub(l.timerAt))
