@@ -26,9 +26,8 @@ import (
 type Sessions interface {
 	LegSpeaker(ctx context.Context, sc store.Scope, sessionID, explicit string, fallback session.Speaker) (session.Speaker, error)
 	StartCall(ctx context.Context, sessionID string, c session.Call) (session.Call, error)
-	CallAnswered(ctx context.Context, callID, codec string) error
 	CallEnded(ctx context.Context, callID string, status session.CallStatus, cause string, sipStatus int) error
-	AddLeg(ctx context.Context, sessionID string, leg session.Leg) error
+	AnswerLeg(ctx context.Context, sessionID string, leg session.Leg, codec string) error
 }
 
 // Endpoint answers browsers' offers with peers that join sessions.
@@ -176,12 +175,8 @@ func (e *Endpoint) supervise(sessionID string, p *Peer) {
 	defer timer.Stop()
 	select {
 	case <-p.connected:
-		joined := e.sessions.AddLeg(ctx, sessionID, p) // before the answer is told (see session.Manager.AddLeg)
-		if err := e.sessions.CallAnswered(ctx, p.callID, "opus"); err != nil {
-			p.log.Warn("call not marked answered", zap.Error(err))
-		}
-		if joined != nil {
-			p.Close(joined)
+		if err := e.sessions.AnswerLeg(ctx, sessionID, p, "opus"); err != nil {
+			p.Close(err)
 		}
 	case <-timer.C:
 		p.Close(ErrICETimeout)

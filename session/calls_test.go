@@ -3,9 +3,14 @@ package session_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/voxgate/voxgate/media"
+	"github.com/voxgate/voxgate/media/mediatest"
 	"github.com/voxgate/voxgate/session"
 	"github.com/voxgate/voxgate/session/sessiontest"
 	"github.com/voxgate/voxgate/store"
@@ -155,4 +160,70 @@ func TestRouteInbound(t *testing.T) {
 	if _, err := f.m.RouteInbound(f.ctx, f.sc, first); !errors.Is(err, session.ErrEnded) {
 		t.Fatalf("ended session: %v", err)
 	}
+}
+
+// listeningLeg is a call leg that says nothing and keeps what it hears. It
+// takes a while to join: its format is ready only 100 ms after it is first
+// asked for (as a codec's set-up may take).
+type listeningLeg struct {
+	id       string
+	done     chan struct{}
+	once     sync.Once
+	settling sync.Once
+	heard    chan []int16
+}
+
+func (l *listeningLeg) CallID() string           { return l.id }
+func (l *listeningLeg) Speaker() session.Speaker { return session.SpeakerCustomer }
+func (l *listeningLeg) Format() media.Format {
+	l.settling.Do(func() { time.Sleep(100 * time.Millisecond) })
+	return media.PCM16(session.Rate)
+}
+func (l *listeningLeg) Done() <-chan struct{} { return l.done }
+func (l *listeningLeg) Close(error) error     { l.once.Do(func() { close(l.done) }); return nil }
+func (l *listeningLeg) ReadFrame(*media.Frame) error {
+	<-l.done
+	return session.ErrEnded
+}
+func (l *listeningLeg) WriteFrame(f media.Frame) error {
+	select {
+	case l.heard <- slices.Clone(f.Samples):
+	default: // the test reads the first second only
+	}
+	return nil
+}
+
+// AnswerLeg joins the leg before call.answered goes out: a bot that speaks
+// the moment it hears the answer is heard from its first frame.
+func TestAnswerLegJoinsBeforeTheAnswerIsTold(t *testing.T) {
+	f := newFixture(t, session.Config{})
+	sid := f.session(session.ModeMediaStream)
+	bot := f.subscribe(sid, session.SubscribeOptions{})
+	c, err := f.m.StartCall(f.ctx, sid, session.Call{Direction: "inbound", Transport: "sip", Speaker: session.SpeakerCustomer, Status: session.CallRinging})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leg := &listeningLeg{id: c.ID, done: make(chan struct{}), heard: make(chan []int16, 50)}
+	defer leg.Close(nil)
+	joined := make(chan error, 1)
+	go func() { joined <- f.m.AnswerLeg(f.ctx, sid, leg, "L16") }()
+	sessiontest.Next(t, bot, session.EventCallAnswered)
+	greeting := mediatest.Tone(session.Rate, 1000, -10, session.FrameSamples)
+	if err := bot.Input(session.SpeakerAgent, greeting); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-joined; err != nil {
+		t.Fatal(err)
+	}
+	for range 50 { // a second of frames: silence, and the greeting among them
+		select {
+		case pcm := <-leg.heard:
+			if slices.Equal(pcm, greeting) {
+				return
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the leg hears nothing")
+		}
+	}
+	t.Fatal("the leg never heard the bot's first frame, sent as call.answered came")
 }

@@ -31,11 +31,22 @@ const legQueue = 5
 // AddLeg joins an answered leg to a session that has not ended. Its audio is
 // decoded into the session and it hears the mix of the other side, until the
 // leg ends or the session does. When the last call leg leaves, the session
-// ends with calls_ended. Callers record the answer (CallAnswered) after
-// AddLeg: a client that speaks as soon as it hears call.answered is then
-// heard from its first frame.
+// ends with calls_ended. A leg with a call record joins through AnswerLeg.
 func (m *Manager) AddLeg(ctx context.Context, sessionID string, leg Leg) error {
 	return m.addLeg(ctx, sessionID, leg, true)
+}
+
+// AnswerLeg joins the leg of an answered call to its session (AddLeg) and
+// then records the answer (CallAnswered, with the call's codec), in that
+// order: a client that speaks as soon as it hears call.answered is heard
+// from its first frame. The answer is recorded even when the leg cannot
+// join (the far end did answer); the error is AddLeg's.
+func (m *Manager) AnswerLeg(ctx context.Context, sessionID string, leg Leg, codec string) error {
+	joined := m.AddLeg(ctx, sessionID, leg)
+	if err := m.CallAnswered(ctx, leg.CallID(), codec); err != nil {
+		m.log.Warn("call not marked answered", zap.String("call_id", leg.CallID()), zap.Error(err))
+	}
+	return joined
 }
 
 // AddEarlyLeg joins a leg that is not answered yet (SIP early media: a

@@ -226,10 +226,8 @@ func (s *Server) run(call *Call, sid string, lateOffer bool) {
 		call.format = formatOf(codec)
 	}
 	ctx := context.Background()
-	joined := s.sessions.AddLeg(ctx, sid, call) // before the answer is told (see session.Manager.AddLeg)
-	_ = s.sessions.CallAnswered(ctx, call.id, call.format.Codec)
-	if joined != nil {
-		_ = call.Close(joined)
+	if err := s.sessions.AnswerLeg(ctx, sid, call, call.format.Codec); err != nil {
+		_ = call.Close(err)
 	}
 	select {
 	case <-call.done:

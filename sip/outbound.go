@@ -201,13 +201,10 @@ func (s *Server) runOutbound(ringCtx context.Context, call *Call, dlg *sipgo.Dia
 		return
 	}
 	call.confirmed(dlg.Bye)
-	var joined error
-	if !call.early {
-		joined = s.sessions.AddLeg(ctx, call.sessionID, call) // before the answer is told (see session.Manager.AddLeg)
-	}
-	_ = s.sessions.CallAnswered(ctx, call.id, call.format.Codec)
-	if joined != nil {
-		_ = call.Close(joined)
+	if call.early { // its leg joined on the 183
+		_ = s.sessions.CallAnswered(ctx, call.id, call.format.Codec)
+	} else if err := s.sessions.AnswerLeg(ctx, call.sessionID, call, call.format.Codec); err != nil {
+		_ = call.Close(err)
 	}
 	var maxDur <-chan time.Time
 	if req.MaxDuration > 0 {

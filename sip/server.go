@@ -35,7 +35,7 @@ type Sessions interface {
 	CallRinging(ctx context.Context, callID string, sipStatus int) error
 	CallAnswered(ctx context.Context, callID, codec string) error
 	CallEnded(ctx context.Context, callID string, status session.CallStatus, cause string, sipStatus int) error
-	AddLeg(ctx context.Context, sessionID string, leg session.Leg) error
+	AnswerLeg(ctx context.Context, sessionID string, leg session.Leg, codec string) error
 	AddEarlyLeg(ctx context.Context, sessionID string, leg session.Leg) error
 	AllTrunks(ctx context.Context) ([]session.Trunk, error)
 	TrunksVersion() uint64

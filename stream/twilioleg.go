@@ -218,11 +218,7 @@ func (c *conn) serveTwilio(ctx context.Context, sid string) {
 	leg.callID = call.ID
 	c.log = c.log.With(zap.String("call_id", call.ID), zap.String("stream_sid", start.StreamSid))
 	bg := context.WithoutCancel(ctx)
-	joined := c.h.sessions.AddLeg(bg, sid, leg) // before the answer is told (see session.Manager.AddLeg)
-	if err := c.h.sessions.CallAnswered(bg, call.ID, "PCMU"); err != nil {
-		c.log.Warn("call not marked answered", zap.Error(err))
-	}
-	if err := joined; err != nil {
+	if err := c.h.sessions.AnswerLeg(bg, sid, leg, "PCMU"); err != nil {
 		_ = leg.Close(err)
 		_ = c.h.sessions.CallEnded(bg, call.ID, session.CallEnded, "session_ended", 0)
 		c.closeStartError(err)
