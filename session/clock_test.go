@@ -15,7 +15,6 @@ func clockedLive(t *testing.T) (*live, *heardLeg, *Subscription) {
 	l.timer = time.NewTimer(time.Hour)
 	t.Cleanup(func() { l.timer.Stop() })
 	l.next = time.Now().Add(period)
-	l.timerAt = l.next
 	return l, agent, sub
 }
 
@@ -48,13 +47,13 @@ func TestPacingClientPlaysOnArrival(t *testing.T) {
 }
 
 // A frame sooner than minTickGap after the last tick, or more than a period
-// ahead of the grid, waits: the timer is set for when it may play.
+// ahead of the grid, waits: it is due when it may play.
 func TestPacingClientKeepsTheTicksApart(t *testing.T) {
 	l, agent, sub := clockedLive(t)
 	tone := mediatest.Tone(Rate, 1000, -10, FrameSamples)
 	l.mu.Lock()
 	last := time.Now().Add(time.Second) // ahead of now, so that the test's own pace cannot matter
-	l.lastTick, l.next, l.timerAt = last, last.Add(period), last.Add(period)
+	l.lastTick, l.next = last, last.Add(period)
 	l.mu.Unlock()
 	if err := sub.Input(SpeakerCustomer, tone); err != nil {
 		t.Fatal(err)
@@ -62,14 +61,13 @@ func TestPacingClientKeepsTheTicksApart(t *testing.T) {
 	if len(agent.heard) != 0 {
 		t.Fatal("a frame played sooner than minTickGap after the last tick")
 	}
-	if want := last.Add(minTickGap); !l.timerAt.Equal(want) {
-		t.Fatalf("the clock wakes at %v after the last tick, want %v", l.timerAt.Sub(last), minTickGap)
+	if due := l.dueAt(); !due.Equal(last.Add(minTickGap)) {
+		t.Fatalf("the frame is due %v after the last tick, want %v", due.Sub(last), minTickGap)
 	}
 
 	l, agent, sub = clockedLive(t)
 	l.mu.Lock()
 	l.next = time.Now().Add(time.Hour)
-	l.timerAt = l.next
 	l.mu.Unlock()
 	if err := sub.Input(SpeakerCustomer, tone); err != nil {
 		t.Fatal(err)
@@ -77,13 +75,14 @@ func TestPacingClientKeepsTheTicksApart(t *testing.T) {
 	if len(agent.heard) != 0 {
 		t.Fatal("a frame played more than a period ahead of the grid")
 	}
-	if want := l.next.Add(-period); !l.timerAt.Equal(want) {
-		t.Fatalf("the clock wakes %v before the grid's tick, want %v", l.next.Sub(l.timerAt), period)
+	if due := l.dueAt(); !due.Equal(l.next.Add(-period)) {
+		t.Fatalf("the frame is due %v before the grid's tick, want %v", l.next.Sub(due), period)
 	}
 }
 
 // With call legs on both sides, which hear each other through the ticks,
-// the ticks keep to the grid: the pacing client's frame waits for it.
+// the ticks keep to the grid: the pacing client's frame waits for it (no
+// tick runs, and it is due at the grid's tick, not a period before).
 func TestPacingClientWaitsWhenLegsHearLegs(t *testing.T) {
 	l, agent, sub := clockedLive(t)
 	customer := &heardLeg{nullLeg: nullLeg{SpeakerCustomer}}
@@ -92,35 +91,15 @@ func TestPacingClientWaitsWhenLegsHearLegs(t *testing.T) {
 	l.mu.Lock()
 	l.legs[customer.CallID()] = lr
 	l.sources = append(l.sources, lr.src)
-	l.mu.Unlock()
-	waitsForTheGrid(t, l, agent, sub, SpeakerCustomer)
-}
-
-// With no call leg hearing the pacing client (here it speaks for the side
-// of the only leg), its frame waits for the grid: there is no one to hurry
-// for, and a leg about to join the other side hears it from the first frame.
-func TestPacingClientWaitsWhenNoLegHearsIt(t *testing.T) {
-	l, agent, sub := clockedLive(t)
-	waitsForTheGrid(t, l, agent, sub, SpeakerAgent)
-}
-
-// waitsForTheGrid sends a frame as spk with the grid's tick a second away
-// and checks that no tick ran (the leg heard nothing, not even silence)
-// and that the clock wakes at the grid's tick, not a period before it as
-// it may for a frame played on arrival.
-func waitsForTheGrid(t *testing.T, l *live, leg *heardLeg, sub *Subscription, spk Speaker) {
-	t.Helper()
-	l.mu.Lock()
 	l.next = time.Now().Add(time.Second) // the test's own pace cannot reach it
-	l.timerAt = l.next
 	l.mu.Unlock()
-	if err := sub.Input(spk, mediatest.Tone(Rate, 1000, -10, FrameSamples)); err != nil {
+	if err := sub.Input(SpeakerCustomer, mediatest.Tone(Rate, 1000, -10, FrameSamples)); err != nil {
 		t.Fatal(err)
 	}
-	if len(leg.heard) != 0 {
-		t.Fatal("a tick ran ahead of the grid")
+	if len(agent.heard) != 0 {
+		t.Fatal("a tick ran ahead of the grid in a session whose legs hear each other")
 	}
-	if !l.timerAt.Equal(l.next) {
-		t.Fatalf("the clock wakes %v before the grid's tick", l.next.Sub(l.timerAt))
+	if due := l.dueAt(); !due.Equal(l.next) {
+		t.Fatalf("the frame is due %v before the grid's tick", l.next.Sub(due))
 	}
 }

@@ -44,8 +44,7 @@ type live struct {
 	phase    phase
 	lastTick time.Time
 	next     time.Time   // the grid's next tick
-	timer    *time.Timer // wakes the clock at timerAt; nil until it starts
-	timerAt  time.Time
+	timer    *time.Timer // wakes the clock when a tick is due (dueAt); nil until it starts
 
 	voices  [voiceCount]*source // synthesized speech, by listener and track
 	playing []*Playback         // in the order given
@@ -79,7 +78,6 @@ func (l *live) start() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.next = time.Now().Add(period)
-	l.timerAt = l.next
 	l.timer = time.AfterFunc(period, l.onTimer)
 }
 
@@ -116,17 +114,16 @@ func (l *live) advance(now time.Time) {
 			l.next = now
 		}
 	}
-	l.timerAt = l.dueAt()
-	l.timer.Reset(max(l.timerAt.Sub(now), 0))
+	l.timer.Reset(max(l.dueAt().Sub(now), 0))
 }
 
 // dueAt is when the next tick is due: the grid's time, or sooner when the
 // pacing client's frame is waiting (at least minTickGap after the last
-// tick, never more than a period ahead of the grid, and only as
-// playsOnArrival says).
+// tick, never more than a period ahead of the grid, and not while legs
+// hear legs).
 func (l *live) dueAt() time.Time {
 	src := l.pacer
-	if src == nil || src.arrived.IsZero() || src.queue.count() == 0 || !l.playsOnArrival(src.speaker) {
+	if src == nil || src.arrived.IsZero() || src.queue.count() == 0 || l.legsHearLegs() {
 		return l.next
 	}
 	early := later(l.lastTick.Add(minTickGap), l.next.Add(-period))
@@ -136,23 +133,20 @@ func (l *live) dueAt() time.Time {
 	return l.next
 }
 
-// playsOnArrival says whether a pacing client speaking as spk may have its
-// frames played ahead of the grid: only when a call leg hears it (there is
-// no one to hurry for otherwise, and a leg about to join would miss the
-// first frame), and not when the session has call legs on both sides:
-// they hear each other through the ticks, and a leg's frames, which come
-// at its own pace, would miss ticks that followed the client's jitter.
-func (l *live) playsOnArrival(spk Speaker) bool {
-	heard, customer, agent := false, false, false
+// legsHearLegs says whether the session has call legs on both sides: they
+// hear each other through the ticks, and a leg's frames, which come at its
+// own pace, would miss ticks that followed a client's jitter, so the ticks
+// then keep to the grid.
+func (l *live) legsHearLegs() bool {
+	customer, agent := false, false
 	for _, lr := range l.legs {
-		heard = heard || lr.leg.Speaker() != spk
 		if lr.leg.Speaker() == SpeakerAgent {
 			agent = true
 		} else {
 			customer = true
 		}
 	}
-	return heard && !(customer && agent)
+	return customer && agent
 }
 
 // later returns the later of two times.
@@ -412,8 +406,7 @@ func (l *live) paced(src *source, queued int, now time.Time) {
 	}
 	if due := l.dueAt(); !now.Before(due) {
 		l.advance(now) // play it now, on this goroutine
-	} else if due.Before(l.timerAt) {
-		l.timerAt = due
+	} else if due.Before(l.next) { // the timer was set for the grid's tick
 		l.timer.Reset(due.Sub(now))
 	}
 }
