@@ -2,25 +2,34 @@ package session
 
 import "testing"
 
-// TestSourceCatchesUp: a real-time stream that fell 1 to catchUpBacklog
-// frames behind drops one every catchUpTicks ticks until it is not; a
-// burst queued faster than real time is played whole.
+// TestSourceCatchesUp: a real-time stream that fell 1 to 4 frames behind
+// (docs/decisions.md) drops one every catchUpTicks ticks until it is not;
+// one 5 frames behind is a burst and keeps them; a burst queued faster
+// than real time is played whole.
 func TestSourceCatchesUp(t *testing.T) {
 	pcm := make([]int16, FrameSamples)
-	for behind := 1; behind <= catchUpBacklog; behind++ {
+	// behindAfter plays a stream that queued behind+1 frames at one tick,
+	// then one a tick, for ticks ticks: how far behind it is then.
+	behindAfter := func(behind, ticks int) int {
 		s := &source{max: 1000}
-		// Frames late once: behind+1 queued at a tick, then one a tick.
+		defer s.release()
 		for range behind + 1 {
 			s.push(pcm, false)
 		}
-		for range behind * catchUpTicks {
+		for range ticks {
 			s.pop()
 			s.push(pcm, false)
 		}
-		if s.pop(); s.queued() != 0 { // each tick plays the frame that just came
-			t.Fatalf("%d behind: still %d frames behind after %d ticks", behind, s.queued(), behind*catchUpTicks+1)
+		s.pop() // each tick plays the frame that just came
+		return s.queued()
+	}
+	for behind := 1; behind <= 4; behind++ {
+		if left := behindAfter(behind, behind*catchUpTicks); left != 0 {
+			t.Fatalf("%d behind: still %d frames behind after %d ticks", behind, left, behind*catchUpTicks+1)
 		}
-		s.release()
+	}
+	if left := behindAfter(5, 10*catchUpTicks); left != 5 {
+		t.Fatalf("5 behind: %d left after %d ticks, want all 5 kept", left, 10*catchUpTicks+1)
 	}
 	// A 3 s burst: every frame is played.
 	burst := &source{max: 1000}
