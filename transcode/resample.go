@@ -214,6 +214,28 @@ func (r *Resampler) Resample(dst, src []int16) []int16 {
 	return dst
 }
 
+// Skip takes src into the filter history without computing its output,
+// as if Resample had been called and the output thrown away, for a fraction
+// of the work: a stream whose converted form is not needed for a while
+// stays continuous for when it is needed again.
+func (r *Resampler) Skip(src []int16) {
+	h := r.taps - 1
+	if end := (h + len(src)) * r.up; end > r.t {
+		r.t += (end - r.t + r.down - 1) / r.down * r.down
+	}
+	r.t -= len(src) * r.up
+	if len(src) >= h {
+		for i, v := range src[len(src)-h:] {
+			r.buf[i] = float32(v)
+		}
+		return
+	}
+	copy(r.buf, r.buf[len(src):])
+	for i, v := range src {
+		r.buf[h-len(src)+i] = float32(v)
+	}
+}
+
 // String describes the conversion.
 func (r *Resampler) String() string { return fmt.Sprintf("Resample(%d->%d)", r.from, r.to) }
 

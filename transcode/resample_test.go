@@ -91,6 +91,31 @@ func TestResampleFrameBoundaries(t *testing.T) {
 	}
 }
 
+// TestResampleSkip checks that skipped input leaves the filter where
+// converting it would have: what follows comes out as from the whole.
+func TestResampleSkip(t *testing.T) {
+	for _, c := range []struct{ from, to int }{{8000, 16000}, {16000, 8000}, {48000, 16000}, {16000, 24000}} {
+		in := mediatest.Tone(c.from, 1234, -3, c.from/5)
+		whole, _ := NewResampler(c.from, c.to)
+		want := whole.Resample(nil, in)
+		skipping, _ := NewResampler(c.from, c.to)
+		var got []int16
+		frame := c.from / 50
+		for i, f := range mediatest.Frames(in, c.from) {
+			if i%3 == 1 || (i > 4 && i%5 == 0) {
+				skipping.Skip(f.Samples[:frame/3]) // cut where the phases do not line up
+				skipping.Skip(f.Samples[frame/3:])
+				got = append(got, want[len(got):len(got)+frame*c.to/c.from]...)
+				continue
+			}
+			got = skipping.Resample(got, f.Samples)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%d→%d: output after skipped frames differs from the whole's", c.from, c.to)
+		}
+	}
+}
+
 func TestResamplePassesInputThrough(t *testing.T) {
 	// Upsampling by an integer factor with a Nyquist filter keeps every
 	// input sample (delayed) among the outputs.
