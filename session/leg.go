@@ -11,6 +11,22 @@ const Rate = 16000
 // FrameSamples is the number of samples in one frame at Rate.
 const FrameSamples = Rate / 50
 
+// NarrowRate is the rate of the session's narrow band: telephone legs
+// (G.711) and clients that send or take 8 kHz audio exchange it without
+// resampling when nothing in the session needs the wide band.
+const NarrowRate = 8000
+
+// NarrowSamples is the number of samples in one frame at NarrowRate.
+const NarrowSamples = NarrowRate / 50
+
+// frameSamples is the length of a frame in the narrow or the wide band.
+func frameSamples(narrow bool) int {
+	if narrow {
+		return NarrowSamples
+	}
+	return FrameSamples
+}
+
 // Speaker is a side of the conversation.
 type Speaker string
 

@@ -14,13 +14,15 @@ import (
 
 // legRunner carries one leg's audio: a goroutine reads and decodes what the
 // party says into the session; the session's clock encodes and writes what
-// the party hears.
+// the party hears. A leg whose codec runs at NarrowRate (G.711) does both in
+// the narrow band.
 type legRunner struct {
 	l      *live
 	leg    Leg
 	src    *source
-	decode media.Writer // leg format → PCM at Rate → the session
-	encode media.Writer // PCM at Rate → leg format → the leg
+	narrow bool
+	decode media.Writer // leg format → PCM in the leg's band → the session
+	encode media.Writer // PCM in the leg's band → leg format → the leg
 	ts     uint32
 }
 
@@ -61,13 +63,17 @@ func (m *Manager) addLeg(ctx context.Context, sessionID string, leg Leg, answere
 	if !leg.Speaker().Valid() {
 		return fmt.Errorf("session: leg %s has no speaker", leg.CallID())
 	}
+	narrow := leg.Format().SampleRate == NarrowRate
 	pcm := media.PCM16(Rate)
+	if narrow {
+		pcm = media.PCM16(NarrowRate)
+	}
 	for {
 		l, err := m.open(ctx, sessionID)
 		if err != nil {
 			return err
 		}
-		lr := &legRunner{l: l, leg: leg}
+		lr := &legRunner{l: l, leg: leg, narrow: narrow}
 		lr.src = &source{speaker: leg.Speaker(), track: Original, max: legQueue, leg: lr}
 		if lr.decode, err = m.cfg.Transcode.Chain(leg.Format(), pcm, media.WriterFunc(lr.arrive)); err != nil {
 			return fmt.Errorf("session: leg %s: %w", leg.CallID(), err)
@@ -123,9 +129,10 @@ func (lr *legRunner) arrive(f media.Frame) error {
 		return nil
 	}
 	for pcm := f.Samples; len(pcm) > 0; {
-		n := min(len(pcm), FrameSamples)
-		lr.src.push(pcm[:n], true)
-		l.fanOut(lr.src, pcm[:n])
+		n := min(len(pcm), frameSamples(lr.narrow))
+		fr := lr.src.push(pcm[:n], lr.narrow, true)
+		l.ready(lr.src, fr)
+		l.fanOut(lr.src, fr)
 		pcm = pcm[n:]
 	}
 	return nil
@@ -134,7 +141,7 @@ func (lr *legRunner) arrive(f media.Frame) error {
 // play encodes one mixed frame to the leg (called by the clock).
 func (lr *legRunner) play(pcm []int16) {
 	_ = lr.encode.WriteFrame(media.Frame{Samples: pcm, Timestamp: lr.ts})
-	lr.ts += FrameSamples
+	lr.ts += uint32(len(pcm))
 }
 
 // removeLeg forgets a leg that ended; the last call leg ends the session.

@@ -171,7 +171,8 @@ func (l *live) tick() time.Duration {
 			src.arrived = time.Time{}
 		}
 		if src.leg == nil && src.cur != nil { // legs' frames went out as they arrived
-			l.fanOut(src, src.cur[:])
+			l.ready(src, src.cur)
+			l.fanOut(src, src.cur)
 		}
 		if src.owner != nil {
 			for _, name := range src.dueMarks() {
@@ -237,30 +238,57 @@ func (l *live) clearPlayback(spk Speaker) {
 	}
 }
 
-// playTo mixes the sources a leg hears and writes the result to it. A leg
-// hears the other side: its original track, or in translation modes the
-// translated track in place of the original.
+// playTo mixes the sources a leg hears and writes the result to it, in the
+// leg's band. A leg hears the other side: its original track, or in
+// translation modes the translated track in place of the original.
 func (l *live) playTo(lr *legRunner) {
 	listener := lr.leg.Speaker()
+	size := frameSamples(lr.narrow)
+	mix, out := l.mix[:size], l.out[:size]
 	n := 0
-	clear(l.mix[:])
+	clear(mix)
 	for _, src := range l.sources {
 		if src.cur == nil || src.leg == lr || !l.hears(listener, src) {
 			continue
 		}
-		for i, v := range src.cur {
-			l.mix[i] += int32(v)
+		pcm := src.cur.samples(lr.narrow)
+		if pcm == nil {
+			continue // readied before the leg joined
+		}
+		for i, v := range pcm {
+			mix[i] += int32(v)
 		}
 		n++
 	}
 	if n == 0 {
-		clear(l.out[:]) // silence keeps the far end's clock and NAT bindings going
+		clear(out) // silence keeps the far end's clock and NAT bindings going
 	} else {
-		for i, v := range l.mix {
-			l.out[i] = clip(v)
+		for i, v := range mix {
+			out[i] = clip(v)
 		}
 	}
-	lr.play(l.out[:])
+	lr.play(out)
+}
+
+// ready gives a source's frame the bands that its listeners take now: the
+// wide one for recording, transcription and wideband legs and clients, the
+// narrow one for narrowband legs and clients.
+func (l *live) ready(src *source, f *frame) {
+	wide := l.rec != nil || l.tr != nil
+	narrow := false
+	for sub := range l.subs {
+		if sub != src.owner && sub.takes(src.track) {
+			wide = wide || !sub.narrow
+			narrow = narrow || sub.narrow
+		}
+	}
+	for _, lr := range l.legs {
+		if lr != src.leg && l.hears(lr.leg.Speaker(), src) {
+			wide = wide || !lr.narrow
+			narrow = narrow || lr.narrow
+		}
+	}
+	src.ready(f, wide, narrow)
 }
 
 // hears says whether the call legs of side listener hear src: the other
@@ -278,18 +306,19 @@ func (l *live) hears(listener Speaker, src *source) bool {
 }
 
 // fanOut sends a source's frame to every subscriber but its owner.
-func (l *live) fanOut(src *source, pcm []int16) {
+func (l *live) fanOut(src *source, f *frame) {
 	seq := src.seq
 	src.seq++
 	for sub := range l.subs {
 		if sub != src.owner {
-			sub.pushAudio(src.speaker, src.track, seq, pcm)
+			sub.pushAudio(src.speaker, src.track, seq, f)
 		}
 	}
 }
 
-// input queues a client's audio as speaker, a frame at a time.
-func (l *live) input(sub *Subscription, spk Speaker, pcm []int16) error {
+// input queues a client's audio as speaker, a frame at a time, in the
+// narrow band or the wide one.
+func (l *live) input(sub *Subscription, spk Speaker, pcm []int16, narrow bool) error {
 	l.activate()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -309,25 +338,34 @@ func (l *live) input(sub *Subscription, spk Speaker, pcm []int16) error {
 	if src == l.pacer {
 		defer l.paced(src, src.queue.count(), time.Now())
 	}
+	if len(src.partial) > 0 && src.partialNarrow != narrow { // the client changed rates
+		full := src.push(src.partial, src.partialNarrow, false) == nil
+		src.partial = src.partial[:0]
+		if full {
+			return ErrPlayoutQueueFull
+		}
+	}
+	src.partialNarrow = narrow
+	size := frameSamples(narrow)
 	if len(src.partial) > 0 {
-		need := FrameSamples - len(src.partial)
+		need := size - len(src.partial)
 		if len(pcm) < need {
 			src.partial = append(src.partial, pcm...)
 			return nil
 		}
 		src.partial = append(src.partial, pcm[:need]...)
 		pcm = pcm[need:]
-		if !src.push(src.partial, false) {
-			src.partial = src.partial[:0]
-			return ErrPlayoutQueueFull
-		}
+		full := src.push(src.partial, narrow, false) == nil
 		src.partial = src.partial[:0]
-	}
-	for len(pcm) >= FrameSamples {
-		if !src.push(pcm[:FrameSamples], false) {
+		if full {
 			return ErrPlayoutQueueFull
 		}
-		pcm = pcm[FrameSamples:]
+	}
+	for len(pcm) >= size {
+		if src.push(pcm[:size], narrow, false) == nil {
+			return ErrPlayoutQueueFull
+		}
+		pcm = pcm[size:]
 	}
 	src.partial = append(src.partial, pcm...)
 	return nil

@@ -242,6 +242,7 @@ func waitFor(t *testing.T, cond func() bool) {
 type pipeLeg struct {
 	id      string
 	speaker session.Speaker
+	rate    int // of its PCM: session.Rate, or NarrowRate for a telephone-like leg
 	in      chan []int16
 	mu      sync.Mutex
 	heard   []int16
@@ -252,12 +253,12 @@ type pipeLeg struct {
 }
 
 func newPipeLeg(id string, spk session.Speaker) *pipeLeg {
-	return &pipeLeg{id: id, speaker: spk, in: make(chan []int16, 100), done: make(chan struct{})}
+	return &pipeLeg{id: id, speaker: spk, rate: session.Rate, in: make(chan []int16, 100), done: make(chan struct{})}
 }
 
 func (p *pipeLeg) CallID() string           { return p.id }
 func (p *pipeLeg) Speaker() session.Speaker { return p.speaker }
-func (p *pipeLeg) Format() media.Format     { return media.PCM16(session.Rate) }
+func (p *pipeLeg) Format() media.Format     { return media.PCM16(p.rate) }
 func (p *pipeLeg) Done() <-chan struct{}    { return p.done }
 func (p *pipeLeg) SendDTMF(d string) error  { p.mu.Lock(); p.digits += d; p.mu.Unlock(); return nil }
 func (p *pipeLeg) Close(cause error) error {

@@ -125,7 +125,7 @@ func (l *live) feedPlaybacks() {
 		}
 		fed[p.voice] = true
 		n := min(FrameSamples, len(p.pcm)-p.pos)
-		p.src.push(p.pcm[p.pos:p.pos+n], true)
+		p.src.push(p.pcm[p.pos:p.pos+n], false, true)
 		p.pos += n
 		kept = append(kept, p)
 	}
@@ -144,14 +144,9 @@ func (l *live) bargeIn() {
 		if src.track != Original || src.queue.count() == 0 {
 			continue
 		}
-		f := *src.queue.peek()
-		var sum int64
-		for _, v := range f {
-			sum += int64(v) * int64(v)
-		}
 		i := sideOf(src.speaker)
 		heard[i] = true
-		if sum > bargeInRMS*bargeInRMS*FrameSamples {
+		if (*src.queue.peek()).louder(bargeInRMS) {
 			loud[i] = true
 		}
 	}

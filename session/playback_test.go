@@ -143,7 +143,7 @@ func TestPlaybackStops(t *testing.T) {
 	p = l.speak(SpeakerAgent, Synthesized, long)
 	other := l.speak(SpeakerCustomer, Synthesized, long)
 	talk := mediatest.Tone(Rate, 300, -20, 10*FrameSamples)
-	if err := l.input(sub, SpeakerAgent, talk); err != nil {
+	if err := l.input(sub, SpeakerAgent, talk, false); err != nil {
 		t.Fatal(err)
 	}
 	for range bargeInFrames - 1 {

@@ -187,11 +187,11 @@ func (l *live) record() {
 		rc.has[i] = false
 	}
 	for _, src := range l.sources {
-		if src.cur == nil || src.track == Translated {
+		if src.cur == nil || src.track == Translated || !src.cur.hasWide {
 			continue
 		}
 		i := sideOf(src.speaker)
-		for j, v := range src.cur {
+		for j, v := range src.cur.wide {
 			rc.side[i][j] += int32(v)
 		}
 		rc.has[i] = true

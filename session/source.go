@@ -3,12 +3,52 @@ package session
 import (
 	"sync"
 	"time"
+
+	"github.com/voxgate/voxgate/transcode"
 )
 
-// frame is one 20 ms buffer of session audio.
-type frame = [FrameSamples]int16
+// frame is one 20 ms buffer of session audio in one or both of the
+// session's bands: wide (Rate: what mixing, recording and transcription
+// use) and narrow (NarrowRate: what telephone legs and 8 kHz clients
+// take). A frame comes in one band and gets the other only when a listener
+// needs it (see source.ready), so audio between narrowband parties is never
+// resampled.
+type frame struct {
+	wide   [FrameSamples]int16
+	narrow [NarrowSamples]int16
+	// hasWide and hasNarrow say which bands the frame holds; ready that
+	// it has been given the bands its listeners need.
+	hasWide, hasNarrow, ready bool
+}
+
+// samples returns the frame in one band, nil when it does not have it.
+func (f *frame) samples(narrow bool) []int16 {
+	switch {
+	case narrow && f.hasNarrow:
+		return f.narrow[:]
+	case !narrow && f.hasWide:
+		return f.wide[:]
+	}
+	return nil
+}
+
+// louder says whether the frame's RMS level is above rms.
+func (f *frame) louder(rms int64) bool {
+	pcm := f.narrow[:]
+	if f.hasWide {
+		pcm = f.wide[:]
+	}
+	var sum int64
+	for _, v := range pcm {
+		sum += int64(v) * int64(v)
+	}
+	return sum > rms*rms*int64(len(pcm))
+}
 
 var framePool = sync.Pool{New: func() any { return new(frame) }}
+
+// silence is a frame of nothing, in either band.
+var silence [FrameSamples]int16
 
 // source is one stream of audio in a session: a leg's, a client's, or
 // synthesized speech, tagged with its speaker and track. Frames wait in its
@@ -21,28 +61,40 @@ type source struct {
 	leg     *legRunner    // the leg that sends it; nil for clients
 	max     int           // frames the queue may hold
 
-	queue    queue[*frame]
-	partial  []int16 // samples short of a whole frame, kept for the next Input
-	enqueued uint64  // frames ever queued
-	played   uint64  // frames ever played or cleared
-	marks    []pendingMark
-	seq      uint64 // next sequence number for subscribers
-	cur      *frame // the frame played this tick, for mixing; nil when silent
-	behind   int    // ticks in a row that left a small backlog (see pop)
+	queue   queue[*frame]
+	partial []int16 // samples short of a whole frame, kept for the next Input
+	// partialNarrow: the partial samples are in the narrow band.
+	partialNarrow bool
+	enqueued      uint64 // frames ever queued
+	played        uint64 // frames ever played or cleared
+	marks         []pendingMark
+	seq           uint64 // next sequence number for subscribers
+	cur           *frame // the frame played this tick, for mixing; nil when silent
+	behind        int    // ticks in a row that left a small backlog (see pop)
 	// For the clock's phase (pacing client only): when the frame at the
 	// queue's head arrived into an empty queue (zero otherwise), and whether
 	// the tick before the last played a frame of this source.
 	arrived   time.Time
 	hadBefore bool
+
+	// up and down convert the source's frames between the bands (made
+	// when first needed); narrowIn is the band of the last frame converted.
+	up, down *transcode.Resampler
+	narrowIn bool
 }
 
 // A real-time stream whose frame once arrived after its tick keeps one
 // frame more in its queue from then on: 20 ms more latency for the rest of
 // the call, and more with each late frame. When a source has played with a
 // backlog of 1 to catchUpBacklog frames for catchUpTicks ticks in a row, one
-// frame is dropped to catch up. Bursts sent faster than real time (speech
-// from a bot) queue deeper and are never cut.
+// frame is dropped to catch up: the next quiet one (below quietRMS), so
+// that no speech is cut. Bursts sent faster than real time (speech from a
+// bot) queue deeper and are never cut.
 const catchUpBacklog, catchUpTicks = 4, 50
+
+// quietRMS is the level (about -40 dBFS) below which a frame carries no
+// speech: the catch-up drops only such frames.
+const quietRMS = 330
 
 type pendingMark struct {
 	name  string
@@ -51,22 +103,70 @@ type pendingMark struct {
 
 func (s *source) queued() int { return s.queue.count() }
 
-// push queues a whole frame, dropping the oldest when the queue is full
-// (for legs) and reporting false when it is full (for clients).
-func (s *source) push(pcm []int16, dropOldest bool) bool {
+// push queues a whole frame in the narrow or the wide band and returns it,
+// dropping the oldest when the queue is full (for legs) or returning nil
+// when it is full (for clients).
+func (s *source) push(pcm []int16, narrow, dropOldest bool) *frame {
 	if s.queue.count() >= s.max {
 		if !dropOldest {
-			return false
+			return nil
 		}
 		framePool.Put(s.take())
 		s.played++
 	}
 	f := framePool.Get().(*frame)
-	n := copy(f[:], pcm)
-	clear(f[n:])
+	f.hasWide, f.hasNarrow, f.ready = !narrow, narrow, false
+	dst := f.wide[:]
+	if narrow {
+		dst = f.narrow[:]
+	}
+	n := copy(dst, pcm)
+	clear(dst[n:])
 	*s.queue.tail() = f
 	s.enqueued++
-	return true
+	return f
+}
+
+// ready gives a frame the bands its listeners need now, converting it from
+// the band it came in. It is called once per frame, in order, when the
+// frame is first heard (a leg's as it arrives, others' at their tick): the
+// source's resamplers see every frame, converting it or only taking it
+// into their history (Skip), so a band taken up again goes on smoothly.
+func (s *source) ready(f *frame, wide, narrow bool) {
+	if f.ready {
+		return
+	}
+	f.ready = true
+	if f.hasWide == f.hasNarrow {
+		return
+	}
+	r := s.converter(f.hasNarrow)
+	from, to := f.wide[:], f.narrow[:]
+	if f.hasNarrow {
+		from, to = to, from
+	}
+	if (f.hasNarrow && wide) || (f.hasWide && narrow) {
+		r.Resample(to[:0], from)
+		f.hasWide, f.hasNarrow = true, true
+		return
+	}
+	r.Skip(from)
+}
+
+// converter returns the resampler from the band a frame came in (narrow or
+// not) to the other, started afresh when the source changed bands.
+func (s *source) converter(narrowIn bool) *transcode.Resampler {
+	rp, from, to := &s.down, Rate, NarrowRate
+	if narrowIn {
+		rp, from, to = &s.up, NarrowRate, Rate
+	}
+	if *rp == nil {
+		*rp, _ = transcode.NewResampler(from, to) // both rates are supported
+	} else if narrowIn != s.narrowIn {
+		(*rp).Reset() // its history is from before the change
+	}
+	s.narrowIn = narrowIn
+	return *rp
 }
 
 // take takes the oldest queued frame out (the queue must not be empty).
@@ -94,7 +194,7 @@ func (s *source) pop() {
 		s.behind = 0
 		return
 	}
-	if s.behind++; s.behind >= catchUpTicks {
+	if s.behind++; s.behind >= catchUpTicks && !(*s.queue.peek()).louder(quietRMS) {
 		framePool.Put(s.take())
 		s.played++
 		s.behind = 0

@@ -25,7 +25,8 @@ type AudioFrame struct {
 	Sequence uint64
 	// TimestampMS is the source's media time: 20 × Sequence.
 	TimestampMS int64
-	// Samples is 16-bit PCM at Rate; NextAudio fills the caller's slice.
+	// Samples is 16-bit PCM at Rate, or at NarrowRate for a Narrowband
+	// subscription; NextAudio fills the caller's slice.
 	Samples []int16
 }
 
@@ -33,6 +34,11 @@ type AudioFrame struct {
 type SubscribeOptions struct {
 	// Tracks limits the audio received to these tracks (nil: all).
 	Tracks []Track
+	// Narrowband asks for audio at NarrowRate instead of Rate: what a
+	// client that wants 8 kHz gets without resampling from narrowband legs.
+	Narrowband bool
+	// NoAudio asks for events only.
+	NoAudio bool
 	// AudioQueue is how many frames may wait for the client before the
 	// oldest are dropped. Default 250 (5 s); the queue grows to it only as
 	// the client falls behind.
@@ -56,8 +62,10 @@ type SubscriberStats struct {
 // slow client loses its oldest audio and is dropped if it cannot keep up
 // with events; it never holds up the session.
 type Subscription struct {
-	live   *live
-	tracks map[Track]bool
+	live    *live
+	tracks  map[Track]bool
+	narrow  bool // audio at NarrowRate
+	noAudio bool
 
 	done chan struct{}
 	once sync.Once
@@ -87,7 +95,7 @@ func newSubscription(l *live, o SubscribeOptions) *Subscription {
 		live: l, done: make(chan struct{}),
 		events: newQueue[Event](o.EventQueue), audio: newQueue[AudioFrame](o.AudioQueue),
 		eventSignal: make(chan struct{}, 1), audioSignal: make(chan struct{}, 1),
-		playout: map[Speaker]*source{},
+		playout: map[Speaker]*source{}, narrow: o.Narrowband, noAudio: o.NoAudio,
 	}
 	if len(o.Tracks) > 0 {
 		s.tracks = map[Track]bool{}
@@ -158,10 +166,21 @@ func (s *Subscription) NextAudio(f *AudioFrame) bool {
 	return true
 }
 
-// pushAudio queues a frame for the client, dropping the oldest when full.
-func (s *Subscription) pushAudio(spk Speaker, track Track, seq uint64, pcm []int16) {
-	if s.tracks != nil && !s.tracks[track] {
+// takes says whether the client receives audio of track.
+func (s *Subscription) takes(track Track) bool {
+	return !s.noAudio && (s.tracks == nil || s.tracks[track])
+}
+
+// pushAudio queues a frame for the client, in its band, dropping the oldest
+// when full. A frame readied before the client came, without its band, is
+// sent as silence.
+func (s *Subscription) pushAudio(spk Speaker, track Track, seq uint64, f *frame) {
+	if !s.takes(track) {
 		return
+	}
+	pcm := f.samples(s.narrow)
+	if pcm == nil {
+		pcm = silence[:frameSamples(s.narrow)]
 	}
 	s.mu.Lock()
 	slot := s.audio.tail()
@@ -238,10 +257,20 @@ func (s *Subscription) finish(err error) {
 // real time. More than MaxPlayout waiting gives ErrPlayoutQueueFull and the
 // excess is not queued.
 func (s *Subscription) Input(speaker Speaker, pcm []int16) error {
+	return s.input(speaker, pcm, false)
+}
+
+// InputNarrow is Input for PCM at NarrowRate: narrowband legs and clients
+// hear it as it is, without resampling.
+func (s *Subscription) InputNarrow(speaker Speaker, pcm []int16) error {
+	return s.input(speaker, pcm, true)
+}
+
+func (s *Subscription) input(speaker Speaker, pcm []int16, narrow bool) error {
 	if !speaker.Valid() {
 		return errors.New("session: speaker must be customer or agent")
 	}
-	return s.live.input(s, speaker, pcm)
+	return s.live.input(s, speaker, pcm, narrow)
 }
 
 // Mark asks for an echo (a "mark" event to this client) once the audio it

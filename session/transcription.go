@@ -174,11 +174,11 @@ func (l *live) transcribe() {
 	}
 	var playing, narrow [2]bool
 	for _, src := range l.sources {
-		if src.cur == nil || src.track != Original {
+		if src.cur == nil || src.track != Original || !src.cur.hasWide {
 			continue
 		}
 		i := sideOf(src.speaker)
-		for j, v := range src.cur {
+		for j, v := range src.cur.wide {
 			tr.side[i][j] += int32(v)
 		}
 		playing[i] = true

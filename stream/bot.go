@@ -79,7 +79,7 @@ type twilioBot struct {
 func (h *Handler) runTwilioBot(ctx context.Context, ws *websocket.Conn, t session.BotTarget, log *zap.Logger) error {
 	defer ws.Close()
 	sub, err := h.sessions.Subscribe(ctx, t.SessionID, session.SubscribeOptions{
-		Tracks: []session.Track{session.Original}, AudioQueue: h.cfg.AudioQueue, EventQueue: h.cfg.EventQueue,
+		Tracks: []session.Track{session.Original}, Narrowband: true, AudioQueue: h.cfg.AudioQueue, EventQueue: h.cfg.EventQueue,
 	})
 	if err != nil {
 		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
@@ -252,8 +252,8 @@ func (b *twilioBot) event(ev session.Event) (ended bool, err error) {
 
 // play queues the bot's μ-law as the agent's speech.
 func (b *twilioBot) play(dec *decoder, payload []byte) {
-	pcm, _ := dec.decode(session.SpeakerAgent, audioFormat{"mulaw", 8000}, payload)
-	if err := b.sub.Input(session.SpeakerAgent, pcm); errors.Is(err, session.ErrPlayoutQueueFull) {
+	pcm, _, _ := dec.decode(session.SpeakerAgent, audioFormat{"mulaw", 8000}, payload)
+	if err := b.sub.InputNarrow(session.SpeakerAgent, pcm); errors.Is(err, session.ErrPlayoutQueueFull) {
 		b.h.botOverflows.Add(1) // more than the playout limit ahead: dropped
 	}
 }

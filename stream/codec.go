@@ -52,38 +52,27 @@ func inputFormatOf(encoding []byte, rate int) (audioFormat, bool) {
 	return audioFormat{}, false
 }
 
-// encoder turns session audio (16 kHz PCM) into one stream's format, with a
-// resampler per source so that sources never share filter state.
+// subscribeOptions asks the session for audio at the stream's rate (the
+// session's narrow band for 8 kHz streams), or for none.
+func (f audioFormat) subscribeOptions(o session.SubscribeOptions) session.SubscribeOptions {
+	o.Narrowband = f.rate == session.NarrowRate
+	o.NoAudio = f.encoding == "none"
+	return o
+}
+
+// encoder turns session audio, which comes at the stream's rate (see
+// subscribeOptions), into the stream's encoding.
 type encoder struct {
 	out audioFormat
-	rs  map[sourceKey]*transcode.Resampler
-	pcm []int16
 	raw []byte
 	b64 []byte
 }
 
-type sourceKey struct {
-	speaker session.Speaker
-	track   session.Track
-}
-
-func newEncoder(out audioFormat) *encoder {
-	return &encoder{out: out, rs: map[sourceKey]*transcode.Resampler{}}
-}
+func newEncoder(out audioFormat) *encoder { return &encoder{out: out} }
 
 // encode converts one frame and returns its bytes (valid until the next call).
 func (e *encoder) encode(f *session.AudioFrame) []byte {
 	pcm := f.Samples
-	if e.out.rate != session.Rate {
-		k := sourceKey{f.Speaker, f.Track}
-		r := e.rs[k]
-		if r == nil {
-			r, _ = transcode.NewResampler(session.Rate, e.out.rate) // rates are fixed and valid
-			e.rs[k] = r
-		}
-		e.pcm = r.Resample(e.pcm[:0], pcm)
-		pcm = e.pcm
-	}
 	switch e.out.encoding {
 	case "mulaw":
 		e.raw = grow(e.raw, len(pcm))
@@ -105,8 +94,9 @@ func (e *encoder) base64(raw []byte) []byte {
 	return e.b64
 }
 
-// decoder turns a client's audio into session audio, with a resampler per
-// speaker and input format.
+// decoder turns a client's audio into session audio: 8 kHz stays in the
+// session's narrow band, other rates are resampled to its wide band, with a
+// resampler per speaker and input format.
 type decoder struct {
 	rs  map[decoderKey]*transcode.Resampler
 	lin []int16
@@ -120,8 +110,9 @@ type decoderKey struct {
 
 func newDecoder() *decoder { return &decoder{rs: map[decoderKey]*transcode.Resampler{}} }
 
-// decode returns the payload as 16 kHz PCM (valid until the next call).
-func (d *decoder) decode(spk session.Speaker, in audioFormat, payload []byte) ([]int16, error) {
+// decode returns the payload as PCM at session.NarrowRate (narrow true) or
+// session.Rate, valid until the next call.
+func (d *decoder) decode(spk session.Speaker, in audioFormat, payload []byte) (pcm []int16, narrow bool, err error) {
 	switch in.encoding {
 	case "mulaw":
 		d.lin = growSamples(d.lin, len(payload))
@@ -129,29 +120,28 @@ func (d *decoder) decode(spk session.Speaker, in audioFormat, payload []byte) ([
 		d.lin = d.lin[:n]
 	case "pcm16":
 		if len(payload)%2 != 0 {
-			return nil, fmt.Errorf("%w: pcm16 payload of odd length %d", errBadAudio, len(payload))
+			return nil, false, fmt.Errorf("%w: pcm16 payload of odd length %d", errBadAudio, len(payload))
 		}
 		d.lin = growSamples(d.lin, len(payload)/2)
 		for i := range d.lin {
 			d.lin[i] = int16(binary.LittleEndian.Uint16(payload[2*i:]))
 		}
 	default:
-		return nil, errBadAudio
+		return nil, false, errBadAudio
 	}
-	if in.rate == session.Rate {
-		return d.lin, nil
+	if in.rate == session.Rate || in.rate == session.NarrowRate {
+		return d.lin, in.rate == session.NarrowRate, nil
 	}
 	k := decoderKey{spk, in}
 	r := d.rs[k]
 	if r == nil {
-		var err error
 		if r, err = transcode.NewResampler(in.rate, session.Rate); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		d.rs[k] = r
 	}
 	d.out = r.Resample(d.out[:0], d.lin)
-	return d.out, nil
+	return d.out, false, nil
 }
 
 func grow(b []byte, n int) []byte {

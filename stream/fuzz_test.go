@@ -44,7 +44,7 @@ func FuzzDecodeMessage(f *testing.F) {
 				t.Fatal(err)
 			}
 			// Whatever was accepted decodes without panicking.
-			_, _ = newDecoder().decode("customer", in, payload)
+			_, _, _ = newDecoder().decode("customer", in, payload)
 		}
 	})
 }
@@ -87,7 +87,7 @@ func FuzzDecodeTwilio(f *testing.F) {
 			}
 		case "media":
 			// Whatever was accepted decodes and frames without panicking.
-			_, _ = newDecoder().decode("customer", audioFormat{"mulaw", 8000}, payload)
+			_, _, _ = newDecoder().decode("customer", audioFormat{"mulaw", 8000}, payload)
 			newTwilioLeg("MZ", "customer").deliver(payload)
 		case "mark":
 			if m.Mark.Name == "" {

@@ -254,9 +254,9 @@ func (c *conn) serve(r *http.Request) {
 // client could not subscribe, if it could not.
 func (c *conn) run(ctx context.Context, sid string, sc store.Scope, tracks []session.Track) error {
 	var err error
-	c.sub, err = c.h.sessions.Subscribe(ctx, sid, session.SubscribeOptions{
+	c.sub, err = c.h.sessions.Subscribe(ctx, sid, c.out.subscribeOptions(session.SubscribeOptions{
 		Tracks: tracks, AudioQueue: c.h.cfg.AudioQueue, EventQueue: c.h.cfg.EventQueue,
-	})
+	}))
 	switch {
 	case errors.Is(err, session.ErrEnded):
 		c.closeWith(CloseSessionEnded, "session has ended")
@@ -501,12 +501,17 @@ func (c *conn) input(spk session.Speaker, in audioFormat, payload []byte) {
 	if c.speaker != "" { // a connection that speaks for one side only
 		spk = c.speaker
 	}
-	pcm, err := c.dec.decode(spk, in, payload)
+	pcm, narrow, err := c.dec.decode(spk, in, payload)
 	if err != nil {
 		c.reportError(session.ErrCodeInvalidAudioFormat, err.Error())
 		return
 	}
-	switch err := c.sub.Input(spk, pcm); {
+	if narrow {
+		err = c.sub.InputNarrow(spk, pcm)
+	} else {
+		err = c.sub.Input(spk, pcm)
+	}
+	switch {
 	case errors.Is(err, session.ErrPlayoutQueueFull):
 		c.reportError(session.ErrCodePlayoutQueueFull, "more than the playout limit of audio is queued; wait for marks or send audio.clear")
 	case errors.Is(err, session.ErrEnded): // session.ended is on its way

@@ -18,7 +18,7 @@ func BenchmarkTwilioMedia(b *testing.B) {
 	g711.PCMU.Encode(pcm, mulaw)
 	in := appendTwilioMedia(nil, "MZ0123456789abcdef0123456789abcdef", 7, 6, 100, []byte(base64.StdEncoding.EncodeToString(mulaw)))
 	dec, enc := newDecoder(), newEncoder(audioFormat{"mulaw", 8000})
-	frame := session.AudioFrame{Speaker: session.SpeakerCustomer, Track: session.Original, Samples: make([]int16, session.FrameSamples)}
+	frame := session.AudioFrame{Speaker: session.SpeakerCustomer, Track: session.Original, Samples: make([]int16, session.NarrowSamples)}
 	var (
 		out []byte
 		md  mediaDecoder
@@ -29,7 +29,7 @@ func BenchmarkTwilioMedia(b *testing.B) {
 		if !ok {
 			b.Fatal("a plain media message missed the fast path")
 		}
-		if _, err := dec.decode(session.SpeakerAgent, audioFormat{"mulaw", 8000}, payload); err != nil {
+		if _, _, err := dec.decode(session.SpeakerAgent, audioFormat{"mulaw", 8000}, payload); err != nil {
 			b.Fatal(err)
 		}
 		raw := enc.encode(&frame)
