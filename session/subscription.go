@@ -192,7 +192,7 @@ func (s *Subscription) pushAudio(spk Speaker, track Track, seq uint64, f *frame)
 	}
 	slot.Speaker, slot.Track, slot.Sequence, slot.TimestampMS = spk, track, seq, int64(seq)*20
 	if cap(slot.Samples) < len(pcm) {
-		slot.Samples = make([]int16, FrameSamples)
+		slot.Samples = make([]int16, frameSamples(s.narrow))
 	}
 	slot.Samples = slot.Samples[:len(pcm)]
 	copy(slot.Samples, pcm)
