@@ -82,6 +82,15 @@ type Leg interface {
 	Close(cause error) error
 }
 
+// FrameDeliverer is a leg that can hand the frames it receives to a writer
+// on its own receiving goroutine (a SIP call's RTP reader) instead of
+// waiting in ReadFrame: the session then keeps no goroutine reading it and
+// makes no handoff per frame. DeliverFrames is called once, before any
+// ReadFrame; w does not block, and f.Payload is valid only during the call.
+type FrameDeliverer interface {
+	DeliverFrames(w media.Writer)
+}
+
 // DTMFSender is a leg that can send RFC 4733 digits to its party.
 type DTMFSender interface {
 	SendDTMF(digits string) error

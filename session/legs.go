@@ -24,6 +24,7 @@ type legRunner struct {
 	decode media.Writer // leg format → PCM in the leg's band → the session
 	encode media.Writer // PCM in the leg's band → leg format → the leg
 	ts     uint32
+	gone   bool // the leg left the session (guarded by the live session's mutex)
 }
 
 // legQueue is how many frames a leg's source holds for the clock: enough to
@@ -105,19 +106,28 @@ func (m *Manager) addLeg(ctx context.Context, sessionID string, leg Leg, answere
 	}
 }
 
-// run reads the party's audio until the leg ends.
+// run takes the party's audio until the leg ends: from a leg that
+// delivers its frames, as they come; from others, by reading them.
 func (lr *legRunner) run() {
 	defer lr.l.wg.Done()
-	var f media.Frame
-	for {
-		if err := lr.leg.ReadFrame(&f); err != nil {
-			break
-		}
-		if err := lr.decode.WriteFrame(f); err != nil {
-			lr.l.log.Debug("frame not decoded", zap.String("call_id", lr.leg.CallID()), zap.Error(err))
+	if d, ok := lr.leg.(FrameDeliverer); ok {
+		d.DeliverFrames(media.WriterFunc(lr.take))
+		<-lr.leg.Done()
+	} else {
+		var f media.Frame
+		for lr.leg.ReadFrame(&f) == nil {
+			_ = lr.take(f)
 		}
 	}
 	lr.l.removeLeg(lr)
+}
+
+// take decodes one frame of the party's into the session.
+func (lr *legRunner) take(f media.Frame) error {
+	if err := lr.decode.WriteFrame(f); err != nil {
+		lr.l.log.Debug("frame not decoded", zap.String("call_id", lr.leg.CallID()), zap.Error(err))
+	}
+	return nil
 }
 
 // arrive takes a decoded frame: subscribers get it now, the mix at the next tick.
@@ -125,7 +135,7 @@ func (lr *legRunner) arrive(f media.Frame) error {
 	l := lr.l
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.stopped {
+	if l.stopped || lr.gone {
 		return nil
 	}
 	for pcm := f.Samples; len(pcm) > 0; {
@@ -147,6 +157,7 @@ func (lr *legRunner) play(pcm []int16) {
 // removeLeg forgets a leg that ended; the last call leg ends the session.
 func (l *live) removeLeg(lr *legRunner) {
 	l.mu.Lock()
+	lr.gone = true // a leg that delivers its frames may still send some
 	if l.legs[lr.leg.CallID()] != lr {
 		l.mu.Unlock()
 		return

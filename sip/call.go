@@ -76,6 +76,10 @@ func (c *Call) ReadFrame(f *media.Frame) error {
 	return c.rtp.ReadFrame(f)
 }
 
+// DeliverFrames hands the caller's frames to w on the RTP receiving
+// goroutine (session.FrameDeliverer).
+func (c *Call) DeliverFrames(w media.Writer) { c.rtp.Deliver(w) }
+
 // WriteFrame sends a frame to the caller.
 func (c *Call) WriteFrame(f media.Frame) error { return c.rtp.WriteFrame(f) }
 

@@ -109,8 +109,9 @@ type Conn struct {
 	sock *net.UDPConn
 	rtcp *net.UDPConn // nil with rtcp-mux
 
-	frames chan *rxFrame // received frames, in order
-	spare  chan *rxFrame // frames ReadFrame has emptied, for the reader to fill again
+	frames chan *rxFrame                // received frames, in order
+	spare  chan *rxFrame                // frames ReadFrame has emptied, for the reader to fill again
+	sink   atomic.Pointer[media.Writer] // set by Deliver: frames go to it instead
 	done   chan struct{}
 	once   sync.Once
 	err    error
@@ -321,6 +322,14 @@ func (c *Conn) Close() error {
 	c.wg.Wait()
 	return nil
 }
+
+// Deliver hands every frame received from now on to w.WriteFrame, on the
+// goroutine that receives them, instead of keeping it for ReadFrame (frames
+// already waiting go first, before the next one): a consumer that does not
+// block then needs no goroutine of its own to read, and no handoff per frame.
+// The frames are those ReadFrame would return; f.Payload is valid only
+// during the call. Deliver is called at most once, and ReadFrame not after it.
+func (c *Conn) Deliver(w media.Writer) { c.sink.Store(&w) }
 
 // ReadFrame returns the next received frame in order; gaps come as Missing
 // frames. f.Payload is overwritten (reusing its capacity); f.Timestamp is

@@ -132,6 +132,11 @@ func (c *Conn) emit(payload []byte, ts uint32, missing bool) {
 		missing = true
 	}
 	c.emittedTS = ts
+	if w := c.sink.Load(); w != nil {
+		c.drain(*w)
+		_ = (*w).WriteFrame(media.Frame{Payload: payload, Timestamp: ts, Missing: missing})
+		return
+	}
 	var rx *rxFrame
 	select {
 	case rx = <-c.spare:
@@ -147,6 +152,19 @@ func (c *Conn) emit(payload []byte, ts uint32, missing bool) {
 		select {
 		case c.spare <- rx:
 		default:
+		}
+	}
+}
+
+// drain hands w the frames that were waiting for ReadFrame when Deliver
+// was called.
+func (c *Conn) drain(w media.Writer) {
+	for {
+		select {
+		case rx := <-c.frames:
+			_ = w.WriteFrame(media.Frame{Payload: rx.buf, Timestamp: rx.ts, Missing: rx.missing})
+		default:
+			return
 		}
 	}
 }

@@ -186,6 +186,48 @@ func TestSlowReader(t *testing.T) {
 	}
 }
 
+// TestDeliver: after Deliver, frames go to the writer as they are
+// received: those that waited for ReadFrame first, then the new ones in
+// order, gaps as Missing frames.
+func TestDeliver(t *testing.T) {
+	b := pcmu(t, Config{})
+	s := newSender(t, b.LocalAddr())
+	for seq := range uint16(3) {
+		s.send(1, 0, seq, "p"+itoa(seq))
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for b.Stats().PacketsIn < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v", b.Stats())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	got := make(chan string, 16)
+	b.Deliver(media.WriterFunc(func(f media.Frame) error {
+		if f.Missing {
+			got <- fmt.Sprintf("gap@%d", f.Timestamp/160)
+		} else {
+			got <- fmt.Sprintf("%s@%d", f.Payload, f.Timestamp/160)
+		}
+		return nil
+	}))
+	for _, seq := range []uint16{3, 5, 4, 7, 8, 9, 10, 11, 12} { // the window gives up on 6 as later ones come
+		s.send(1, 0, seq, "p"+itoa(seq))
+	}
+	var frames []string
+	for len(frames) < 9 {
+		select {
+		case f := <-got:
+			frames = append(frames, f)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("got %v", frames)
+		}
+	}
+	if want := "p0@0 p1@1 p2@2 p3@3 p4@4 p5@5 gap@6 p7@7 p8@8"; strings.Join(frames, " ") != want {
+		t.Fatalf("frames\n got %s\nwant %s", strings.Join(frames, " "), want)
+	}
+}
+
 func TestRelatchAfterSilence(t *testing.T) {
 	b := pcmu(t, Config{RelatchAfter: 50 * time.Millisecond})
 	first, second := newSender(t, b.LocalAddr()), newSender(t, b.LocalAddr())
