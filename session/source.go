@@ -90,7 +90,7 @@ type source struct {
 // frame is dropped to catch up: the next quiet one (below quietRMS), so
 // that no speech is cut. Bursts sent faster than real time (speech from a
 // bot) queue deeper and are never cut.
-const catchUpBacklog, catchUpTicks = 4, 50
+const catchUpBacklog, catchUpTicks = 4, 10
 
 // quietRMS is the level (about -40 dBFS) below which a frame carries no
 // speech: the catch-up drops only such frames.
