@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -49,8 +50,9 @@ type TwilioLeg struct {
 	streamSid string
 	speaker   session.Speaker
 
-	frames chan twilioFrame // from Twilio, in 20 ms pieces
-	out    chan twilioFrame // to Twilio
+	frames chan twilioFrame             // from Twilio, in 20 ms pieces
+	sink   atomic.Pointer[media.Writer] // set by DeliverFrames: frames go to it instead
+	out    chan twilioFrame             // to Twilio
 
 	mu      sync.Mutex
 	pending []playbackEcho // marks sent, in order
@@ -85,6 +87,11 @@ func (l *TwilioLeg) ReadFrame(f *media.Frame) error {
 		return l.cause
 	}
 }
+
+// DeliverFrames hands what Twilio sends from now on to w, on the
+// connection's reading goroutine, instead of keeping it for ReadFrame
+// (session.FrameDeliverer); frames already waiting go first.
+func (l *TwilioLeg) DeliverFrames(w media.Writer) { l.sink.Store(&w) }
 
 // WriteFrame queues a frame for Twilio; it drops the frame when the socket
 // is that far behind.
@@ -177,6 +184,15 @@ func (l *TwilioLeg) String() string { return "Twilio(" + l.callID + ", PCMU/8000
 // deliver hands Twilio's audio to the session in 20 ms pieces, dropping
 // what the session is too slow to take.
 func (l *TwilioLeg) deliver(payload []byte) {
+	if w := l.sink.Load(); w != nil {
+		l.drain(*w)
+		for len(payload) > 0 {
+			n := min(len(payload), twilioChunk)
+			_ = (*w).WriteFrame(media.Frame{Payload: payload[:n]})
+			payload = payload[n:]
+		}
+		return
+	}
 	for len(payload) > 0 {
 		var fr twilioFrame
 		fr.n = copy(fr.buf[:], payload)
@@ -184,6 +200,19 @@ func (l *TwilioLeg) deliver(payload []byte) {
 		select {
 		case l.frames <- fr:
 		default:
+		}
+	}
+}
+
+// drain hands w the frames that were waiting for ReadFrame when
+// DeliverFrames was called.
+func (l *TwilioLeg) drain(w media.Writer) {
+	for {
+		select {
+		case fr := <-l.frames:
+			_ = w.WriteFrame(media.Frame{Payload: fr.buf[:fr.n]})
+		default:
+			return
 		}
 	}
 }

@@ -164,19 +164,25 @@ func TestCraftedStreams(t *testing.T) {
 	}
 }
 
-func TestSlowReader(t *testing.T) {
-	b := pcmu(t, Config{})
-	s := newSender(t, b.LocalAddr())
-	for seq := range uint16(20) {
+// sendReceived sends packets 0 to n-1 ("p0"...) and waits until b has
+// received them all.
+func sendReceived(t *testing.T, b *Conn, s *sender, n uint16) {
+	t.Helper()
+	for seq := range n {
 		s.send(1, 0, seq, "p"+itoa(seq))
 	}
 	deadline := time.Now().Add(3 * time.Second)
-	for b.Stats().PacketsIn < 20 {
+	for b.Stats().PacketsIn < uint64(n) {
 		if time.Now().After(deadline) {
 			t.Fatalf("stats %+v", b.Stats())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+func TestSlowReader(t *testing.T) {
+	b := pcmu(t, Config{})
+	sendReceived(t, b, newSender(t, b.LocalAddr()), 20)
 	// The oldest 16 wait for the reader; the rest are dropped and counted.
 	if f := read(t, b, 16); string(f[0].Payload) != "p0" || string(f[15].Payload) != "p15" {
 		t.Fatalf("frames %q .. %q", f[0].Payload, f[15].Payload)
@@ -192,16 +198,7 @@ func TestSlowReader(t *testing.T) {
 func TestDeliver(t *testing.T) {
 	b := pcmu(t, Config{})
 	s := newSender(t, b.LocalAddr())
-	for seq := range uint16(3) {
-		s.send(1, 0, seq, "p"+itoa(seq))
-	}
-	deadline := time.Now().Add(3 * time.Second)
-	for b.Stats().PacketsIn < 3 {
-		if time.Now().After(deadline) {
-			t.Fatalf("stats %+v", b.Stats())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	sendReceived(t, b, s, 3)
 	got := make(chan string, 16)
 	b.Deliver(media.WriterFunc(func(f media.Frame) error {
 		if f.Missing {
