@@ -259,14 +259,16 @@ func TestTwoClientsToneMarksAndClear(t *testing.T) {
 	}
 }
 
-// TestMulawPassesThrough: μ-law from one 8 kHz client reaches another
-// sample for sample (the session keeps 8 kHz audio in its narrow band),
-// while a 16 kHz client in the same session hears it resampled.
+// TestMulawPassesThrough: μ-law from one 8 kHz client reaches the other
+// 8 kHz clients sample for sample, as μ-law and as 8 kHz PCM (the session
+// keeps 8 kHz audio in its narrow band), while a 16 kHz client in the same
+// session hears it resampled.
 func TestMulawPassesThrough(t *testing.T) {
 	g := newGateway(t, stream.Config{})
 	sid, token := g.session()
 	a, b, wide := g.dial(sid, token, ""), g.dial(sid, token, ""), g.dial(sid, token, "&audio=pcm16_16000")
-	for _, c := range []*client{a, b, wide} {
+	linear := g.dial(sid, token, "&audio=pcm16_8000")
+	for _, c := range []*client{a, b, wide, linear} {
 		c.next("session.ready")
 	}
 	said := mediatest.Tone(8000, 1000, -10, 8000)
@@ -277,7 +279,7 @@ func TestMulawPassesThrough(t *testing.T) {
 	g711.PCMU.Encode(said, sent)
 	want := make([]int16, len(sent))
 	g711.PCMU.Decode(sent, want)
-	var got, wideband []int16
+	var got, wideband, linearPCM []int16
 	for range 50 {
 		m := b.next("audio.output")
 		payload, err := base64.StdEncoding.DecodeString(m.m["audio"].(map[string]any)["payload"].(string))
@@ -288,9 +290,13 @@ func TestMulawPassesThrough(t *testing.T) {
 		g711.PCMU.Decode(payload, pcm)
 		got = append(got, pcm...)
 		wideband = append(wideband, pcmOf(t, wide.next("audio.output"))...)
+		linearPCM = append(linearPCM, pcmOf(t, linear.next("audio.output"))...)
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("the μ-law client's audio reached the other changed")
+	}
+	if !slices.Equal(linearPCM, want) {
+		t.Fatalf("the μ-law client's audio reached the pcm16_8000 client changed (%d samples)", len(linearPCM))
 	}
 	mediatest.CheckTone(t, wideband[1600:], 16000, mediatest.ToneWant{Freq: 1000, Level: -10, MinSNR: 30})
 }
