@@ -78,7 +78,7 @@ type source struct {
 	hadBefore bool
 
 	// up and down convert the source's frames between the bands (made
-	// when first needed); narrowIn is the band of the last frame converted.
+	// when first needed); narrowIn is the band of the last frame readied.
 	up, down *transcode.Resampler
 	narrowIn bool
 }
@@ -129,9 +129,10 @@ func (s *source) push(pcm []int16, narrow, dropOldest bool) *frame {
 
 // ready gives a frame the bands its listeners need now, converting it from
 // the band it came in. It is called once per frame, in order, when the
-// frame is first heard (a leg's as it arrives, others' at their tick): the
-// source's resamplers see every frame, converting it or only taking it
-// into their history (Skip), so a band taken up again goes on smoothly.
+// frame is first heard (a leg's as it arrives, others' at their tick). Once
+// a source has converted a frame, its resampler sees every frame after,
+// converting it or only taking it into its history (Skip), so a band taken
+// up again goes on smoothly; until then nothing is kept.
 func (s *source) ready(f *frame, wide, narrow bool) {
 	if f.ready {
 		return
@@ -140,12 +141,16 @@ func (s *source) ready(f *frame, wide, narrow bool) {
 	if f.hasWide == f.hasNarrow {
 		return
 	}
-	r := s.converter(f.hasNarrow)
+	want := (f.hasNarrow && wide) || (f.hasWide && narrow)
+	r := s.converter(f.hasNarrow, want)
+	if r == nil {
+		return
+	}
 	from, to := f.wide[:], f.narrow[:]
 	if f.hasNarrow {
 		from, to = to, from
 	}
-	if (f.hasNarrow && wide) || (f.hasWide && narrow) {
+	if want {
 		r.Resample(to[:0], from)
 		f.hasWide, f.hasNarrow = true, true
 		return
@@ -154,18 +159,21 @@ func (s *source) ready(f *frame, wide, narrow bool) {
 }
 
 // converter returns the resampler from the band a frame came in (narrow or
-// not) to the other, started afresh when the source changed bands.
-func (s *source) converter(narrowIn bool) *transcode.Resampler {
+// not) to the other: made when create, started afresh when the source
+// changed bands, nil when it was never needed.
+func (s *source) converter(narrowIn, create bool) *transcode.Resampler {
 	rp, from, to := &s.down, Rate, NarrowRate
 	if narrowIn {
 		rp, from, to = &s.up, NarrowRate, Rate
 	}
-	if *rp == nil {
+	changed := narrowIn != s.narrowIn
+	s.narrowIn = narrowIn
+	switch {
+	case *rp == nil && create:
 		*rp, _ = transcode.NewResampler(from, to) // both rates are supported
-	} else if narrowIn != s.narrowIn {
+	case *rp != nil && changed:
 		(*rp).Reset() // its history is from before the change
 	}
-	s.narrowIn = narrowIn
 	return *rp
 }
 
