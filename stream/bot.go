@@ -74,6 +74,7 @@ type twilioBot struct {
 	seq                            uint64 // the last sequenceNumber sent
 	enc                            *encoder
 	msg                            []byte
+	writeBy                        deadline // writer only
 }
 
 func (h *Handler) runTwilioBot(ctx context.Context, ws *websocket.Conn, t session.BotTarget, log *zap.Logger) error {
@@ -148,7 +149,10 @@ func (b *twilioBot) send(m TwilioMessage) error {
 }
 
 func (b *twilioBot) write(raw []byte) error {
-	_ = b.ws.SetWriteDeadline(time.Now().Add(b.h.cfg.WriteTimeout))
+	if b.writeBy.set == nil {
+		b.writeBy = deadline{set: b.ws.SetWriteDeadline, timeout: b.h.cfg.WriteTimeout}
+	}
+	b.writeBy.extend()
 	if err := b.ws.WriteMessage(websocket.TextMessage, raw); err != nil {
 		return err
 	}
@@ -261,13 +265,13 @@ func (b *twilioBot) play(dec *decoder, payload []byte) {
 // readLoop plays the bot's media as the agent and honours its marks and
 // clears. Anything else, or garbage, is counted and skipped.
 func (b *twilioBot) readLoop() {
-	wait := 3 * b.h.cfg.PingInterval
+	readBy := deadline{set: b.ws.SetReadDeadline, timeout: 3 * b.h.cfg.PingInterval}
 	b.ws.SetReadLimit(b.h.cfg.ReadLimit)
-	b.ws.SetPongHandler(func(string) error { return b.ws.SetReadDeadline(time.Now().Add(wait)) })
+	b.ws.SetPongHandler(func(string) error { readBy.extend(); return nil })
 	dec := newDecoder()
 	var md mediaDecoder
 	for {
-		_ = b.ws.SetReadDeadline(time.Now().Add(wait))
+		readBy.extend()
 		kind, raw, err := b.ws.ReadMessage()
 		if err != nil {
 			return

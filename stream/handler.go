@@ -164,6 +164,7 @@ type conn struct {
 	readDone  <-chan struct{} // closed when the reader ends; nil before it starts
 	slow      atomic.Bool
 	ended     bool // session.ended was sent (writer only)
+	writeBy   deadline
 	// speaker, when set, is the side all the client's audio speaks for
 	// (a dialed bot speaks as the agent).
 	speaker session.Speaker
@@ -314,7 +315,10 @@ func (c *conn) ready(calls []session.Call) []byte {
 }
 
 func (c *conn) write(kind int, b []byte) error {
-	_ = c.ws.SetWriteDeadline(time.Now().Add(c.h.cfg.WriteTimeout))
+	if c.writeBy.set == nil {
+		c.writeBy = deadline{set: c.ws.SetWriteDeadline, timeout: c.h.cfg.WriteTimeout}
+	}
+	c.writeBy.extend()
 	if err := c.ws.WriteMessage(kind, b); err != nil {
 		return err
 	}
@@ -417,16 +421,16 @@ func (c *conn) finish() {
 
 // readLoop reads the client's messages until the connection closes.
 func (c *conn) readLoop() {
-	wait := 3 * c.h.cfg.PingInterval
+	readBy := deadline{set: c.ws.SetReadDeadline, timeout: 3 * c.h.cfg.PingInterval}
 	c.ws.SetReadLimit(c.h.cfg.ReadLimit)
-	_ = c.ws.SetReadDeadline(time.Now().Add(wait))
-	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(time.Now().Add(wait)) })
+	readBy.extend()
+	c.ws.SetPongHandler(func(string) error { readBy.extend(); return nil })
 	for {
 		kind, raw, err := c.ws.ReadMessage()
 		if err != nil {
 			return
 		}
-		_ = c.ws.SetReadDeadline(time.Now().Add(wait))
+		readBy.extend()
 		c.h.messagesIn.Add(1)
 		if kind == websocket.BinaryMessage {
 			c.binaryInput(raw)

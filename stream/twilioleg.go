@@ -313,10 +313,10 @@ func (c *conn) closeStartError(err error) {
 
 // twilioReadLoop takes Twilio's messages until stop or the socket closes.
 func (c *conn) twilioReadLoop(ctx context.Context, sid string, leg *TwilioLeg) {
-	wait := 3 * c.h.cfg.PingInterval
+	readBy := deadline{set: c.ws.SetReadDeadline, timeout: 3 * c.h.cfg.PingInterval}
 	var md mediaDecoder
 	for {
-		_ = c.ws.SetReadDeadline(time.Now().Add(wait))
+		readBy.extend()
 		kind, raw, err := c.ws.ReadMessage()
 		if err != nil {
 			return
