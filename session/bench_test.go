@@ -124,7 +124,7 @@ func BenchmarkTickRecording(b *testing.B) {
 	for _, rate := range []int{8000, Rate} {
 		b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) {
 			l, sender, readers := benchLive(b, 1)
-			rc := &recorder{rate: rate}
+			rc := &recorder{narrow: rate == NarrowRate}
 			for i, ch := range []int{1, 2} {
 				rec, err := record.New(filepath.Join(b.TempDir(), fmt.Sprintf("%d.wav", i)), record.Options{SampleRate: rate, Channels: ch})
 				if err != nil {

@@ -271,11 +271,12 @@ func (l *live) playTo(lr *legRunner) {
 }
 
 // ready gives a source's frame the bands that its listeners take now: the
-// wide one for recording, transcription and wideband legs and clients, the
-// narrow one for narrowband legs and clients.
+// wide one for transcription, 16 kHz recordings and wideband legs and
+// clients, the narrow one for 8 kHz recordings and narrowband legs and
+// clients.
 func (l *live) ready(src *source, f *frame) {
-	wide := l.rec != nil || l.tr != nil
-	narrow := false
+	wide := l.tr != nil || (l.rec != nil && !l.rec.narrow)
+	narrow := l.rec != nil && l.rec.narrow
 	for sub := range l.subs {
 		if sub != src.owner && sub.takes(src.track) {
 			wide = wide || !sub.narrow

@@ -14,7 +14,6 @@ import (
 	"github.com/voxgate/voxgate/id"
 	"github.com/voxgate/voxgate/media/record"
 	"github.com/voxgate/voxgate/store"
-	"github.com/voxgate/voxgate/transcode"
 )
 
 // Recording events (SPEC §3).
@@ -58,13 +57,11 @@ type storedRecording struct {
 // said (its original and synthesized sources, not translations) goes to the
 // mixed file and, when asked, the dual one.
 type recorder struct {
-	files []*recordingFile
-	rate  int
-	side  [2][FrameSamples]int32 // the tick's sum per side
-	pcm   [FrameSamples]int16
-	out   []int16
-	down  [2]*transcode.Resampler // per side, for an 8 kHz recording
-	has   [2]bool
+	files  []*recordingFile
+	narrow bool                   // an 8 kHz recording, made from the session's narrow band
+	side   [2][FrameSamples]int32 // the tick's sum per side
+	pcm    [FrameSamples]int16
+	has    [2]bool
 }
 
 type recordingFile struct {
@@ -99,16 +96,7 @@ func (l *live) startRecording(ctx context.Context) {
 	if s.Recording.Channels == "dual" {
 		channels = append(channels, "dual")
 	}
-	rc := &recorder{rate: rate}
-	if rate != Rate {
-		for i := range rc.down {
-			var err error
-			if rc.down[i], err = transcode.NewResampler(Rate, rate); err != nil {
-				l.log.Error("recording not started", zap.Error(err))
-				return
-			}
-		}
-	}
+	rc := &recorder{narrow: rate == NarrowRate}
 	for _, ch := range channels {
 		f, err := l.m.newRecordingFile(ctx, l.scope, l.id, ch, rate)
 		if err != nil {
@@ -182,16 +170,21 @@ func (l *live) record() {
 	if rc == nil {
 		return
 	}
+	size := frameSamples(rc.narrow)
 	for i := range rc.side {
-		clear(rc.side[i][:])
+		clear(rc.side[i][:size])
 		rc.has[i] = false
 	}
 	for _, src := range l.sources {
-		if src.cur == nil || src.track == Translated || !src.cur.hasWide {
+		if src.cur == nil || src.track == Translated {
 			continue
 		}
+		pcm := src.cur.samples(rc.narrow)
+		if pcm == nil {
+			continue // readied before the recording started
+		}
 		i := sideOf(src.speaker)
-		for j, v := range src.cur.wide {
+		for j, v := range pcm {
 			rc.side[i][j] += int32(v)
 		}
 		rc.has[i] = true
@@ -200,13 +193,9 @@ func (l *live) record() {
 		if !rc.has[i] {
 			continue // the recorder fills a silent side
 		}
-		for j, v := range rc.side[i] {
-			rc.pcm[j] = clip(v)
-		}
-		out := rc.pcm[:]
-		if rc.down[i] != nil {
-			rc.out = rc.down[i].Resample(rc.out[:0], out)
-			out = rc.out
+		out := rc.pcm[:size]
+		for j, v := range rc.side[i][:size] {
+			out[j] = clip(v)
 		}
 		for _, f := range rc.files {
 			_ = f.rec.Write(side, out) // an error shows at Close

@@ -48,16 +48,22 @@ func readWAV(t *testing.T, path string) (rate int, chans [][]int16) {
 
 // A session with a tone on each side records a mixed file with both and a
 // dual file with the customer left and the agent right; both become ready
-// with recording.ready events when the session ends.
+// with recording.ready events when the session ends. With telephone legs
+// only the files are at 8 kHz, recorded from the session's narrow band.
 func TestRecordingMixedAndDual(t *testing.T) {
+	t.Run("16 kHz", func(t *testing.T) { testRecordingMixedAndDual(t, session.Rate, sessiontest.NewToneLeg) })
+	t.Run("8 kHz", func(t *testing.T) { testRecordingMixedAndDual(t, session.NarrowRate, sessiontest.NewNarrowToneLeg) })
+}
+
+func testRecordingMixedAndDual(t *testing.T, wantRate int, newLeg func(string, session.Speaker, float64, float64, int) *sessiontest.ToneLeg) {
 	dir := t.TempDir()
 	f := newFixture(t, session.Config{RecordingsDir: dir})
 	s, err := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream", Recording: &session.Recording{Enabled: true, Channels: "dual"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	customer := sessiontest.NewToneLeg("call_c", session.SpeakerCustomer, 440, -12, 100)
-	agent := sessiontest.NewToneLeg("call_a", session.SpeakerAgent, 1000, -6, 100)
+	customer := newLeg("call_c", session.SpeakerCustomer, 440, -12, 100)
+	agent := newLeg("call_a", session.SpeakerAgent, 1000, -6, 100)
 	for _, l := range []*sessiontest.ToneLeg{customer, agent} {
 		if err := f.m.AddLeg(f.ctx, s.ID, l); err != nil {
 			t.Fatal(err)
@@ -82,7 +88,7 @@ func TestRecordingMixedAndDual(t *testing.T) {
 	})
 	byChannel := map[string]session.RecordingFile{}
 	for _, r := range recs {
-		if r.Status != session.RecordingReady || r.Duration == nil || *r.Duration < 1.7 || r.Size == nil || r.SampleRate != session.Rate ||
+		if r.Status != session.RecordingReady || r.Duration == nil || *r.Duration < 1.7 || r.Size == nil || r.SampleRate != wantRate ||
 			r.DownloadURL != "/v1/recordings/"+r.ID+"/audio" {
 			t.Fatalf("recording %+v (%v s)", r, *r.Duration)
 		}
@@ -96,7 +102,7 @@ func TestRecordingMixedAndDual(t *testing.T) {
 		return p
 	}
 	rate, dual := readWAV(t, path(byChannel["dual"]))
-	if rate != session.Rate || len(dual) != 2 {
+	if rate != wantRate || len(dual) != 2 {
 		t.Fatalf("dual: %d Hz, %d channels", rate, len(dual))
 	}
 	mid := func(x []int16) []int16 { return x[rate/2 : rate*3/2] }

@@ -39,12 +39,14 @@ func Hear(t testing.TB, sub *session.Subscription, speaker session.Speaker, n in
 	}
 }
 
-// ToneLeg is a call leg that says a tone at the session's rate, paced like
-// RTP (a frame every 20 ms), for a number of frames and is silent after,
-// until it is closed. What it hears is discarded.
+// ToneLeg is a call leg that says a tone at the session's rate (or its
+// narrow band's, NewNarrowToneLeg), paced like RTP (a frame every 20 ms),
+// for a number of frames and is silent after, until it is closed. What it
+// hears is discarded.
 type ToneLeg struct {
 	id      string
 	speaker session.Speaker
+	rate    int
 	sine    *mediatest.Sine
 	frames  int
 	tick    *time.Ticker
@@ -54,7 +56,17 @@ type ToneLeg struct {
 
 // NewToneLeg returns a leg of the speaker saying freq Hz at level dBFS for frames frames.
 func NewToneLeg(callID string, speaker session.Speaker, freq, level float64, frames int) *ToneLeg {
-	return &ToneLeg{id: callID, speaker: speaker, sine: mediatest.NewSine(session.Rate, freq, level), frames: frames,
+	return newToneLeg(callID, speaker, session.Rate, freq, level, frames)
+}
+
+// NewNarrowToneLeg is NewToneLeg for a leg at session.NarrowRate (a
+// telephone leg).
+func NewNarrowToneLeg(callID string, speaker session.Speaker, freq, level float64, frames int) *ToneLeg {
+	return newToneLeg(callID, speaker, session.NarrowRate, freq, level, frames)
+}
+
+func newToneLeg(callID string, speaker session.Speaker, rate int, freq, level float64, frames int) *ToneLeg {
+	return &ToneLeg{id: callID, speaker: speaker, rate: rate, sine: mediatest.NewSine(rate, freq, level), frames: frames,
 		tick: time.NewTicker(20 * time.Millisecond), done: make(chan struct{})}
 }
 
@@ -64,8 +76,8 @@ func (l *ToneLeg) CallID() string { return l.id }
 // Speaker is the leg's side.
 func (l *ToneLeg) Speaker() session.Speaker { return l.speaker }
 
-// Format is 16-bit PCM at the session's rate.
-func (l *ToneLeg) Format() media.Format { return media.PCM16(session.Rate) }
+// Format is 16-bit PCM at the leg's rate.
+func (l *ToneLeg) Format() media.Format { return media.PCM16(l.rate) }
 
 // Done is closed when the leg is closed.
 func (l *ToneLeg) Done() <-chan struct{} { return l.done }
@@ -89,7 +101,7 @@ func (l *ToneLeg) ReadFrame(f *media.Frame) error {
 		return errors.New("sessiontest: leg closed")
 	}
 	l.frames--
-	f.Samples = l.sine.Samples(session.FrameSamples)
+	f.Samples = l.sine.Samples(l.rate / 50)
 	return nil
 }
 
