@@ -57,8 +57,11 @@ func NewEndpoint(cfg Config, sessions Sessions, log *zap.Logger) (*Endpoint, err
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: opusCodec, PayloadType: 111}, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, err
 	}
+	// Of pion's default interceptors an audio-only peer needs the RTCP
+	// reports; NACK and simulcast serve video, and the per-packet stats and
+	// transport-wide congestion feedback serve nothing here.
 	reg := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(me, reg); err != nil {
+	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
 		return nil, err
 	}
 	var se webrtc.SettingEngine

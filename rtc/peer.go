@@ -58,7 +58,7 @@ func newPeer(pc *webrtc.PeerConnection, spk session.Speaker) (*Peer, error) {
 		frames: make(chan packet, 50), connected: make(chan struct{}), done: make(chan struct{}),
 	}
 	p.wg.Add(1)
-	go func() { // RTCP from the browser feeds pion's interceptors (NACK, reports)
+	go func() { // RTCP from the browser feeds pion's interceptors (reports)
 		defer p.wg.Done()
 		buf := make([]byte, 1500)
 		for {
