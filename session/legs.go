@@ -140,9 +140,7 @@ func (lr *legRunner) arrive(f media.Frame) error {
 	}
 	for pcm := f.Samples; len(pcm) > 0; {
 		n := min(len(pcm), frameSamples(lr.narrow))
-		fr := lr.src.push(pcm[:n], lr.narrow, true)
-		l.ready(lr.src, fr)
-		l.fanOut(lr.src, fr)
+		l.fanOut(lr.src, lr.src.push(pcm[:n], lr.narrow, true))
 		pcm = pcm[n:]
 	}
 	return nil

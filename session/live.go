@@ -171,7 +171,6 @@ func (l *live) tick() time.Duration {
 			src.arrived = time.Time{}
 		}
 		if src.leg == nil && src.cur != nil { // legs' frames went out as they arrived
-			l.ready(src, src.cur)
 			l.fanOut(src, src.cur)
 		}
 		if src.owner != nil {
@@ -306,8 +305,11 @@ func (l *live) hears(listener Speaker, src *source) bool {
 	return src.track == want || src.track == Synthesized
 }
 
-// fanOut sends a source's frame to every subscriber but its owner.
+// fanOut is where a source's frame is first heard, once per frame and in
+// order: it gets the bands its listeners take (ready), and every subscriber
+// but the source's owner gets it.
 func (l *live) fanOut(src *source, f *frame) {
+	l.ready(src, f)
 	seq := src.seq
 	src.seq++
 	for sub := range l.subs {

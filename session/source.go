@@ -16,9 +16,8 @@ import (
 type frame struct {
 	wide   [FrameSamples]int16
 	narrow [NarrowSamples]int16
-	// hasWide and hasNarrow say which bands the frame holds; ready that
-	// it has been given the bands its listeners need.
-	hasWide, hasNarrow, ready bool
+	// hasWide and hasNarrow say which bands the frame holds.
+	hasWide, hasNarrow bool
 }
 
 // samples returns the frame in one band, nil when it does not have it.
@@ -115,7 +114,7 @@ func (s *source) push(pcm []int16, narrow, dropOldest bool) *frame {
 		s.played++
 	}
 	f := framePool.Get().(*frame)
-	f.hasWide, f.hasNarrow, f.ready = !narrow, narrow, false
+	f.hasWide, f.hasNarrow = !narrow, narrow
 	dst := f.wide[:]
 	if narrow {
 		dst = f.narrow[:]
@@ -129,15 +128,12 @@ func (s *source) push(pcm []int16, narrow, dropOldest bool) *frame {
 
 // ready gives a frame the bands its listeners need now, converting it from
 // the band it came in. It is called once per frame, in order, when the
-// frame is first heard (a leg's as it arrives, others' at their tick). Once
+// frame is first heard (live.fanOut: a leg's as it arrives, others' at
+// their tick). Once
 // a source has converted a frame, its resampler sees every frame after,
 // converting it or only taking it into its history (Skip), so a band taken
 // up again goes on smoothly; until then nothing is kept.
 func (s *source) ready(f *frame, wide, narrow bool) {
-	if f.ready {
-		return
-	}
-	f.ready = true
 	if f.hasWide == f.hasNarrow {
 		return
 	}
