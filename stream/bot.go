@@ -50,8 +50,8 @@ func (h *Handler) RunBot(ctx context.Context, t session.BotTarget, connected fun
 	if t.Protocol == "twilio" {
 		return h.runTwilioBot(ctx, ws, t, log)
 	}
-	c := &conn{h: h, ws: ws, replies: make(chan []byte, 64), dec: newDecoder(), log: log,
-		out: audioFormat{"mulaw", 8000}, speaker: session.SpeakerAgent}
+	c := newConn(h, ws)
+	c.log, c.out, c.speaker = log, audioFormat{"mulaw", 8000}, session.SpeakerAgent
 	err = c.run(ctx, t.SessionID, t.Scope, nil)
 	switch {
 	case errors.Is(err, session.ErrEnded), c.sub != nil && errors.Is(c.sub.Err(), session.ErrEnded):
@@ -91,6 +91,7 @@ func (h *Handler) runTwilioBot(ctx context.Context, ws *websocket.Conn, t sessio
 	}
 	defer sub.Close()
 	b := &twilioBot{h: h, ws: ws, sub: sub, log: log, enc: newEncoder(audioFormat{"mulaw", 8000}),
+		writeBy:   deadline{set: ws.SetWriteDeadline, timeout: h.cfg.WriteTimeout},
 		streamSid: twilioSid("MZ", ""), callSid: twilioSid("CA", t.SessionID), accountSid: twilioSid("AC", t.Scope.OrgID)}
 	if err := b.begin(t.Metadata); err != nil {
 		return errBotDropped
@@ -149,9 +150,6 @@ func (b *twilioBot) send(m TwilioMessage) error {
 }
 
 func (b *twilioBot) write(raw []byte) error {
-	if b.writeBy.set == nil {
-		b.writeBy = deadline{set: b.ws.SetWriteDeadline, timeout: b.h.cfg.WriteTimeout}
-	}
 	b.writeBy.extend()
 	if err := b.ws.WriteMessage(websocket.TextMessage, raw); err != nil {
 		return err

@@ -143,8 +143,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has answered
 	}
 	h.connections.Add(1)
-	c := &conn{h: h, ws: ws, replies: make(chan []byte, 64), dec: newDecoder()}
-	c.serve(r)
+	newConn(h, ws).serve(r)
+}
+
+// newConn starts a client's stream on an upgraded connection.
+func newConn(h *Handler, ws *websocket.Conn) *conn {
+	return &conn{h: h, ws: ws, replies: make(chan []byte, 64), dec: newDecoder(), log: h.log,
+		writeBy: deadline{set: ws.SetWriteDeadline, timeout: h.cfg.WriteTimeout}}
 }
 
 // conn is one client's stream: a reader goroutine and a writer goroutine.
@@ -163,8 +168,8 @@ type conn struct {
 	closeOnce sync.Once
 	readDone  <-chan struct{} // closed when the reader ends; nil before it starts
 	slow      atomic.Bool
-	ended     bool // session.ended was sent (writer only)
-	writeBy   deadline
+	ended     bool     // session.ended was sent (writer only)
+	writeBy   deadline // writer only
 	// speaker, when set, is the side all the client's audio speaks for
 	// (a dialed bot speaks as the agent).
 	speaker session.Speaker
@@ -315,9 +320,6 @@ func (c *conn) ready(calls []session.Call) []byte {
 }
 
 func (c *conn) write(kind int, b []byte) error {
-	if c.writeBy.set == nil {
-		c.writeBy = deadline{set: c.ws.SetWriteDeadline, timeout: c.h.cfg.WriteTimeout}
-	}
 	c.writeBy.extend()
 	if err := c.ws.WriteMessage(kind, b); err != nil {
 		return err
