@@ -162,35 +162,16 @@ func TestRouteInbound(t *testing.T) {
 	}
 }
 
-// listeningLeg is a call leg that says nothing and keeps what it hears. It
-// takes a while to join: its format is ready only 100 ms after it is first
-// asked for (as a codec's set-up may take).
-type listeningLeg struct {
-	id       string
-	done     chan struct{}
-	once     sync.Once
+// slowLeg is a pipeLeg that takes a while to join: its format is ready
+// only 100 ms after it is first asked for (as a codec's set-up may take).
+type slowLeg struct {
+	*pipeLeg
 	settling sync.Once
-	heard    chan []int16
 }
 
-func (l *listeningLeg) CallID() string           { return l.id }
-func (l *listeningLeg) Speaker() session.Speaker { return session.SpeakerCustomer }
-func (l *listeningLeg) Format() media.Format {
+func (l *slowLeg) Format() media.Format {
 	l.settling.Do(func() { time.Sleep(100 * time.Millisecond) })
-	return media.PCM16(session.Rate)
-}
-func (l *listeningLeg) Done() <-chan struct{} { return l.done }
-func (l *listeningLeg) Close(error) error     { l.once.Do(func() { close(l.done) }); return nil }
-func (l *listeningLeg) ReadFrame(*media.Frame) error {
-	<-l.done
-	return session.ErrEnded
-}
-func (l *listeningLeg) WriteFrame(f media.Frame) error {
-	select {
-	case l.heard <- slices.Clone(f.Samples):
-	default: // the test reads the first second only
-	}
-	return nil
+	return l.pipeLeg.Format()
 }
 
 // AnswerLeg joins the leg before call.answered goes out: a bot that speaks
@@ -203,7 +184,7 @@ func TestAnswerLegJoinsBeforeTheAnswerIsTold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	leg := &listeningLeg{id: c.ID, done: make(chan struct{}), heard: make(chan []int16, 50)}
+	leg := &slowLeg{pipeLeg: newPipeLeg(c.ID, session.SpeakerCustomer)}
 	defer leg.Close(nil)
 	joined := make(chan error, 1)
 	go func() { joined <- f.m.AnswerLeg(f.ctx, sid, leg, "L16") }()
@@ -215,14 +196,20 @@ func TestAnswerLegJoinsBeforeTheAnswerIsTold(t *testing.T) {
 	if err := <-joined; err != nil {
 		t.Fatal(err)
 	}
-	for range 50 { // a second of frames: silence, and the greeting among them
-		select {
-		case pcm := <-leg.heard:
-			if slices.Equal(pcm, greeting) {
-				return
+	// Within a second of frames (silence, then the greeting), the whole
+	// greeting, from its first sample, in one of them.
+	heardGreeting := func() bool {
+		heard := leg.heardSoFar()
+		for i := 0; i+session.FrameSamples <= len(heard); i += session.FrameSamples {
+			if slices.Equal(heard[i:i+session.FrameSamples], greeting) {
+				return true
 			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("the leg hears nothing")
+		}
+		return false
+	}
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if heardGreeting() {
+			return
 		}
 	}
 	t.Fatal("the leg never heard the bot's first frame, sent as call.answered came")
