@@ -3,8 +3,6 @@ package sip_test
 import (
 	"crypto/tls"
 	"fmt"
-	"github.com/voxgate/voxgate/sip"
-	"github.com/voxgate/voxgate/sip/siptest"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -19,6 +17,8 @@ import (
 	"github.com/voxgate/voxgate/media/mediatest"
 	"github.com/voxgate/voxgate/session"
 	"github.com/voxgate/voxgate/session/sessiontest"
+	"github.com/voxgate/voxgate/sip"
+	"github.com/voxgate/voxgate/sip/siptest"
 )
 
 // baresipConfig is a headless baresip on loopback: a WAV as microphone, the
@@ -223,6 +223,24 @@ func freeUDPPort(t *testing.T) int {
 	}
 	t.Fatal("no free port pair below 32000")
 	return 0
+}
+
+// udpBound waits up to wait for some process on this machine to hold UDP
+// port. It reads /proc/net/udp rather than trying to bind the port itself,
+// which would race the process for it and could make its own bind fail.
+func udpBound(port int, wait time.Duration) bool {
+	suffix := fmt.Sprintf(":%04X", port)
+	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, table := range []string{"/proc/net/udp", "/proc/net/udp6"} {
+			b, _ := os.ReadFile(table)
+			for _, line := range strings.Split(string(b), "\n")[1:] {
+				if f := strings.Fields(line); len(f) > 1 && strings.HasSuffix(f[1], suffix) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func portsFree(port int) bool {

@@ -2,7 +2,6 @@ package sip_test
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,13 +55,8 @@ func startKamailio(t *testing.T, downstream int) (port int) {
 			<-exited
 		}
 	})
-	for range 250 { // ready once it holds its port
-		c, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port))
-		if err != nil {
-			return port
-		}
-		c.Close()
-		time.Sleep(20 * time.Millisecond)
+	if udpBound(port, 5*time.Second) { // ready once it holds its port
+		return port
 	}
 	out, _ := os.ReadFile(logPath)
 	t.Fatalf("kamailio did not start:\n%s", lastLines(out, 30))

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -61,14 +60,9 @@ func sippCallee(t *testing.T, scenario string, vars map[string]string, args ...s
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() { cancel(); <-exited })
-	// SIPp is ready once it holds its port.
-	for range 100 {
-		c, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port))
-		if err != nil {
-			break
-		}
-		c.Close()
-		time.Sleep(20 * time.Millisecond)
+	if !udpBound(port, 10*time.Second) { // SIPp is ready once it holds its port
+		out, _ := os.ReadFile(logPath)
+		t.Fatalf("sipp %s did not start\n%s", scenario, lastLines(out, 30))
 	}
 	return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)), func() {
 		t.Helper()
