@@ -27,11 +27,13 @@ import (
 )
 
 // sipgo's transport readers end when their sockets close, which its
-// UserAgent.Close does without waiting for them.
+// UserAgent.Close does without waiting for them; rtpio's pollers, shared
+// by every call's sockets, run for the life of the process.
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m,
 		goleak.IgnoreAnyFunction("github.com/emiago/sipgo/sip.(*TransportLayer).serveConnection"),
-		goleak.IgnoreAnyFunction("github.com/emiago/sipgo/sip.(*TransportUDP).readUDPConnection"))
+		goleak.IgnoreAnyFunction("github.com/emiago/sipgo/sip.(*TransportUDP).readUDPConnection"),
+		goleak.IgnoreAnyFunction("github.com/voxgate/voxgate/media/rtpio.(*poller).run"))
 }
 
 type fixture struct {

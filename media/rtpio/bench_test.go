@@ -19,14 +19,13 @@ func BenchmarkReceive(b *testing.B) {
 	p := rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 9}, Payload: make([]byte, 160)}
 	buf := make([]byte, 1500)
 	from := netip.MustParseAddrPort("127.0.0.1:4000")
-	var pkt rtp.Packet
 	var f media.Frame
 	b.ReportAllocs()
 	for b.Loop() {
 		p.SequenceNumber++
 		p.Timestamp += 160
 		n, _ := p.MarshalTo(buf)
-		c.receive(buf[:n], from, &pkt)
+		c.receive(buf[:n], from)
 		if err := c.ReadFrame(&f); err != nil {
 			b.Fatal(err)
 		}

@@ -2,7 +2,9 @@
 // depacketizing frames, symmetric RTP (the remote address is latched from
 // the first valid packet), sequence and SSRC tracking, a reorder window,
 // RFC 4733 DTMF both ways, RTCP reports, media timeout, and statistics kept
-// in atomics. It never logs.
+// in atomics. It never logs. On Linux a stream has no goroutine of its own:
+// its sockets are read by pollers shared with every other stream (one per
+// core, see udpSocket).
 package rtpio
 
 import (
@@ -39,7 +41,8 @@ type Config struct {
 	DTMFPayloadType uint8
 	DTMFClockRate   int
 	// OnDTMF receives each digit from the peer, once per event.
-	// It runs on the receive goroutine and must not block.
+	// It runs on the goroutine that receives the stream's datagrams (a
+	// poller shared with other streams) and must not block.
 	OnDTMF func(digit byte)
 	// MediaTimeout ends the stream when no RTP arrives for this long while
 	// not on hold. Default 30s; negative disables it.
@@ -106,8 +109,8 @@ type Stats struct {
 // a media.Reader and media.Writer of encoded frames.
 type Conn struct {
 	cfg  Config
-	sock *net.UDPConn
-	rtcp *net.UDPConn // nil with rtcp-mux
+	sock *udpSocket
+	rtcp *udpSocket // nil with rtcp-mux
 
 	frames chan *rxFrame                // received frames, in order
 	spare  chan *rxFrame                // frames ReadFrame has emptied, for the reader to fill again
@@ -115,7 +118,6 @@ type Conn struct {
 	done   chan struct{}
 	once   sync.Once
 	err    error
-	wg     sync.WaitGroup
 
 	remote atomic.Pointer[netip.AddrPort] // where to send: latched or from SDP
 	codec  atomic.Pointer[codec]          // payload type and clocks; SetCodec may change it
@@ -134,7 +136,8 @@ type Conn struct {
 	pkt     rtp.Packet
 	sentPkt atomic.Uint64
 
-	// receive state (owned by the read goroutine)
+	// receive state (owned by the socket's handler)
+	rxPkt     rtp.Packet
 	rxSSRC    uint32
 	rxStarted bool
 	latched   bool
@@ -211,26 +214,28 @@ func Listen(cfg Config) (*Conn, error) {
 		c.remote.Store(&r)
 	}
 	c.last.Store(time.Now().UnixNano())
-	c.wg.Add(1)
-	go c.readLoop()
-	c.startHousekeeping()
-	if c.rtcp != nil {
-		c.wg.Add(1)
-		go c.rtcpLoop()
+	err = c.sock.receive(c.decrypting(func(b []byte, from netip.AddrPort) { c.receive(b, from) }))
+	if err == nil && c.rtcp != nil {
+		err = c.rtcp.receive(c.decrypting(func(b []byte, _ netip.AddrPort) { c.receiveRTCP(b) }))
 	}
+	if err != nil {
+		c.end(err)
+		return nil, err
+	}
+	c.startHousekeeping()
 	return c, nil
 }
 
 // listen opens the RTP socket and, without rtcp-mux, the RTCP one on the
 // next port. In a port range both must be free (an even RTP port, by
 // convention); on a given port RTCP is best effort and may be nil.
-func listen(cfg Config) (sock, rtcpSock *net.UDPConn, err error) {
+func listen(cfg Config) (sock, rtcpSock *udpSocket, err error) {
 	addr, err := net.ResolveUDPAddr("udp", cfg.Local)
 	if err != nil {
 		return nil, nil, fmt.Errorf("rtpio: local address: %w", err)
 	}
 	if cfg.PortMax == 0 || addr.Port != 0 {
-		if sock, err = net.ListenUDP("udp", addr); err != nil {
+		if sock, err = listenUDP(addr); err != nil {
 			return nil, nil, err
 		}
 		if !cfg.RTCPMux {
@@ -249,7 +254,7 @@ func listen(cfg Config) (sock, rtcpSock *net.UDPConn, err error) {
 	start := int(binary.BigEndian.Uint16(b[:]))
 	for i := 0; first <= last && i <= span; i++ {
 		addr.Port = first + ((start+i)%(span+1))*2
-		if sock, err = net.ListenUDP("udp", addr); err != nil {
+		if sock, err = listenUDP(addr); err != nil {
 			continue
 		}
 		if cfg.RTCPMux {
@@ -264,13 +269,13 @@ func listen(cfg Config) (sock, rtcpSock *net.UDPConn, err error) {
 }
 
 // listenNext opens the port after sock's, on the same address, for RTCP.
-func listenNext(sock *net.UDPConn) (*net.UDPConn, error) {
-	local := sock.LocalAddr().(*net.UDPAddr)
-	return net.ListenUDP("udp", &net.UDPAddr{IP: local.IP, Port: local.Port + 1})
+func listenNext(sock *udpSocket) (*udpSocket, error) {
+	local := sock.LocalAddr()
+	return listenUDP(&net.UDPAddr{IP: local.Addr().AsSlice(), Port: int(local.Port()) + 1})
 }
 
 // LocalAddr is the address RTP is received on (for SDP).
-func (c *Conn) LocalAddr() netip.AddrPort { return c.sock.LocalAddr().(*net.UDPAddr).AddrPort() }
+func (c *Conn) LocalAddr() netip.AddrPort { return c.sock.LocalAddr() }
 
 // SetRemote sets where to send (from SDP), until RTP from the peer latches.
 func (c *Conn) SetRemote(r netip.AddrPort) { c.remote.Store(&r) }
@@ -315,11 +320,11 @@ func (c *Conn) end(err error) {
 	})
 }
 
-// Close ends the stream and waits for its goroutines; it is idempotent.
+// Close ends the stream, once a frame being received has been handed on
+// (none is after it); it is idempotent.
 func (c *Conn) Close() error {
 	c.end(ErrClosed)
 	c.stopHousekeeping()
-	c.wg.Wait()
 	return nil
 }
 
@@ -327,7 +332,7 @@ func (c *Conn) Close() error {
 // goroutine that receives them, instead of keeping it for ReadFrame (frames
 // already waiting go first, before the next one): a consumer that does not
 // block then needs no goroutine of its own to read, and no handoff per frame.
-// The frames are those ReadFrame would return; f.Payload is valid only
+// w must not block or close c. The frames are those ReadFrame would return; f.Payload is valid only
 // during the call. Deliver is called at most once, and ReadFrame not after it.
 func (c *Conn) Deliver(w media.Writer) { c.sink.Store(&w) }
 
@@ -390,7 +395,7 @@ func (c *Conn) send(pt uint8, marker bool, ts uint32, payload []byte) error {
 			return err
 		}
 	}
-	if _, err := c.sock.WriteToUDPAddrPort(out, *remote); err != nil {
+	if err := c.sock.WriteTo(out, *remote); err != nil {
 		select {
 		case <-c.done:
 			return ErrClosed

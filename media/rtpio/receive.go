@@ -1,7 +1,6 @@
 package rtpio
 
 import (
-	"net"
 	"net/netip"
 	"sync"
 	"time"
@@ -12,29 +11,16 @@ import (
 	"github.com/voxgate/voxgate/media"
 )
 
-// readLoop owns the socket's receive side.
-func (c *Conn) readLoop() {
-	defer c.wg.Done()
-	var pkt rtp.Packet
-	c.readFrom(c.sock, func(b []byte, from netip.AddrPort) { c.receive(b, from, &pkt) })
-	c.end(ErrClosed)
-}
-
-// readFrom reads datagrams from sock, decrypted on an SRTP stream, and
-// hands each to handle (b is reused after it returns) until the socket
-// fails or is closed. Undecryptable ones are counted as invalid.
-func (c *Conn) readFrom(sock *net.UDPConn, handle func(b []byte, from netip.AddrPort)) {
-	buf := make([]byte, 1500)
-	var clear []byte // decrypted, with SRTP
-	for {
-		n, from, err := sock.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			return
-		}
-		b, err := c.decrypt(&clear, buf[:n])
+// decrypting wraps a socket's handler: an SRTP stream's datagrams reach it
+// decrypted (into a buffer of the socket's, made when first needed), and
+// those that do not decrypt are counted as invalid.
+func (c *Conn) decrypting(handle func(b []byte, from netip.AddrPort)) func(b []byte, from netip.AddrPort) {
+	var clear []byte
+	return func(b []byte, from netip.AddrPort) {
+		b, err := c.decrypt(&clear, b)
 		if err != nil {
 			c.stats.inval.Add(1)
-			continue
+			return
 		}
 		handle(b, from)
 	}
@@ -58,7 +44,8 @@ func (c *Conn) decrypt(clear *[]byte, b []byte) ([]byte, error) {
 func IsRTCP(b []byte) bool { return len(b) >= 2 && b[1]&0x7f >= 64 && b[1]&0x7f <= 95 }
 
 // receive handles one datagram from the network.
-func (c *Conn) receive(b []byte, from netip.AddrPort, pkt *rtp.Packet) {
+func (c *Conn) receive(b []byte, from netip.AddrPort) {
+	pkt := &c.rxPkt
 	if IsRTCP(b) {
 		c.receiveRTCP(b)
 		return
@@ -242,12 +229,6 @@ func (c *Conn) receiveRTCP(b []byte) {
 	}
 }
 
-// rtcpLoop reads RTCP on port+1.
-func (c *Conn) rtcpLoop() {
-	defer c.wg.Done()
-	c.readFrom(c.rtcp, func(b []byte, _ netip.AddrPort) { c.receiveRTCP(b) })
-}
-
 // housekeeper sends RTCP reports and watches for the media timeout, on a
 // timer rather than a goroutine of its own: a call holds no stack for it
 // between its rounds.
@@ -348,5 +329,5 @@ func (c *Conn) report(now time.Time) {
 		}
 		sock, dst = c.rtcp, netip.AddrPortFrom(dst.Addr(), dst.Port()+1)
 	}
-	_, _ = sock.WriteToUDPAddrPort(b, dst)
+	_ = sock.WriteTo(b, dst)
 }

@@ -11,14 +11,11 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
-	"go.uber.org/goleak"
 
 	"github.com/voxgate/voxgate/media"
 	"github.com/voxgate/voxgate/media/mediatest"
 	"github.com/voxgate/voxgate/transcode/g711"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func pcmu(t *testing.T, cfg Config) *Conn {
 	t.Helper()
@@ -411,10 +408,9 @@ func FuzzReceive(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c := &Conn{cfg: Config{ClockRate: 8000, DTMFPayloadType: 101, OnDTMF: func(byte) {}}, frames: make(chan *rxFrame, 4), spare: make(chan *rxFrame, 5), done: make(chan struct{})}
 		c.SetCodec(0, 8000)
-		var pkt rtp.Packet
 		from := netip.MustParseAddrPort("127.0.0.1:4000")
 		for range 3 {
-			c.receive(data, from, &pkt)
+			c.receive(data, from)
 		}
 	})
 }
