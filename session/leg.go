@@ -1,6 +1,8 @@
 package session
 
 import (
+	"sync"
+
 	"github.com/voxgate/voxgate/media"
 )
 
@@ -83,12 +85,49 @@ type Leg interface {
 }
 
 // FrameDeliverer is a leg that can hand the frames it receives to a writer
-// on its own receiving goroutine (a SIP call's RTP reader) instead of
-// waiting in ReadFrame: the session then keeps no goroutine reading it and
-// makes no handoff per frame. DeliverFrames is called once, before any
-// ReadFrame; w does not block, and f.Payload is valid only during the call.
+// on its own receiving goroutine (a SIP call's RTP poller) instead of
+// waiting in ReadFrame, and say when it has ended: the session then keeps
+// no goroutine reading it or waiting for its end, and makes no handoff per
+// frame. DeliverFrames is called once, before any ReadFrame; w does not
+// block, and f.Payload is valid only during the call. ended is called once
+// the leg has ended (at once if it already has; a frame may still follow
+// it); it does not block, and a leg calls it through a LegEnd.
 type FrameDeliverer interface {
-	DeliverFrames(w media.Writer)
+	DeliverFrames(w media.Writer, ended func())
+}
+
+// LegEnd calls a FrameDeliverer's ended function once, whichever comes
+// first of the leg's end and DeliverFrames. The zero value is ready.
+type LegEnd struct {
+	mu    sync.Mutex
+	ended bool
+	f     func()
+}
+
+// Notify has f called when End is, or now if End already was.
+func (e *LegEnd) Notify(f func()) {
+	e.mu.Lock()
+	ended := e.ended
+	if !ended {
+		e.f = f
+	}
+	e.mu.Unlock()
+	if ended {
+		f()
+	}
+}
+
+// End records that the leg has ended and calls the function Notify was
+// given, if any; only its first call does anything.
+func (e *LegEnd) End() {
+	e.mu.Lock()
+	f := e.f
+	done := e.ended
+	e.ended, e.f = true, nil
+	e.mu.Unlock()
+	if f != nil && !done {
+		f()
+	}
 }
 
 // DTMFSender is a leg that can send RFC 4733 digits to its party.

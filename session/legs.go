@@ -101,25 +101,29 @@ func (m *Manager) addLeg(ctx context.Context, sessionID string, leg Leg, answere
 		l.log.Info("leg joined", zap.String("call_id", leg.CallID()), zap.String("speaker", string(leg.Speaker())),
 			zap.Stringer("codec", leg.Format()))
 		l.wg.Add(1)
-		go lr.run()
+		if d, ok := leg.(FrameDeliverer); ok {
+			d.DeliverFrames(media.WriterFunc(lr.take), lr.ended)
+		} else {
+			go lr.run()
+		}
 		return nil
 	}
 }
 
-// run takes the party's audio until the leg ends: from a leg that
-// delivers its frames, as they come; from others, by reading them.
+// run reads the party's audio from a leg that does not deliver it, until
+// the leg ends.
 func (lr *legRunner) run() {
-	defer lr.l.wg.Done()
-	if d, ok := lr.leg.(FrameDeliverer); ok {
-		d.DeliverFrames(media.WriterFunc(lr.take))
-		<-lr.leg.Done()
-	} else {
-		var f media.Frame
-		for lr.leg.ReadFrame(&f) == nil {
-			_ = lr.take(f)
-		}
+	var f media.Frame
+	for lr.leg.ReadFrame(&f) == nil {
+		_ = lr.take(f)
 	}
+	lr.ended()
+}
+
+// ended takes the leg out of the session once it has ended.
+func (lr *legRunner) ended() {
 	lr.l.removeLeg(lr)
+	lr.l.wg.Done()
 }
 
 // take decodes one frame of the party's into the session.

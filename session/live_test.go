@@ -448,3 +448,63 @@ func TestAgentMaxDuration(t *testing.T) {
 		t.Fatal("the leg was not closed")
 	}
 }
+
+// deliveringLeg is a pipeLeg that hands its frames to the session as they
+// come (session.FrameDeliverer), the way a SIP call does.
+type deliveringLeg struct {
+	*pipeLeg
+	w   media.Writer
+	end session.LegEnd
+}
+
+func (d *deliveringLeg) DeliverFrames(w media.Writer, ended func()) {
+	d.w = w
+	d.end.Notify(ended)
+}
+
+func (d *deliveringLeg) Close(cause error) error {
+	_ = d.pipeLeg.Close(cause)
+	d.end.End()
+	return nil
+}
+
+// TestDeliveringLeg: a leg that delivers its frames is heard, and leaves
+// the session when it ends, with no goroutine of the session's waiting for
+// that: the session ends with its last call. A session ended by a client
+// closes such a leg and returns once it has left.
+func TestDeliveringLeg(t *testing.T) {
+	f := newFixture(t, session.Config{})
+	id := f.session(session.ModeMediaStream)
+	bot := f.subscribe(id, session.SubscribeOptions{})
+	leg := &deliveringLeg{pipeLeg: newPipeLeg("call_d1", session.SpeakerCustomer)}
+	if err := f.m.AddLeg(f.ctx, id, leg); err != nil {
+		t.Fatal(err)
+	}
+	sine := mediatest.NewSine(session.Rate, 1000, -10)
+	for range 25 {
+		if err := leg.w.WriteFrame(media.Frame{Samples: sine.Samples(session.FrameSamples)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pcm, _ := collect(t, bot, session.SpeakerCustomer, 20)
+	mediatest.CheckTone(t, pcm[5*session.FrameSamples:], session.Rate, mediatest.ToneWant{Freq: 1000, Level: -10, MinSNR: 40})
+	_ = leg.Close(errors.New("hung up"))
+	if ev := sessiontest.Next(t, bot, session.EventSessionEnded); ev.Reason != session.EndCallsEnded {
+		t.Fatalf("ended: %+v", ev)
+	}
+
+	id = f.session(session.ModeMediaStream)
+	bot = f.subscribe(id, session.SubscribeOptions{})
+	leg = &deliveringLeg{pipeLeg: newPipeLeg("call_d2", session.SpeakerCustomer)}
+	if err := f.m.AddLeg(f.ctx, id, leg); err != nil {
+		t.Fatal(err)
+	}
+	if err := bot.EndSession(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-leg.Done()
+	if !errors.Is(leg.cause, session.ErrEnded) {
+		t.Fatalf("the leg closed with %v", leg.cause)
+	}
+	waitFor(t, func() bool { return f.m.Metrics().Legs == 0 })
+}

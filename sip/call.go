@@ -38,8 +38,10 @@ type Call struct {
 	early       bool                        // outbound: joined the session on early media
 	log         *zap.Logger
 
-	done      chan struct{} // closed when the leg ends
-	ended     chan struct{} // closed when the call's end is recorded
+	done      chan struct{}  // closed when the leg ends
+	legEnd    session.LegEnd // tells the session, right after done closes
+	closed    session.LegEnd // tells the server, once Close has hung up
+	ended     chan struct{}  // closed when the call's end is recorded
 	closeOnce sync.Once
 	cause     error
 }
@@ -77,8 +79,11 @@ func (c *Call) ReadFrame(f *media.Frame) error {
 }
 
 // DeliverFrames hands the caller's frames to w on the RTP receiving
-// goroutine (session.FrameDeliverer).
-func (c *Call) DeliverFrames(w media.Writer) { c.rtp.Deliver(w) }
+// goroutine, and calls ended when the call ends (session.FrameDeliverer).
+func (c *Call) DeliverFrames(w media.Writer, ended func()) {
+	c.rtp.Deliver(w)
+	c.legEnd.Notify(ended)
+}
 
 // WriteFrame sends a frame to the caller.
 func (c *Call) WriteFrame(f media.Frame) error { return c.rtp.WriteFrame(f) }
@@ -94,6 +99,7 @@ func (c *Call) Close(cause error) error {
 	c.closeOnce.Do(func() {
 		c.cause = cause
 		close(c.done)
+		c.legEnd.End()
 		c.byeMu.Lock()
 		bye := c.bye
 		c.byeMu.Unlock()
@@ -105,6 +111,7 @@ func (c *Call) Close(cause error) error {
 			}
 		}
 		_ = c.rtp.Close()
+		c.closed.End()
 	})
 	return nil
 }

@@ -229,14 +229,31 @@ func (s *Server) run(call *Call, sid string, lateOffer bool) {
 	if err := s.sessions.AnswerLeg(ctx, sid, call, call.format.Codec); err != nil {
 		_ = call.Close(err)
 	}
-	select {
-	case <-call.done:
-	case <-call.dialog.Context().Done():
-		_ = call.Close(ErrRemoteBye)
-	case <-call.rtp.Done():
-		_ = call.Close(call.rtp.Err())
+	s.watchEnd(call, sid, call.dialog.Context(), 0)
+}
+
+// watchEnd ends an answered call when the far end hangs up (its dialog's
+// context ends), its media times out or maxDuration (when set) passes, and
+// records its end once it has ended, for these reasons or any other: no
+// goroutine waits on the call meanwhile.
+func (s *Server) watchEnd(call *Call, sid string, dialog context.Context, maxDuration time.Duration) {
+	s.wg.Add(1)
+	stopBye := context.AfterFunc(dialog, func() { _ = call.Close(ErrRemoteBye) })
+	call.rtp.OnEnd(func(err error) { _ = call.Close(err) })
+	var limit *time.Timer
+	if maxDuration > 0 {
+		limit = time.AfterFunc(maxDuration, func() { _ = call.Close(errMaxDuration) })
 	}
-	s.finish(call, sid, session.CallEnded, causeOf(call.cause), 0)
+	call.closed.Notify(func() {
+		go func() {
+			defer s.wg.Done()
+			stopBye()
+			if limit != nil {
+				limit.Stop()
+			}
+			s.finish(call, sid, session.CallEnded, causeOf(call.cause), 0)
+		}()
+	})
 }
 
 // takeLateAnswer applies the answer the ACK carried to our late offer.

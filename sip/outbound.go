@@ -206,22 +206,7 @@ func (s *Server) runOutbound(ringCtx context.Context, call *Call, dlg *sipgo.Dia
 	} else if err := s.sessions.AnswerLeg(ctx, call.sessionID, call, call.format.Codec); err != nil {
 		_ = call.Close(err)
 	}
-	var maxDur <-chan time.Time
-	if req.MaxDuration > 0 {
-		t := time.NewTimer(req.MaxDuration)
-		defer t.Stop()
-		maxDur = t.C
-	}
-	select {
-	case <-call.done:
-	case <-dlg.Context().Done():
-		_ = call.Close(ErrRemoteBye)
-	case <-call.rtp.Done():
-		_ = call.Close(call.rtp.Err())
-	case <-maxDur:
-		_ = call.Close(errMaxDuration)
-	}
-	s.finish(call, call.sessionID, session.CallEnded, causeOf(call.cause), 0)
+	s.watchEnd(call, call.sessionID, dlg.Context(), req.MaxDuration)
 }
 
 // startEarlyMedia joins a call to its session on a 183 with an SDP answer,

@@ -58,6 +58,7 @@ type TwilioLeg struct {
 	pending []playbackEcho // marks sent, in order
 
 	done      chan struct{}
+	legEnd    session.LegEnd // tells the session, right after done closes
 	closeOnce sync.Once
 	cause     error // set before done closes
 }
@@ -89,9 +90,13 @@ func (l *TwilioLeg) ReadFrame(f *media.Frame) error {
 }
 
 // DeliverFrames hands what Twilio sends from now on to w, on the
-// connection's reading goroutine, instead of keeping it for ReadFrame
-// (session.FrameDeliverer); frames already waiting go first.
-func (l *TwilioLeg) DeliverFrames(w media.Writer) { l.sink.Store(&w) }
+// connection's reading goroutine, instead of keeping it for ReadFrame, and
+// calls ended when the stream ends (session.FrameDeliverer); frames
+// already waiting go first.
+func (l *TwilioLeg) DeliverFrames(w media.Writer, ended func()) {
+	l.sink.Store(&w)
+	l.legEnd.Notify(ended)
+}
 
 // WriteFrame queues a frame for Twilio; it drops the frame when the socket
 // is that far behind.
@@ -173,6 +178,7 @@ func (l *TwilioLeg) Close(cause error) error {
 	l.closeOnce.Do(func() {
 		l.cause = cause
 		close(l.done)
+		l.legEnd.End()
 		l.flushEchoes() // no echo will come from Twilio now
 	})
 	return nil

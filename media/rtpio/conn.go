@@ -118,6 +118,8 @@ type Conn struct {
 	done   chan struct{}
 	once   sync.Once
 	err    error
+	endMu  sync.Mutex
+	onEnd  func(err error) // set by OnEnd until the stream ends
 
 	remote atomic.Pointer[netip.AddrPort] // where to send: latched or from SDP
 	codec  atomic.Pointer[codec]          // payload type and clocks; SetCodec may change it
@@ -309,6 +311,20 @@ func (c *Conn) Err() error {
 	}
 }
 
+// OnEnd has f called, on a goroutine of its own, with the stream's error
+// (as Err gives it) once the stream ends, or at once if it has: a consumer
+// needs no goroutine waiting on Done. It is called at most once.
+func (c *Conn) OnEnd(f func(err error)) {
+	c.endMu.Lock()
+	defer c.endMu.Unlock()
+	select {
+	case <-c.done:
+		go f(c.err)
+	default:
+		c.onEnd = f
+	}
+}
+
 func (c *Conn) end(err error) {
 	c.once.Do(func() {
 		c.err = err
@@ -316,6 +332,13 @@ func (c *Conn) end(err error) {
 		_ = c.sock.Close()
 		if c.rtcp != nil {
 			_ = c.rtcp.Close()
+		}
+		c.endMu.Lock()
+		f := c.onEnd
+		c.onEnd = nil
+		c.endMu.Unlock()
+		if f != nil {
+			go f(err)
 		}
 	})
 }

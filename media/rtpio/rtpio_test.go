@@ -316,13 +316,22 @@ func TestMediaTimeoutAndHold(t *testing.T) {
 	held := pcmu(t, Config{MediaTimeout: 100 * time.Millisecond})
 	held.Hold(true)
 	c := pcmu(t, Config{MediaTimeout: 100 * time.Millisecond})
+	ended := make(chan error, 2)
+	c.OnEnd(func(err error) { ended <- err })
 	select {
-	case <-c.Done():
+	case err := <-ended:
+		if err != ErrMediaTimeout {
+			t.Fatalf("OnEnd got %v", err)
+		}
 	case <-time.After(3 * time.Second):
 		t.Fatal("no media timeout")
 	}
 	if c.Err() != ErrMediaTimeout {
 		t.Fatalf("err %v", c.Err())
+	}
+	c.OnEnd(func(err error) { ended <- err }) // after the end: at once
+	if err := <-ended; err != ErrMediaTimeout {
+		t.Fatalf("OnEnd after the end got %v", err)
 	}
 	var f media.Frame
 	if err := c.ReadFrame(&f); err != ErrMediaTimeout {
