@@ -95,8 +95,12 @@ func NewHandler(cfg Config, m *session.Manager, log *zap.Logger) *Handler {
 	}
 	h := &Handler{cfg: cfg, sessions: m, log: log, open: map[*session.Subscription]struct{}{}}
 	h.upgrader = websocket.Upgrader{
-		// No buffer sizes: the connection keeps the 4 KiB read and write
-		// buffers net/http hijacked it with instead of allocating its own.
+		// Buffers of its own, smaller than the 4 KiB ones net/http hijacks
+		// it with (those go with the request, which returns): a message is
+		// read in pieces of any size, and one larger than the write buffer
+		// (a 20 ms frame of 16 kHz audio as JSON is ≈ 950 bytes) goes out
+		// as several frames of one message.
+		ReadBufferSize: 1024, WriteBufferSize: 2048,
 		CheckOrigin: func(r *http.Request) bool {
 			origin := r.Header.Get("Origin")
 			return origin == "" || cfg.AllowOrigin == nil || cfg.AllowOrigin(origin)
@@ -131,7 +135,8 @@ func (h *Handler) untrack(sub *session.Subscription) {
 	delete(h.open, sub)
 }
 
-// ServeHTTP upgrades the request and runs the stream until it closes.
+// ServeHTTP upgrades the request and starts the stream, which runs on
+// after it returns until the connection closes.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The 101 answer carries the request ID that the API's middleware set.
 	var header http.Header
@@ -207,6 +212,9 @@ func closeAfterPeer(ws *websocket.Conn, readDone <-chan struct{}) {
 	_ = ws.Close()
 }
 
+// serve checks a /connect request (the session, then the token, then the
+// options) and starts the client's stream; a Twilio <Stream> is served to
+// its end.
 func (c *conn) serve(r *http.Request) {
 	ctx := r.Context()
 	q := r.URL.Query()
@@ -252,13 +260,29 @@ func (c *conn) serve(r *http.Request) {
 			tracks = append(tracks, tr)
 		}
 	}
-	_ = c.run(ctx, sid, sc, tracks)
+	// The stream goes on in goroutines of its own, and the request's returns:
+	// its stack, grown by the set-up, and net/http's buffers and the
+	// request are not kept for the life of the stream.
+	if c.start(ctx, sid, sc, tracks) == nil {
+		go c.stream()
+	}
 }
 
 // run subscribes the client to the session and carries its messages both
 // ways until the connection or the subscription ends. It returns why the
 // client could not subscribe, if it could not.
 func (c *conn) run(ctx context.Context, sid string, sc store.Scope, tracks []session.Track) error {
+	if err := c.start(ctx, sid, sc, tracks); err != nil {
+		return err
+	}
+	c.stream()
+	return nil
+}
+
+// start subscribes the client to the session and sends it session.ready;
+// stream carries on from there. It returns why the client could not
+// subscribe, if it could not (the connection is then closed).
+func (c *conn) start(ctx context.Context, sid string, sc store.Scope, tracks []session.Track) error {
 	var err error
 	c.sub, err = c.h.sessions.Subscribe(ctx, sid, c.out.subscribeOptions(session.SubscribeOptions{
 		Tracks: tracks, AudioQueue: c.h.cfg.AudioQueue, EventQueue: c.h.cfg.EventQueue,
@@ -275,9 +299,6 @@ func (c *conn) run(ctx context.Context, sid string, sc store.Scope, tracks []ses
 		c.closeWith(websocket.CloseInternalServerErr, "internal error")
 		return err
 	}
-	defer c.sub.Close()
-	c.h.track(c.sub)
-	defer c.h.untrack(c.sub)
 	if c.out.encoding != "none" {
 		c.enc = newEncoder(c.out)
 	}
@@ -285,12 +306,24 @@ func (c *conn) run(ctx context.Context, sid string, sc store.Scope, tracks []ses
 	if err != nil {
 		c.log.Warn("listing calls failed", zap.Error(err))
 		c.closeWith(websocket.CloseInternalServerErr, "internal error")
+		c.sub.Close()
 		return err
 	}
 	if err := c.write(websocket.TextMessage, c.ready(calls)); err != nil {
 		c.closeWith(websocket.CloseGoingAway, "write failed")
+		c.sub.Close()
 		return err
 	}
+	return nil
+}
+
+// stream carries a started client's messages both ways, reading on a
+// goroutine of its own and writing on the caller's, until the connection
+// or the subscription ends.
+func (c *conn) stream() {
+	defer c.sub.Close()
+	c.h.track(c.sub)
+	defer c.h.untrack(c.sub)
 	readDone := make(chan struct{})
 	c.readDone = readDone
 	go func() {
@@ -300,7 +333,6 @@ func (c *conn) run(ctx context.Context, sid string, sc store.Scope, tracks []ses
 	c.writeLoop(readDone)
 	_ = c.ws.Close()
 	<-readDone
-	return nil
 }
 
 // maxReadyCalls caps the calls listed in session.ready (the newest first).
