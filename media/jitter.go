@@ -192,7 +192,7 @@ type ReorderWindow struct {
 	// Window is how many packets may wait for a missing one. Default 3.
 	Window int
 
-	slots   [jitterSlots]slot
+	slots   *[jitterSlots]slot // made for the first packet that waits
 	next    uint16
 	started bool
 	waiting int
@@ -243,6 +243,9 @@ func (r *ReorderWindow) push(seq uint16, timestamp uint32, payload []byte, skip 
 			emit(payload, timestamp, false)
 		}
 		return true
+	}
+	if r.slots == nil {
+		r.slots = new([jitterSlots]slot)
 	}
 	s := &r.slots[seq%jitterSlots]
 	if s.full && s.seq == seq {
