@@ -61,7 +61,7 @@ type live struct {
 
 func newLive(m *Manager, id string, sc store.Scope, mode Mode) *live {
 	l := &live{
-		m: m, id: id, scope: sc, mode: mode, log: m.log.With(zap.String("session_id", id)),
+		m: m, id: id, scope: sc, mode: mode, log: m.log.WithLazy(zap.String("session_id", id)),
 		subs: map[*Subscription]struct{}{}, legs: map[string]*legRunner{},
 	}
 	if mode.transcribes() {

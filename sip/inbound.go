@@ -25,7 +25,7 @@ const ackTimeout = 32 * time.Second
 func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	log := s.log.With(zap.String("sip_call_id", callIDOf(req)), zap.String("remote_addr", req.Source()))
+	log := s.log.WithLazy(zap.String("sip_call_id", callIDOf(req)), zap.String("remote_addr", req.Source()))
 	if !wellFormed(req, tx) {
 		return
 	}
@@ -132,7 +132,7 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	callID := id.New(id.Call)
 	call := &Call{id: callID, sessionID: sid, sipID: callIDOf(req), slot: slotOf(trunk), speaker: speaker, dialog: dlg,
 		done: make(chan struct{}), ended: make(chan struct{}), ackBody: make(chan []byte, 1),
-		log: log.With(zap.String("call_id", callID), zap.String("session_id", sid))}
+		log: log.WithLazy(zap.String("call_id", callID), zap.String("session_id", sid))}
 	rtpCfg := rtpio.Config{Local: s.rtpBind(), PortMin: s.cfg.RTPPortMin, PortMax: s.cfg.RTPPortMax, MediaTimeout: s.cfg.MediaTimeout, RTCPMux: false,
 		OnDTMF: s.dtmfEmitter(sid, callID)}
 	if !lateOffer {

@@ -37,7 +37,7 @@ func (s *Server) Dial(ctx context.Context, req session.DialRequest) error {
 	}
 	c := req.Call
 	call := &Call{id: c.ID, sessionID: c.SessionID, speaker: c.Speaker, done: make(chan struct{}), ended: make(chan struct{}),
-		log: s.log.With(zap.String("call_id", c.ID), zap.String("session_id", c.SessionID))}
+		log: s.log.WithLazy(zap.String("call_id", c.ID), zap.String("session_id", c.SessionID))}
 	if req.Trunk != nil {
 		call.slot = slotOf(*req.Trunk)
 	} else {

@@ -46,7 +46,7 @@ func (h *Handler) RunBot(ctx context.Context, t session.BotTarget, connected fun
 	stop := context.AfterFunc(ctx, func() { _ = ws.Close() })
 	defer stop()
 	h.connections.Add(1)
-	log := h.log.With(zap.String("session_id", t.SessionID), zap.String("bot_url", t.URL), zap.String("protocol", t.Protocol))
+	log := h.log.WithLazy(zap.String("session_id", t.SessionID), zap.String("bot_url", t.URL), zap.String("protocol", t.Protocol))
 	if t.Protocol == "twilio" {
 		return h.runTwilioBot(ctx, ws, t, log)
 	}

@@ -219,7 +219,7 @@ func (c *conn) serve(r *http.Request) {
 	ctx := r.Context()
 	q := r.URL.Query()
 	sid := r.PathValue("id")
-	c.log = c.h.log.With(zap.String("session_id", sid), zap.String("remote_addr", r.RemoteAddr))
+	c.log = c.h.log.WithLazy(zap.String("session_id", sid), zap.String("remote_addr", r.RemoteAddr))
 
 	// Checked in this order (SPEC §4.1): session, ended, token.
 	s, sc, err := c.h.sessions.Peek(ctx, sid)

@@ -251,7 +251,7 @@ func (c *conn) serveTwilio(ctx context.Context, sid string) {
 		return
 	}
 	leg.callID = call.ID
-	c.log = c.log.With(zap.String("call_id", call.ID), zap.String("stream_sid", start.StreamSid))
+	c.log = c.log.WithLazy(zap.String("call_id", call.ID), zap.String("stream_sid", start.StreamSid))
 	bg := context.WithoutCancel(ctx)
 	if err := c.h.sessions.AnswerLeg(bg, sid, leg, "PCMU"); err != nil {
 		_ = leg.Close(err)
