@@ -29,13 +29,7 @@ import (
 	"github.com/voxgate/voxgate/transcode/g711"
 )
 
-// sipgo's transport readers end when their sockets close, which its
-// UserAgent.Close does without waiting for them.
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreAnyFunction("github.com/emiago/sipgo/sip.(*TransportLayer).serveConnection"),
-		goleak.IgnoreAnyFunction("github.com/emiago/sipgo/sip.(*TransportUDP).readUDPConnection"))
-}
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, siptest.LeakOptions()...) }
 
 // fixture is a gateway without HTTP: sessions, SIP on loopback, the stream
 // handler that speaks to bots, and the supervisor that dials them.

@@ -26,15 +26,7 @@ import (
 	"github.com/voxgate/voxgate/transcode/g711"
 )
 
-// sipgo's transport readers end when their sockets close, which its
-// UserAgent.Close does without waiting for them; rtpio's pollers, shared
-// by every call's sockets, run for the life of the process.
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreAnyFunction("github.com/emiago/sipgo/sip.(*TransportLayer).serveConnection"),
-		goleak.IgnoreAnyFunction("github.com/emiago/sipgo/sip.(*TransportUDP).readUDPConnection"),
-		goleak.IgnoreAnyFunction("github.com/voxgate/voxgate/media/rtpio.(*poller).run"))
-}
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, siptest.LeakOptions()...) }
 
 type fixture struct {
 	t   testing.TB
