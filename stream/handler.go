@@ -213,8 +213,7 @@ func closeAfterPeer(ws *websocket.Conn, readDone <-chan struct{}) {
 }
 
 // serve checks a /connect request (the session, then the token, then the
-// options) and starts the client's stream; a Twilio <Stream> is served to
-// its end.
+// options) and starts the client's stream, or a Twilio <Stream>'s.
 func (c *conn) serve(r *http.Request) {
 	ctx := r.Context()
 	q := r.URL.Query()

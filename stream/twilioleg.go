@@ -260,18 +260,26 @@ func (c *conn) serveTwilio(ctx context.Context, sid string) {
 		return
 	}
 	c.log.Info("twilio stream joined", zap.String("speaker", string(spk)))
+	go c.twilioStream(sid, leg, call.ID) // the request returns, as a client's does
+}
+
+// twilioStream carries a joined Twilio leg's media both ways, reading on the
+// caller's goroutine and writing on one of its own, until the stream ends,
+// and records the call's end.
+func (c *conn) twilioStream(sid string, leg *TwilioLeg, callID string) {
+	ctx := context.Background()
 	writeDone, readDone := make(chan struct{}), make(chan struct{})
 	c.readDone = readDone
 	go func() {
 		defer close(writeDone)
 		c.twilioWriteLoop(leg)
 	}()
-	c.twilioReadLoop(bg, sid, leg)
+	c.twilioReadLoop(ctx, sid, leg)
 	close(readDone)
 	_ = leg.Close(errTwilioLost)
 	<-writeDone
 	cause := twilioCause(leg.cause)
-	if err := c.h.sessions.CallEnded(bg, call.ID, session.CallEnded, cause, 0); err != nil && !errors.Is(err, session.ErrNotFound) {
+	if err := c.h.sessions.CallEnded(ctx, callID, session.CallEnded, cause, 0); err != nil && !errors.Is(err, session.ErrNotFound) {
 		c.log.Warn("call end not recorded", zap.Error(err))
 	}
 	c.log.Info("twilio stream ended", zap.String("cause", cause))
