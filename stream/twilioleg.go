@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -27,8 +26,8 @@ var TwilioFormat = media.Format{Codec: media.CodecPCMU, SampleRate: 8000, Channe
 // twilioChunk is one 20 ms frame of μ-law at 8 kHz.
 const twilioChunk = 160
 
-// twilioFrame is one item for or from Twilio: 20 ms of audio, or (going
-// out, in line with the audio) a mark or a clear.
+// twilioFrame is one item for Twilio: 20 ms of audio, or (in line with the
+// audio) a mark or a clear.
 type twilioFrame struct {
 	buf   [twilioChunk]byte
 	n     int
@@ -50,9 +49,8 @@ type TwilioLeg struct {
 	streamSid string
 	speaker   session.Speaker
 
-	frames chan twilioFrame             // from Twilio, in 20 ms pieces
-	sink   atomic.Pointer[media.Writer] // set by DeliverFrames: frames go to it instead
-	out    chan twilioFrame             // to Twilio
+	in  *media.Handoff   // from Twilio, in 20 ms pieces
+	out chan twilioFrame // to Twilio
 
 	mu      sync.Mutex
 	pending []playbackEcho // marks sent, in order
@@ -65,7 +63,7 @@ type TwilioLeg struct {
 
 func newTwilioLeg(streamSid string, spk session.Speaker) *TwilioLeg {
 	return &TwilioLeg{streamSid: streamSid, speaker: spk,
-		frames: make(chan twilioFrame, 50), out: make(chan twilioFrame, 50), done: make(chan struct{})}
+		in: media.NewHandoff(50), out: make(chan twilioFrame, 50), done: make(chan struct{})}
 }
 
 // CallID names the leg.
@@ -79,14 +77,10 @@ func (l *TwilioLeg) Format() media.Format { return TwilioFormat }
 
 // ReadFrame returns the next 20 ms Twilio sent.
 func (l *TwilioLeg) ReadFrame(f *media.Frame) error {
-	select {
-	case fr := <-l.frames:
-		f.Payload = append(f.Payload[:0], fr.buf[:fr.n]...)
-		f.Samples, f.Missing = nil, false
-		return nil
-	case <-l.done:
+	if !l.in.Read(f, l.done) {
 		return l.cause
 	}
+	return nil
 }
 
 // DeliverFrames hands what Twilio sends from now on to w, on the
@@ -94,7 +88,7 @@ func (l *TwilioLeg) ReadFrame(f *media.Frame) error {
 // calls ended when the stream ends (session.FrameDeliverer); frames
 // already waiting go first.
 func (l *TwilioLeg) DeliverFrames(w media.Writer, ended func()) {
-	l.sink.Store(&w)
+	l.in.Deliver(w)
 	l.legEnd.Notify(ended)
 }
 
@@ -190,36 +184,10 @@ func (l *TwilioLeg) String() string { return "Twilio(" + l.callID + ", PCMU/8000
 // deliver hands Twilio's audio to the session in 20 ms pieces, dropping
 // what the session is too slow to take.
 func (l *TwilioLeg) deliver(payload []byte) {
-	if w := l.sink.Load(); w != nil {
-		l.drain(*w)
-		for len(payload) > 0 {
-			n := min(len(payload), twilioChunk)
-			_ = (*w).WriteFrame(media.Frame{Payload: payload[:n]})
-			payload = payload[n:]
-		}
-		return
-	}
 	for len(payload) > 0 {
-		var fr twilioFrame
-		fr.n = copy(fr.buf[:], payload)
-		payload = payload[fr.n:]
-		select {
-		case l.frames <- fr:
-		default:
-		}
-	}
-}
-
-// drain hands w the frames that were waiting for ReadFrame when
-// DeliverFrames was called.
-func (l *TwilioLeg) drain(w media.Writer) {
-	for {
-		select {
-		case fr := <-l.frames:
-			_ = w.WriteFrame(media.Frame{Payload: fr.buf[:fr.n]})
-		default:
-			return
-		}
+		n := min(len(payload), twilioChunk)
+		l.in.Put(media.Frame{Payload: payload[:n]})
+		payload = payload[n:]
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 // latch, sequence and jitter tracking, reorder window, and the frame handed
 // to ReadFrame.
 func BenchmarkReceive(b *testing.B) {
-	c := &Conn{cfg: Config{ClockRate: 8000}, frames: make(chan *rxFrame, 1), spare: make(chan *rxFrame, 2), done: make(chan struct{})}
+	c := &Conn{cfg: Config{ClockRate: 8000}, rx: media.NewHandoff(1), done: make(chan struct{})}
 	c.SetCodec(0, 8000)
 	p := rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 9}, Payload: make([]byte, 160)}
 	buf := make([]byte, 1500)

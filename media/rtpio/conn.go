@@ -112,9 +112,7 @@ type Conn struct {
 	sock *udpSocket
 	rtcp *udpSocket // nil with rtcp-mux
 
-	frames chan *rxFrame                // received frames, in order
-	spare  chan *rxFrame                // frames ReadFrame has emptied, for the reader to fill again
-	sink   atomic.Pointer[media.Writer] // set by Deliver: frames go to it instead
+	rx     *media.Handoff // received frames, in order, for ReadFrame or Deliver's writer
 	done   chan struct{}
 	once   sync.Once
 	err    error
@@ -188,13 +186,6 @@ func (c *Conn) SetCodec(payloadType uint8, clockRate int) {
 // are dropped.
 const handoff = 16
 
-// rxFrame is one received payload, or a gap.
-type rxFrame struct {
-	buf     []byte // grown to the largest payload it carried
-	missing bool
-	ts      uint32
-}
-
 // Listen opens the socket and starts receiving.
 func Listen(cfg Config) (*Conn, error) {
 	cfg.setDefaults()
@@ -205,7 +196,7 @@ func Listen(cfg Config) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Conn{cfg: cfg, sock: sock, rtcp: rtcpSock, frames: make(chan *rxFrame, handoff), spare: make(chan *rxFrame, handoff+1), done: make(chan struct{}), wbuf: make([]byte, 1500), marker: true}
+	c := &Conn{cfg: cfg, sock: sock, rtcp: rtcpSock, rx: media.NewHandoff(handoff), done: make(chan struct{}), wbuf: make([]byte, 1500), marker: true}
 	c.window.Window = cfg.Window
 	c.codec.Store(&codec{payloadType: cfg.PayloadType, clockRate: cfg.ClockRate, frameSamples: cfg.FrameSamples})
 	var b [8]byte
@@ -353,29 +344,20 @@ func (c *Conn) Close() error {
 
 // Deliver hands every frame received from now on to w.WriteFrame, on the
 // goroutine that receives them, instead of keeping it for ReadFrame (frames
-// already waiting go first, before the next one): a consumer that does not
-// block then needs no goroutine of its own to read, and no handoff per frame.
-// w must not block or close c. The frames are those ReadFrame would return; f.Payload is valid only
-// during the call. Deliver is called at most once, and ReadFrame not after it.
-func (c *Conn) Deliver(w media.Writer) { c.sink.Store(&w) }
+// already waiting go first): a consumer that does not block then needs no
+// goroutine of its own to read, and no handoff per frame. w must not block
+// or close c; f.Payload is valid only during the call. Deliver is called at
+// most once, and ReadFrame not after it.
+func (c *Conn) Deliver(w media.Writer) { c.rx.Deliver(w) }
 
 // ReadFrame returns the next received frame in order; gaps come as Missing
 // frames. f.Payload is overwritten (reusing its capacity); f.Timestamp is
 // the packet's RTP timestamp (a gap's is one frame after the frame before).
 func (c *Conn) ReadFrame(f *media.Frame) error {
-	select {
-	case rx := <-c.frames:
-		f.Missing, f.Timestamp = rx.missing, rx.ts
-		f.Payload = append(f.Payload[:0], rx.buf...)
-		f.Samples = nil
-		select {
-		case c.spare <- rx:
-		default:
-		}
-		return nil
-	case <-c.done:
+	if !c.rx.Read(f, c.done) {
 		return c.err
 	}
+	return nil
 }
 
 // WriteFrame sends one encoded frame; an empty payload sends nothing but

@@ -105,7 +105,8 @@ func (c *Conn) emitter() media.Emit {
 	return c.emitFn
 }
 
-// emit hands one frame (or a gap) from the reorder window to ReadFrame. A
+// emit hands one frame (or a gap) from the reorder window on (ReadFrame or
+// Deliver's writer). A
 // gap gets the timestamp one frame after the frame before it; so does the
 // place of a telephone-event in the audio's numbering, handed out as a
 // missing frame (concealed downstream, keeping the 20 ms cadence) but not
@@ -119,40 +120,8 @@ func (c *Conn) emit(payload []byte, ts uint32, missing bool) {
 		missing = true
 	}
 	c.emittedTS = ts
-	if w := c.sink.Load(); w != nil {
-		c.drain(*w)
-		_ = (*w).WriteFrame(media.Frame{Payload: payload, Timestamp: ts, Missing: missing})
-		return
-	}
-	var rx *rxFrame
-	select {
-	case rx = <-c.spare:
-	default: // only until as many frames are in flight as the reader keeps ahead
-		rx = new(rxFrame)
-	}
-	rx.missing, rx.ts = missing, ts
-	rx.buf = append(rx.buf[:0], payload...)
-	select {
-	case c.frames <- rx:
-	default: // nobody reads: drop rather than block the socket
+	if !c.rx.Put(media.Frame{Payload: payload, Timestamp: ts, Missing: missing}) {
 		c.stats.dropped.Add(1)
-		select {
-		case c.spare <- rx:
-		default:
-		}
-	}
-}
-
-// drain hands w the frames that were waiting for ReadFrame when Deliver
-// was called.
-func (c *Conn) drain(w media.Writer) {
-	for {
-		select {
-		case rx := <-c.frames:
-			_ = w.WriteFrame(media.Frame{Payload: rx.buf, Timestamp: rx.ts, Missing: rx.missing})
-		default:
-			return
-		}
 	}
 }
 

@@ -415,7 +415,7 @@ func FuzzReceive(f *testing.F) {
 	bye, _ := (&rtcp.Goodbye{Sources: []uint32{7}, Reason: "bye"}).Marshal()
 	f.Add(append(sr, bye...))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c := &Conn{cfg: Config{ClockRate: 8000, DTMFPayloadType: 101, OnDTMF: func(byte) {}}, frames: make(chan *rxFrame, 4), spare: make(chan *rxFrame, 5), done: make(chan struct{})}
+		c := &Conn{cfg: Config{ClockRate: 8000, DTMFPayloadType: 101, OnDTMF: func(byte) {}}, rx: media.NewHandoff(4), done: make(chan struct{})}
 		c.SetCodec(0, 8000)
 		from := netip.MustParseAddrPort("127.0.0.1:4000")
 		for range 3 {
