@@ -112,12 +112,12 @@ type Conn struct {
 	sock *udpSocket
 	rtcp *udpSocket // nil with rtcp-mux
 
-	rx     *media.Handoff // received frames, in order, for ReadFrame or Deliver's writer
-	done   chan struct{}
-	once   sync.Once
-	err    error
-	endMu  sync.Mutex
-	onEnd  func(err error) // set by OnEnd until the stream ends
+	rx    *media.Handoff // received frames, in order, for ReadFrame or Deliver's writer
+	done  chan struct{}
+	once  sync.Once
+	err   error
+	endMu sync.Mutex
+	onEnd func(err error) // set by OnEnd until the stream ends
 
 	remote atomic.Pointer[netip.AddrPort] // where to send: latched or from SDP
 	codec  atomic.Pointer[codec]          // payload type and clocks; SetCodec may change it

@@ -1,7 +1,7 @@
 package rtpio
 
 import (
-	"errors"
+	"encoding/binary"
 	"fmt"
 	"net"
 	"net/netip"
@@ -22,10 +22,9 @@ import (
 // one sendto that never waits: a datagram that does not fit the socket's
 // send buffer is dropped, as a real-time stream wants.
 type udpSocket struct {
-	mu     sync.RWMutex // held for reading while fd is in use; Close takes it
-	fd     int          // -1 once closed
-	family int
-	local  netip.AddrPort
+	mu     sync.RWMutex   // held for reading while fd is in use; Close takes it
+	fd     int            // -1 once closed
+	local  netip.AddrPort // an IPv4 address for an IPv4 socket
 	poller *poller
 	handle func(b []byte, from netip.AddrPort)
 }
@@ -45,10 +44,11 @@ func listenUDP(addr *net.UDPAddr) (*udpSocket, error) {
 	if ip.Is4() {
 		family = syscall.AF_INET
 	}
-	fd, err := syscall.Socket(family, syscall.SOCK_DGRAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, syscall.IPPROTO_UDP)
+	const kind = syscall.SOCK_DGRAM | syscall.SOCK_NONBLOCK | syscall.SOCK_CLOEXEC
+	fd, err := syscall.Socket(family, kind, syscall.IPPROTO_UDP)
 	if err != nil && len(addr.IP) == 0 { // no IPv6 here: any IPv4 address
 		ip, family = netip.IPv4Unspecified(), syscall.AF_INET
-		fd, err = syscall.Socket(family, syscall.SOCK_DGRAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, syscall.IPPROTO_UDP)
+		fd, err = syscall.Socket(family, kind, syscall.IPPROTO_UDP)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("rtpio: socket: %w", err)
@@ -69,7 +69,7 @@ func listenUDP(addr *net.UDPAddr) (*udpSocket, error) {
 		_ = syscall.Close(fd)
 		return nil, fmt.Errorf("rtpio: getsockname: %w", err)
 	}
-	s := &udpSocket{fd: fd, family: family}
+	s := &udpSocket{fd: fd}
 	switch a := bound.(type) {
 	case *syscall.SockaddrInet4:
 		s.local = netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
@@ -107,7 +107,7 @@ func (s *udpSocket) WriteTo(b []byte, to netip.AddrPort) error {
 	if s.fd < 0 {
 		return net.ErrClosed
 	}
-	var sa [syscall.SizeofSockaddrInet6]byte // the larger of the two
+	var sa syscall.RawSockaddrInet6 // room for either family
 	n, err := s.sockaddr(&sa, to)
 	if err != nil {
 		return err
@@ -122,9 +122,9 @@ func (s *udpSocket) WriteTo(b []byte, to netip.AddrPort) error {
 
 // sockaddr writes to as the socket family's raw address into sa and
 // returns its length.
-func (s *udpSocket) sockaddr(sa *[syscall.SizeofSockaddrInet6]byte, to netip.AddrPort) (int, error) {
+func (s *udpSocket) sockaddr(sa *syscall.RawSockaddrInet6, to netip.AddrPort) (int, error) {
 	addr := to.Addr()
-	if s.family == syscall.AF_INET {
+	if s.local.Addr().Is4() {
 		addr = addr.Unmap()
 		if !addr.Is4() {
 			return 0, fmt.Errorf("rtpio: %v is not an IPv4 address", addr)
@@ -135,24 +135,17 @@ func (s *udpSocket) sockaddr(sa *[syscall.SizeofSockaddrInet6]byte, to netip.Add
 		raw.Addr = addr.As4()
 		return syscall.SizeofSockaddrInet4, nil
 	}
-	raw := (*syscall.RawSockaddrInet6)(unsafe.Pointer(sa))
-	raw.Family = syscall.AF_INET6
-	putPort(&raw.Port, to.Port())
-	raw.Addr = addr.As16() // an IPv4 address as IPv4-mapped
+	sa.Family = syscall.AF_INET6
+	putPort(&sa.Port, to.Port())
+	sa.Addr = addr.As16() // an IPv4 address as IPv4-mapped
 	return syscall.SizeofSockaddrInet6, nil
 }
 
-// putPort stores a port in network byte order.
-func putPort(dst *uint16, port uint16) {
-	b := (*[2]byte)(unsafe.Pointer(dst))
-	b[0], b[1] = byte(port>>8), byte(port)
+// putPort and port store and read a sockaddr's port, in network byte order.
+func putPort(dst *uint16, p uint16) {
+	binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(dst))[:], p)
 }
-
-// port reads a port stored in network byte order.
-func port(src *uint16) uint16 {
-	b := (*[2]byte)(unsafe.Pointer(src))
-	return uint16(b[0])<<8 | uint16(b[1])
-}
+func port(src *uint16) uint16 { return binary.BigEndian.Uint16((*[2]byte)(unsafe.Pointer(src))[:]) }
 
 // Close stops receiving and closes the socket, once a handler running for
 // it has returned; it is idempotent.
@@ -274,9 +267,9 @@ func (p *poller) run() {
 	events := make([]syscall.EpollEvent, 128)
 	ready := make([]*udpSocket, 0, len(events))
 	round := func(uintptr) bool {
-		n, err := syscall.EpollWait(p.epfd, events, 0)
+		n, _ := syscall.EpollWait(p.epfd, events, 0)
 		if n <= 0 {
-			return err != nil && !errors.Is(err, syscall.EINTR) // nothing ready: wait
+			return false // nothing ready (or EINTR): wait for the next readiness
 		}
 		p.mu.Lock()
 		for _, ev := range events[:n] {
