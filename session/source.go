@@ -129,10 +129,10 @@ func (s *source) push(pcm []int16, narrow, dropOldest bool) *frame {
 // ready gives a frame the bands its listeners need now, converting it from
 // the band it came in. It is called once per frame, in order, when the
 // frame is first heard (live.fanOut: a leg's as it arrives, others' at
-// their tick). Once
-// a source has converted a frame, its resampler sees every frame after,
-// converting it or only taking it into its history (Skip), so a band taken
-// up again goes on smoothly; until then nothing is kept.
+// their tick). Once a source has converted a frame, its resampler sees
+// every frame after, converting it or only taking it into its history
+// (Skip), so a band taken up again goes on smoothly; until then nothing is
+// kept.
 func (s *source) ready(f *frame, wide, narrow bool) {
 	if f.hasWide == f.hasNarrow {
 		return

@@ -302,9 +302,10 @@ func (c *Conn) Err() error {
 	}
 }
 
-// OnEnd has f called, on a goroutine of its own, with the stream's error
-// (as Err gives it) once the stream ends, or at once if it has: a consumer
-// needs no goroutine waiting on Done. It is called at most once.
+// OnEnd has f called once, on a goroutine of its own, with the stream's
+// error (as Err gives it) when the stream ends, or at once if it has: a
+// consumer needs no goroutine waiting on Done. A stream keeps one f; a
+// later OnEnd replaces it.
 func (c *Conn) OnEnd(f func(err error)) {
 	c.endMu.Lock()
 	defer c.endMu.Unlock()
