@@ -40,7 +40,6 @@ type Call struct {
 
 	done      chan struct{}  // closed when the leg ends
 	legEnd    session.LegEnd // tells the session, right after done closes
-	closed    session.LegEnd // tells the server, once Close has hung up
 	ended     chan struct{}  // closed when the call's end is recorded
 	closeOnce sync.Once
 	cause     error
@@ -111,7 +110,6 @@ func (c *Call) Close(cause error) error {
 			}
 		}
 		_ = c.rtp.Close()
-		c.closed.End()
 	})
 	return nil
 }

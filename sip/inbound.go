@@ -234,25 +234,23 @@ func (s *Server) run(call *Call, sid string, lateOffer bool) {
 
 // watchEnd ends an answered call when the far end hangs up (its dialog's
 // context ends), its media times out or maxDuration (when set) passes, and
-// records its end once it has ended, for these reasons or any other: no
-// goroutine waits on the call meanwhile.
+// records its end once it has ended, for these reasons or any other (every
+// Close ends its media): no goroutine waits on the call meanwhile.
 func (s *Server) watchEnd(call *Call, sid string, dialog context.Context, maxDuration time.Duration) {
 	s.wg.Add(1)
 	stopBye := context.AfterFunc(dialog, func() { _ = call.Close(ErrRemoteBye) })
-	call.rtp.OnEnd(func(err error) { _ = call.Close(err) })
 	var limit *time.Timer
 	if maxDuration > 0 {
 		limit = time.AfterFunc(maxDuration, func() { _ = call.Close(errMaxDuration) })
 	}
-	call.closed.Notify(func() {
-		go func() {
-			defer s.wg.Done()
-			stopBye()
-			if limit != nil {
-				limit.Stop()
-			}
-			s.finish(call, sid, session.CallEnded, causeOf(call.cause), 0)
-		}()
+	call.rtp.OnEnd(func(err error) {
+		defer s.wg.Done()
+		_ = call.Close(err) // the media timed out; or it returns once the Close that ended it has hung up
+		stopBye()
+		if limit != nil {
+			limit.Stop()
+		}
+		s.finish(call, sid, session.CallEnded, causeOf(call.cause), 0)
 	})
 }
 
