@@ -10,6 +10,7 @@ import (
 	"github.com/voxgate/voxgate/media"
 	"github.com/voxgate/voxgate/media/record"
 	"github.com/voxgate/voxgate/store"
+	"github.com/voxgate/voxgate/transcode"
 )
 
 // nullLeg is a leg that takes frames and sends none, for benchmarks.
@@ -22,6 +23,15 @@ func (nullLeg) ReadFrame(*media.Frame) error { select {} }
 func (nullLeg) WriteFrame(media.Frame) error { return nil }
 func (nullLeg) Done() <-chan struct{}        { return nil }
 func (nullLeg) Close(error) error            { return nil }
+
+// passTo is an encoding pipeline that hands the mixed PCM to w unchanged.
+func passTo(w media.Writer) *transcode.Pipeline {
+	p, err := transcode.Chain(media.PCM16(Rate), media.PCM16(Rate), w)
+	if err != nil {
+		panic(err) // a PCM format Chain always takes
+	}
+	return p
+}
 
 // benchLive is a live session whose clock the benchmark drives by hand.
 func benchLive(b *testing.B, subs int) (*live, *Subscription, []*Subscription) {
@@ -37,7 +47,7 @@ func benchLive(b *testing.B, subs int) (*live, *Subscription, []*Subscription) {
 	for _, spk := range []Speaker{SpeakerCustomer, SpeakerAgent} {
 		lr := &legRunner{l: l, leg: nullLeg{spk}}
 		lr.src = &source{speaker: spk, track: Original, max: legQueue, leg: lr}
-		lr.encode = nullLeg{spk}
+		lr.encode = passTo(nullLeg{spk})
 		l.legs[lr.leg.CallID()] = lr
 		l.sources = append(l.sources, lr.src)
 	}

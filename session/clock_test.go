@@ -86,7 +86,7 @@ func TestPacingClientKeepsTheTicksApart(t *testing.T) {
 func TestPacingClientWaitsWhenLegsHearLegs(t *testing.T) {
 	l, agent, sub := clockedLive(t)
 	customer := &heardLeg{nullLeg: nullLeg{SpeakerCustomer}}
-	lr := &legRunner{l: l, leg: customer, encode: customer}
+	lr := &legRunner{l: l, leg: customer, encode: passTo(customer)}
 	lr.src = &source{speaker: SpeakerCustomer, track: Original, max: legQueue, leg: lr}
 	l.mu.Lock()
 	l.legs[customer.CallID()] = lr

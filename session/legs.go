@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/voxgate/voxgate/media"
+	"github.com/voxgate/voxgate/transcode"
 )
 
 // legRunner carries one leg's audio: a goroutine reads and decodes what the
@@ -21,8 +22,8 @@ type legRunner struct {
 	leg    Leg
 	src    *source
 	narrow bool
-	decode media.Writer // leg format → PCM in the leg's band → the session
-	encode media.Writer // PCM in the leg's band → leg format → the leg
+	decode media.Writer        // leg format → PCM in the leg's band → the session
+	encode *transcode.Pipeline // PCM in the leg's band → leg format → the leg
 	ts     uint32
 	gone   bool // the leg left the session (guarded by the live session's mutex)
 }
@@ -154,6 +155,18 @@ func (lr *legRunner) arrive(f media.Frame) error {
 func (lr *legRunner) play(pcm []int16) {
 	_ = lr.encode.WriteFrame(media.Frame{Samples: pcm, Timestamp: lr.ts})
 	lr.ts += uint32(len(pcm))
+}
+
+// limitBand tells a wideband leg's encoder whether what the leg hears now
+// came in the narrow band alone (a phone call's audio, resampled up): an
+// Opus leg then codes the narrow band, at about half the CPU. Silence leaves
+// the band as it was.
+func (lr *legRunner) limitBand(narrowOnly bool) {
+	rate := 0
+	if narrowOnly {
+		rate = NarrowRate
+	}
+	_ = lr.encode.LimitBand(rate) // libopus refuses no bandwidth; the frame is played either way
 }
 
 // removeLeg forgets a leg that ended; the last call leg ends the session.

@@ -244,7 +244,7 @@ func (l *live) playTo(lr *legRunner) {
 	listener := lr.leg.Speaker()
 	size := frameSamples(lr.narrow)
 	mix, out := l.mix[:size], l.out[:size]
-	n := 0
+	n, narrowOnly := 0, true
 	clear(mix)
 	for _, src := range l.sources {
 		if src.cur == nil || src.leg == lr || !l.hears(listener, src) {
@@ -258,12 +258,16 @@ func (l *live) playTo(lr *legRunner) {
 			mix[i] += int32(v)
 		}
 		n++
+		narrowOnly = narrowOnly && src.cur.narrowIn
 	}
 	if n == 0 {
 		clear(out) // silence keeps the far end's clock and NAT bindings going
 	} else {
 		for i, v := range mix {
 			out[i] = clip(v)
+		}
+		if !lr.narrow {
+			lr.limitBand(narrowOnly)
 		}
 	}
 	lr.play(out)

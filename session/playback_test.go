@@ -41,7 +41,7 @@ func playbackLive(t *testing.T) (*live, *heardLeg, *Subscription) {
 		t.Fatal(err)
 	}
 	agent := &heardLeg{nullLeg: nullLeg{SpeakerAgent}}
-	lr := &legRunner{l: l, leg: agent, encode: agent}
+	lr := &legRunner{l: l, leg: agent, encode: passTo(agent)}
 	lr.src = &source{speaker: SpeakerAgent, track: Original, max: legQueue, leg: lr}
 	l.legs[agent.CallID()] = lr
 	l.sources = append(l.sources, lr.src)

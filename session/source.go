@@ -16,8 +16,10 @@ import (
 type frame struct {
 	wide   [FrameSamples]int16
 	narrow [NarrowSamples]int16
-	// hasWide and hasNarrow say which bands the frame holds.
-	hasWide, hasNarrow bool
+	// hasWide and hasNarrow say which bands the frame holds; narrowIn that
+	// it came in the narrow band, so that its wide copy holds nothing above
+	// 4 kHz.
+	hasWide, hasNarrow, narrowIn bool
 }
 
 // samples returns the frame in one band, nil when it does not have it.
@@ -114,7 +116,7 @@ func (s *source) push(pcm []int16, narrow, dropOldest bool) *frame {
 		s.played++
 	}
 	f := framePool.Get().(*frame)
-	f.hasWide, f.hasNarrow = !narrow, narrow
+	f.hasWide, f.hasNarrow, f.narrowIn = !narrow, narrow, narrow
 	dst := f.wide[:]
 	if narrow {
 		dst = f.narrow[:]

@@ -15,12 +15,14 @@ import (
 	"github.com/voxgate/voxgate/transcode/opus"
 )
 
-// opusLeg is a WebRTC-like leg: it hears Opus and keeps the packets' sizes.
+// opusLeg is a WebRTC-like leg: it hears Opus and keeps the packets' sizes
+// and the bandwidths their TOC bytes name (RFC 6716, §3.1).
 type opusLeg struct {
 	done  chan struct{}
 	once  sync.Once
 	mu    sync.Mutex
 	sizes []int
+	bands []string
 }
 
 func (l *opusLeg) CallID() string           { return "call_opus" }
@@ -37,8 +39,21 @@ func (l *opusLeg) ReadFrame(*media.Frame) error {
 func (l *opusLeg) WriteFrame(f media.Frame) error {
 	l.mu.Lock()
 	l.sizes = append(l.sizes, len(f.Payload))
+	l.bands = append(l.bands, tocBandwidth(f.Payload[0]))
 	l.mu.Unlock()
 	return nil
+}
+
+// tocBandwidth names the audio bandwidth of an Opus packet's TOC byte.
+func tocBandwidth(toc byte) string {
+	config := toc >> 3
+	switch {
+	case config < 12: // SILK-only: NB, MB, WB in fours
+		return []string{"NB", "MB", "WB"}[config/4]
+	case config < 16: // hybrid: SWB, FB in twos
+		return []string{"SWB", "FB"}[(config-12)/2]
+	}
+	return []string{"NB", "WB", "SWB", "FB"}[(config-16)/4] // CELT-only
 }
 
 // The Opus a leg hears is encoded as the manager's Transcode config says: a
@@ -69,5 +84,40 @@ func TestOpusEncoderConfig(t *testing.T) {
 	low, high := largest(8000), largest(64000)
 	if low > 30 || high < 3*low {
 		t.Fatalf("loud packets of %d bytes at 8 kbit/s and %d at 64 kbit/s", low, high)
+	}
+}
+
+// An Opus leg that hears telephone audio alone (an 8 kHz client here, as a
+// G.711 leg would be) gets narrowband Opus from its first packet, and
+// wideband when what it hears is wideband: libopus codes no empty band.
+func TestOpusLegBandFollowsWhatItHears(t *testing.T) {
+	for _, tt := range []struct {
+		narrow bool
+		want   string
+	}{{true, "NB"}, {false, "WB"}} {
+		f := newFixture(t, session.Config{})
+		id := f.session(session.ModeMediaStream)
+		leg := &opusLeg{done: make(chan struct{})}
+		if err := f.m.AddLeg(f.ctx, id, leg); err != nil {
+			t.Fatal(err)
+		}
+		bot := f.subscribe(id, session.SubscribeOptions{})
+		input, rate := bot.Input, session.Rate
+		if tt.narrow {
+			input, rate = bot.InputNarrow, session.NarrowRate
+		}
+		if err := input(session.SpeakerAgent, mediatest.Tone(rate, 440, -6, rate)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1500 * time.Millisecond)
+		leg.mu.Lock()
+		bands := slices.Clone(leg.bands)
+		leg.mu.Unlock()
+		if len(bands) < 50 {
+			t.Fatalf("the leg heard %d packets in 1.5 s", len(bands))
+		}
+		if slices.ContainsFunc(bands, func(b string) bool { return b != tt.want }) {
+			t.Errorf("narrow input %v: the leg heard bandwidths %v, want %s throughout", tt.narrow, bands, tt.want)
+		}
 	}
 }

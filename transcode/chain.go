@@ -66,6 +66,7 @@ func (c Config) Chain(from, to media.Format, next media.Writer) (*Pipeline, erro
 			return nil, fmt.Errorf("chain %v to %v: %w", from, to, err)
 		}
 		w = newEncodeStage(dst, to, enc, encRate, &p.stats, w)
+		p.band, _ = enc.(BandLimiter)
 	}
 	if decRate != encRate {
 		r, err := NewResampler(decRate, encRate)
@@ -132,11 +133,24 @@ func pickRates(src Codec, from media.Format, dst Codec, to media.Format) (dec, e
 // called from any goroutine.
 type Pipeline struct {
 	head  media.Writer
+	band  BandLimiter // the encoder, when it can use LimitBand
 	stats counters
 }
 
 // WriteFrame converts f and passes it on.
 func (p *Pipeline) WriteFrame(f media.Frame) error { return p.head.WriteFrame(f) }
+
+// LimitBand tells the pipeline's encoder that the PCM written from now on
+// holds nothing above half of rate (0: no limit), when the encoder can code
+// less for it (Opus); for other pipelines it does nothing. The written
+// PCM's own rate may be higher: telephone audio in a 16 kHz mix is limited
+// to 8000.
+func (p *Pipeline) LimitBand(rate int) error {
+	if p.band == nil {
+		return nil
+	}
+	return p.band.LimitBand(rate)
+}
 
 // String describes the stages.
 func (p *Pipeline) String() string { return media.Describe(p.head) }

@@ -24,6 +24,12 @@ type Encoder interface {
 	Encode(pcm []int16, data []byte) (int, error)
 }
 
+// BandLimiter is implemented by encoders that code less when told the PCM
+// holds nothing above half of rate (0: no limit) (*opus.Encoder).
+type BandLimiter interface {
+	LimitBand(rate int) error
+}
+
 // Concealer is implemented by decoders with their own packet loss
 // concealment (*opus.Decoder): Conceal fills pcm with a guess at one lost
 // frame and returns the number of samples.

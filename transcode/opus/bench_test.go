@@ -31,26 +31,29 @@ func BenchmarkEncode(b *testing.B) {
 }
 
 // BenchmarkEncodeSpeech is what --opus-complexity costs: a spoken sentence
-// at 16 kHz (the session's rate), frame after frame, at each complexity.
+// at 16 kHz (the session's rate), frame after frame, at each complexity;
+// and what LimitBand saves at the default: the same told it is telephone
+// audio (limit=8000), as an Opus leg's encoder is when it hears a G.711
+// call alone.
 func BenchmarkEncodeSpeech(b *testing.B) {
-	f, err := os.Open("../../testdata/speech/01.wav")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	rate, speech, err := mediatest.ReadWAV(f)
-	if err != nil || rate != 16000 {
-		b.Fatalf("speech: %d Hz, %v", rate, err)
-	}
+	rate, speech := readSpeech(b)
 	frames := len(speech) / 320
-	for _, complexity := range []int{1, 3, 5, 10} {
-		b.Run(fmt.Sprint("complexity=", complexity), func(b *testing.B) {
-			enc, err := NewEncoder(EncoderConfig{SampleRate: rate, Complexity: complexity})
+	for _, c := range []struct{ complexity, limit int }{{1, 0}, {3, 0}, {5, 0}, {10, 0}, {5, 8000}} {
+		name := fmt.Sprint("complexity=", c.complexity)
+		if c.limit != 0 {
+			name += fmt.Sprint("/limit=", c.limit)
+		}
+		b.Run(name, func(b *testing.B) {
+			enc, err := NewEncoder(EncoderConfig{SampleRate: rate, Complexity: c.complexity})
 			if err != nil {
+				b.Fatal(err)
+			}
+			if err := enc.LimitBand(c.limit); err != nil {
 				b.Fatal(err)
 			}
 			data := make([]byte, MaxPacketSize)
 			n := 0
+			b.ReportAllocs()
 			for b.Loop() {
 				i := n % frames
 				if _, err := enc.Encode(speech[i*320:(i+1)*320], data); err != nil {
@@ -60,6 +63,20 @@ func BenchmarkEncodeSpeech(b *testing.B) {
 			}
 		})
 	}
+}
+
+// readSpeech reads the spoken sentence the encoding benchmarks code.
+func readSpeech(b *testing.B) (rate int, speech []int16) {
+	f, err := os.Open("../../testdata/speech/01.wav")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	rate, speech, err = mediatest.ReadWAV(f)
+	if err != nil || rate != 16000 {
+		b.Fatalf("speech: %d Hz, %v", rate, err)
+	}
+	return rate, speech
 }
 
 func BenchmarkDecode(b *testing.B) {

@@ -4,6 +4,7 @@ package opus
 
 import (
 	"fmt"
+	"slices"
 
 	hopus "github.com/hraban/opus"
 	"github.com/voxgate/voxgate/media"
@@ -13,6 +14,9 @@ import (
 type Encoder struct {
 	enc  *hopus.Encoder
 	rate int
+	band hopus.Bandwidth // the encoder's maximum audio bandwidth now
+	// silent: the last frame coded was digital silence (or none was).
+	silent bool
 }
 
 // NewEncoder returns a mono VoIP encoder configured by cfg.
@@ -35,7 +39,7 @@ func NewEncoder(cfg EncoderConfig) (*Encoder, error) {
 			return nil, fmt.Errorf("opus encoder: %w", err)
 		}
 	}
-	return &Encoder{enc: enc, rate: cfg.SampleRate}, nil
+	return &Encoder{enc: enc, rate: cfg.SampleRate, band: hopus.Fullband, silent: true}, nil
 }
 
 // SampleRate returns the rate of the PCM the encoder takes.
@@ -47,11 +51,55 @@ func (e *Encoder) Encode(pcm []int16, data []byte) (int, error) {
 	if len(pcm) == 0 {
 		return 0, errEmpty
 	}
+	e.silent = !slices.ContainsFunc(pcm, func(v int16) bool { return v != 0 })
 	n, err := e.enc.Encode(pcm, data)
 	if err != nil {
 		return 0, fmt.Errorf("opus encode %d samples: %w", len(pcm), err)
 	}
 	return n, nil
+}
+
+// LimitBand tells the encoder that the PCM it gets from now on holds
+// nothing above half of rate (0: no limit), as when it is telephone audio
+// resampled up: libopus then codes that band alone (narrowband SILK for
+// 8000), about half the work of wideband at the same bitrate, and its bits
+// all go to what is there. An encoder whose last frame was digital silence
+// (or that has coded none) starts afresh in the new band on its next frame,
+// which nobody hears; otherwise libopus moves there smoothly: from wide to
+// narrow in two steps of about 4 s, from narrow to wide through the medium
+// band, at once, then wide after about 5 s.
+func (e *Encoder) LimitBand(rate int) error {
+	band := bandFor(rate)
+	if band == e.band {
+		return nil
+	}
+	if e.silent {
+		if err := e.enc.Reset(); err != nil {
+			return fmt.Errorf("opus reset: %w", err)
+		}
+	}
+	if err := e.enc.SetMaxBandwidth(band); err != nil {
+		return fmt.Errorf("opus bandwidth %d Hz: %w", rate, err)
+	}
+	e.band = band
+	return nil
+}
+
+// bandFor is libopus's narrowest bandwidth that holds audio sampled at rate.
+func bandFor(rate int) hopus.Bandwidth {
+	switch {
+	case rate <= 0:
+		return hopus.Fullband
+	case rate <= 8000:
+		return hopus.Narrowband
+	case rate <= 12000:
+		return hopus.Mediumband
+	case rate <= 16000:
+		return hopus.Wideband
+	case rate <= 24000:
+		return hopus.SuperWideband
+	}
+	return hopus.Fullband
 }
 
 // String names the codec and its input rate.

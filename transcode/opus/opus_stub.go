@@ -14,6 +14,9 @@ func (e *Encoder) SampleRate() int { return 0 }
 // Encode returns ErrUnavailable.
 func (e *Encoder) Encode([]int16, []byte) (int, error) { return 0, ErrUnavailable }
 
+// LimitBand returns ErrUnavailable.
+func (e *Encoder) LimitBand(int) error { return ErrUnavailable }
+
 // String names the stub.
 func (e *Encoder) String() string { return "Opus(unavailable)" }
 

@@ -3,6 +3,7 @@
 package opus
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/voxgate/voxgate/media/mediatest"
@@ -125,5 +126,103 @@ func TestConfig(t *testing.T) {
 	}
 	if dec.String() != "Opus(48000)" {
 		t.Errorf("String = %q", dec.String())
+	}
+}
+
+// tocBandwidth is the audio bandwidth an Opus packet's TOC byte names (RFC
+// 6716, §3.1): its top rate, 8000 for narrowband up to 48000 for fullband.
+func tocBandwidth(p []byte) int {
+	config := p[0] >> 3
+	switch {
+	case config < 12: // SILK-only: NB, MB, WB in fours
+		return []int{8000, 12000, 16000}[config/4]
+	case config < 16: // hybrid: SWB, FB in twos
+		return []int{24000, 48000}[(config-12)/2]
+	}
+	return []int{8000, 16000, 24000, 48000}[(config-16)/4] // CELT-only: NB, WB, SWB, FB in fours
+}
+
+// A 16 kHz encoder codes the wide band until LimitBand(8000) says the audio
+// holds the narrow one alone. After a frame of digital silence it changes
+// band at once; during sound over libopus's smooth transitions (the tone
+// decodes all along). LimitBand(0) lifts the limit.
+func TestLimitBand(t *testing.T) {
+	enc, err := NewEncoder(EncoderConfig{SampleRate: 16000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := NewDecoder(16000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tone := mediatest.NewSine(16000, 700, -10)
+	pcm, out, buf := make([]int16, 320), make([]int16, 1920), make([]byte, MaxPacketSize)
+	// play encodes n frames (of silence or the tone) and returns the
+	// bandwidth of each, and the decoded audio of the last 25.
+	play := func(n int, sound bool) (bands []int, audio []int16) {
+		for i := range n {
+			clear(pcm)
+			if sound {
+				tone.Read(pcm)
+			}
+			k, err := enc.Encode(pcm, buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bands = append(bands, tocBandwidth(buf[:k]))
+			m, err := dec.Decode(buf[:k], out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i >= n-25 {
+				audio = append(audio, out[:m]...)
+			}
+		}
+		return bands, audio
+	}
+	// from returns the index from which every band is want, -1 if the last is not.
+	from := func(bands []int, want int) int {
+		i := len(bands)
+		for i > 0 && bands[i-1] == want {
+			i--
+		}
+		if i == len(bands) {
+			return -1
+		}
+		return i
+	}
+	limit := func(rate int) {
+		if err := enc.LimitBand(rate); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if bands, _ := play(10, false); from(bands, 16000) != 0 {
+		t.Fatalf("unlimited silence: bandwidths %v, want wideband", bands)
+	}
+	limit(8000)
+	bands, audio := play(50, true)
+	if from(bands, 8000) != 0 {
+		t.Fatalf("limited to 8000 after silence alone: bandwidths %v, want narrowband at once", bands)
+	}
+	mediatest.CheckTone(t, audio, 16000, mediatest.ToneWant{Freq: 700, Level: -10, MinSNR: 20})
+	limit(0) // lifted during sound: through the medium band
+	bands, audio = play(400, true)
+	if !slices.Contains(bands[:5], 12000) || from(bands, 16000) < 0 {
+		t.Fatalf("limit lifted during sound: bandwidths %v, want the medium band at once and wideband after", bands)
+	}
+	t.Logf("wideband %d frames after the limit was lifted", from(bands, 16000))
+	mediatest.CheckTone(t, audio, 16000, mediatest.ToneWant{Freq: 700, Level: -10, MinSNR: 20})
+	limit(8000) // during sound: over seconds
+	bands, audio = play(500, true)
+	at := from(bands, 8000)
+	if at < 0 || at > 450 {
+		t.Fatalf("limited to 8000 during sound: bandwidths %v, want narrowband within 9 s", bands)
+	}
+	t.Logf("narrowband %d frames after the limit was set", at)
+	mediatest.CheckTone(t, audio, 16000, mediatest.ToneWant{Freq: 700, Level: -10, MinSNR: 20})
+	play(1, false)
+	limit(0) // after silence: at once
+	if bands, _ := play(10, true); from(bands, 16000) != 0 {
+		t.Fatalf("limit lifted after silence: bandwidths %v, want wideband at once", bands)
 	}
 }
