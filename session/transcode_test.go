@@ -56,28 +56,42 @@ func tocBandwidth(toc byte) string {
 	return []string{"NB", "WB", "SWB", "FB"}[(config-16)/4] // CELT-only
 }
 
+// opusLegHears plays a second of a loud 440 Hz tone from a client (at 8 kHz
+// when narrow, else 16 kHz) to an Opus leg of a session of a manager with
+// cfg, and returns the sizes and bandwidths of the packets the leg heard in
+// 1.5 s.
+func opusLegHears(t *testing.T, cfg session.Config, narrow bool) (sizes []int, bands []string) {
+	t.Helper()
+	f := newFixture(t, cfg)
+	id := f.session(session.ModeMediaStream)
+	leg := &opusLeg{done: make(chan struct{})}
+	if err := f.m.AddLeg(f.ctx, id, leg); err != nil {
+		t.Fatal(err)
+	}
+	bot := f.subscribe(id, session.SubscribeOptions{})
+	input, rate := bot.Input, session.Rate
+	if narrow {
+		input, rate = bot.InputNarrow, session.NarrowRate
+	}
+	if err := input(session.SpeakerAgent, mediatest.Tone(rate, 440, -6, rate)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	leg.mu.Lock()
+	defer leg.mu.Unlock()
+	if len(leg.sizes) < 50 {
+		t.Fatalf("the leg heard %d packets in 1.5 s", len(leg.sizes))
+	}
+	return slices.Clone(leg.sizes), slices.Clone(leg.bands)
+}
+
 // The Opus a leg hears is encoded as the manager's Transcode config says: a
 // loud tone's 20 ms packets are about 20 bytes at 8 kbit/s (the bitrate's
 // 20), several times that at 64 kbit/s (a tone needs less than its 160).
 func TestOpusEncoderConfig(t *testing.T) {
 	largest := func(bitrate int) int {
-		f := newFixture(t, session.Config{Transcode: transcode.Config{Opus: opus.EncoderConfig{Bitrate: bitrate, Complexity: 1}}})
-		id := f.session(session.ModeMediaStream)
-		leg := &opusLeg{done: make(chan struct{})}
-		if err := f.m.AddLeg(f.ctx, id, leg); err != nil {
-			t.Fatal(err)
-		}
-		bot := f.subscribe(id, session.SubscribeOptions{})
-		if err := bot.Input(session.SpeakerAgent, mediatest.Tone(session.Rate, 440, -6, session.Rate)); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(1500 * time.Millisecond)
-		leg.mu.Lock()
-		sizes := slices.Clone(leg.sizes)
-		leg.mu.Unlock()
-		if len(sizes) < 50 {
-			t.Fatalf("the leg heard %d packets in 1.5 s", len(sizes))
-		}
+		cfg := session.Config{Transcode: transcode.Config{Opus: opus.EncoderConfig{Bitrate: bitrate, Complexity: 1}}}
+		sizes, _ := opusLegHears(t, cfg, false)
 		slices.Sort(sizes)
 		return sizes[len(sizes)-25] // among the tone's packets
 	}
@@ -95,27 +109,7 @@ func TestOpusLegBandFollowsWhatItHears(t *testing.T) {
 		narrow bool
 		want   string
 	}{{true, "NB"}, {false, "WB"}} {
-		f := newFixture(t, session.Config{})
-		id := f.session(session.ModeMediaStream)
-		leg := &opusLeg{done: make(chan struct{})}
-		if err := f.m.AddLeg(f.ctx, id, leg); err != nil {
-			t.Fatal(err)
-		}
-		bot := f.subscribe(id, session.SubscribeOptions{})
-		input, rate := bot.Input, session.Rate
-		if tt.narrow {
-			input, rate = bot.InputNarrow, session.NarrowRate
-		}
-		if err := input(session.SpeakerAgent, mediatest.Tone(rate, 440, -6, rate)); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(1500 * time.Millisecond)
-		leg.mu.Lock()
-		bands := slices.Clone(leg.bands)
-		leg.mu.Unlock()
-		if len(bands) < 50 {
-			t.Fatalf("the leg heard %d packets in 1.5 s", len(bands))
-		}
+		_, bands := opusLegHears(t, session.Config{}, tt.narrow)
 		if slices.ContainsFunc(bands, func(b string) bool { return b != tt.want }) {
 			t.Errorf("narrow input %v: the leg heard bandwidths %v, want %s throughout", tt.narrow, bands, tt.want)
 		}
