@@ -93,19 +93,29 @@ func TestWebhookEndpointRoutes(t *testing.T) {
 	})
 }
 
-// signedReceiver accepts webhooks signed with its secret and collects their types.
+// signedReceiver accepts webhooks signed with its secret and collects their
+// types. A webhook that comes before the test has given it the secret (a
+// session's session.created can beat the response that holds the session's
+// secret) waits for it, as a receiver that knows its secret would not
+// need to; refused, it would be retried only a minute later.
 type signedReceiver struct {
-	srv    *httptest.Server
-	header string
-	mu     sync.Mutex
-	secret string
-	types  map[string]string // evt_ → type
+	srv     *httptest.Server
+	header  string
+	mu      sync.Mutex
+	secret  string
+	types   map[string]string // evt_ → type
+	hasKey  chan struct{}     // closed by setSecret
+	keyOnce sync.Once
 }
 
 func newSignedReceiver(t *testing.T, header string) *signedReceiver {
-	rc := &signedReceiver{header: header, types: map[string]string{}}
+	rc := &signedReceiver{header: header, types: map[string]string{}, hasKey: make(chan struct{})}
 	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
+		select {
+		case <-rc.hasKey:
+		case <-time.After(10 * time.Second):
+		}
 		rc.mu.Lock()
 		defer rc.mu.Unlock()
 		if err := webhook.Verify(r.Header.Get(rc.header), body, rc.secret, time.Now()); err != nil {
@@ -120,7 +130,12 @@ func newSignedReceiver(t *testing.T, header string) *signedReceiver {
 	return rc
 }
 
-func (rc *signedReceiver) setSecret(s string) { rc.mu.Lock(); rc.secret = s; rc.mu.Unlock() }
+func (rc *signedReceiver) setSecret(s string) {
+	rc.mu.Lock()
+	rc.secret = s
+	rc.mu.Unlock()
+	rc.keyOnce.Do(func() { close(rc.hasKey) })
+}
 
 // waitTypes waits until the receiver has events of every type in want.
 func (rc *signedReceiver) waitTypes(t *testing.T, want ...string) {
