@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -230,8 +229,7 @@ func (tx *Tx) Insert(t Table, r Record) error {
 		cols += ", session_id"
 		args = append(args, r.Session)
 	}
-	marks := strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ")
-	res, err := tx.tx.ExecContext(tx.ctx, tx.s.rebind(`INSERT INTO `+string(t)+` (`+cols+`) VALUES (`+marks+`) ON CONFLICT DO NOTHING`), args...)
+	res, err := tx.tx.ExecContext(tx.ctx, tx.s.rebind(`INSERT INTO `+string(t)+` (`+cols+`) VALUES (`+placeholders(len(args))+`) ON CONFLICT DO NOTHING`), args...)
 	if err != nil {
 		return fmt.Errorf("insert into %s: %w", t, err)
 	}

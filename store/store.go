@@ -218,6 +218,11 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
+// placeholders is n '?' placeholders, comma-separated, for a VALUES or IN list.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
 // rebind turns '?' placeholders into PostgreSQL's $1, $2, ...
 func (s *Store) rebind(q string) string {
 	if !s.postgres {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 	"time"
 )
 
@@ -90,7 +89,7 @@ func (tx *Tx) AddDelivery(d Delivery) error {
 // (the process died mid-send) makes them due again. A target never gets
 // more than perTarget leases counting the inflight ones it already has.
 func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit, perTarget int, inflight map[string]int) ([]Delivery, error) {
-	var ids []string
+	var ids []any
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		ids = ids[:0]
 		q := `SELECT id, target FROM webhook_deliveries WHERE status = ? AND next_attempt_at <= ? AND lease_until <= ?`
@@ -102,7 +101,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 			}
 		}
 		if len(busy) > 0 {
-			q += ` AND target NOT IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(busy)), ", ") + `)`
+			q += ` AND target NOT IN (` + placeholders(len(busy)) + `)`
 			args = append(args, busy...)
 		}
 		// Look further than limit: the first rows may be one target's backlog.
@@ -132,24 +131,33 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, id := range ids {
-			if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE webhook_deliveries SET lease_until = ? WHERE id = ?`), micros(now.Add(lease)), id); err != nil {
-				return err
-			}
+		if len(ids) == 0 {
+			return nil
 		}
-		return nil
+		_, err = tx.ExecContext(ctx, s.rebind(`UPDATE webhook_deliveries SET lease_until = ? WHERE id IN (`+placeholders(len(ids))+`)`),
+			append([]any{micros(now.Add(lease))}, ids...)...)
+		return err
 	})
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
+	rows, err := s.write.QueryContext(ctx, s.rebind(`SELECT `+deliveryColumns+
+		` FROM webhook_deliveries d JOIN events e ON e.id = d.event_id WHERE d.id IN (`+placeholders(len(ids))+`)
+		ORDER BY d.next_attempt_at, d.id`), ids...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
 	out := make([]Delivery, 0, len(ids))
-	for _, id := range ids {
-		d, err := scanDelivery(s.write.QueryRowContext(ctx, s.rebind(`SELECT `+deliveryColumns+
-			` FROM webhook_deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = ?`), id))
+	for rows.Next() {
+		d, err := scanDelivery(rows)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
