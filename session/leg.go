@@ -1,8 +1,6 @@
 package session
 
 import (
-	"sync"
-
 	"github.com/voxgate/voxgate/media"
 )
 
@@ -91,43 +89,9 @@ type Leg interface {
 // frame. DeliverFrames is called once, before any ReadFrame; w does not
 // block, and f.Payload is valid only during the call. ended is called once
 // the leg has ended (at once if it already has; a frame may still follow
-// it); it does not block, and a leg calls it through a LegEnd.
+// it); it does not block, and a leg calls it through a media.EndNotice.
 type FrameDeliverer interface {
 	DeliverFrames(w media.Writer, ended func())
-}
-
-// LegEnd calls a FrameDeliverer's ended function once, whichever comes
-// first of the leg's end and DeliverFrames. The zero value is ready.
-type LegEnd struct {
-	mu    sync.Mutex
-	ended bool
-	f     func()
-}
-
-// Notify has f called when End is, or now if End already was.
-func (e *LegEnd) Notify(f func()) {
-	e.mu.Lock()
-	ended := e.ended
-	if !ended {
-		e.f = f
-	}
-	e.mu.Unlock()
-	if ended {
-		f()
-	}
-}
-
-// End records that the leg has ended and calls the function Notify was
-// given, if any; only its first call does anything.
-func (e *LegEnd) End() {
-	e.mu.Lock()
-	f := e.f
-	done := e.ended
-	e.ended, e.f = true, nil
-	e.mu.Unlock()
-	if f != nil && !done {
-		f()
-	}
 }
 
 // DTMFSender is a leg that can send RFC 4733 digits to its party.

@@ -454,7 +454,7 @@ func TestAgentMaxDuration(t *testing.T) {
 type deliveringLeg struct {
 	*pipeLeg
 	w   media.Writer
-	end session.LegEnd
+	end media.EndNotice
 }
 
 func (d *deliveringLeg) DeliverFrames(w media.Writer, ended func()) {

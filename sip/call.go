@@ -38,9 +38,9 @@ type Call struct {
 	early       bool                        // outbound: joined the session on early media
 	log         *zap.Logger
 
-	done      chan struct{}  // closed when the leg ends
-	legEnd    session.LegEnd // tells the session, right after done closes
-	ended     chan struct{}  // closed when the call's end is recorded
+	done      chan struct{}   // closed when the leg ends
+	legEnd    media.EndNotice // tells the session, right after done closes
+	ended     chan struct{}   // closed when the call's end is recorded
 	closeOnce sync.Once
 	cause     error
 }

@@ -56,7 +56,7 @@ type TwilioLeg struct {
 	pending []playbackEcho // marks sent, in order
 
 	done      chan struct{}
-	legEnd    session.LegEnd // tells the session, right after done closes
+	legEnd    media.EndNotice // tells the session, right after done closes
 	closeOnce sync.Once
 	cause     error // set before done closes
 }

@@ -112,12 +112,11 @@ type Conn struct {
 	sock *udpSocket
 	rtcp *udpSocket // nil with rtcp-mux
 
-	rx    *media.Handoff // received frames, in order, for ReadFrame or Deliver's writer
-	done  chan struct{}
-	once  sync.Once
-	err   error
-	endMu sync.Mutex
-	onEnd func(err error) // set by OnEnd until the stream ends
+	rx     *media.Handoff // received frames, in order, for ReadFrame or Deliver's writer
+	done   chan struct{}
+	once   sync.Once
+	err    error
+	ending media.EndNotice // calls OnEnd's function
 
 	remote atomic.Pointer[netip.AddrPort] // where to send: latched or from SDP
 	codec  atomic.Pointer[codec]          // payload type and clocks; SetCodec may change it
@@ -307,14 +306,7 @@ func (c *Conn) Err() error {
 // consumer needs no goroutine waiting on Done. A stream keeps one f; a
 // later OnEnd replaces it.
 func (c *Conn) OnEnd(f func(err error)) {
-	c.endMu.Lock()
-	defer c.endMu.Unlock()
-	select {
-	case <-c.done:
-		go f(c.err)
-	default:
-		c.onEnd = f
-	}
+	c.ending.Notify(func() { go f(c.err) })
 }
 
 func (c *Conn) end(err error) {
@@ -325,13 +317,7 @@ func (c *Conn) end(err error) {
 		if c.rtcp != nil {
 			_ = c.rtcp.Close()
 		}
-		c.endMu.Lock()
-		f := c.onEnd
-		c.onEnd = nil
-		c.endMu.Unlock()
-		if f != nil {
-			go f(err)
-		}
+		c.ending.End()
 	})
 }
 
