@@ -16,13 +16,13 @@ import (
 )
 
 // opusLeg is a WebRTC-like leg: it hears Opus and keeps the packets' sizes
-// and the bandwidths their TOC bytes name (RFC 6716, §3.1).
+// and the bandwidths their TOC bytes name (mediatest.OpusBandwidth).
 type opusLeg struct {
 	done  chan struct{}
 	once  sync.Once
 	mu    sync.Mutex
 	sizes []int
-	bands []string
+	bands []int
 }
 
 func (l *opusLeg) CallID() string           { return "call_opus" }
@@ -39,28 +39,16 @@ func (l *opusLeg) ReadFrame(*media.Frame) error {
 func (l *opusLeg) WriteFrame(f media.Frame) error {
 	l.mu.Lock()
 	l.sizes = append(l.sizes, len(f.Payload))
-	l.bands = append(l.bands, tocBandwidth(f.Payload[0]))
+	l.bands = append(l.bands, mediatest.OpusBandwidth(f.Payload))
 	l.mu.Unlock()
 	return nil
-}
-
-// tocBandwidth names the audio bandwidth of an Opus packet's TOC byte.
-func tocBandwidth(toc byte) string {
-	config := toc >> 3
-	switch {
-	case config < 12: // SILK-only: NB, MB, WB in fours
-		return []string{"NB", "MB", "WB"}[config/4]
-	case config < 16: // hybrid: SWB, FB in twos
-		return []string{"SWB", "FB"}[(config-12)/2]
-	}
-	return []string{"NB", "WB", "SWB", "FB"}[(config-16)/4] // CELT-only
 }
 
 // opusLegHears plays a second of a loud 440 Hz tone from a client (at 8 kHz
 // when narrow, else 16 kHz) to an Opus leg of a session of a manager with
 // cfg, and returns the sizes and bandwidths of the packets the leg heard in
 // 1.5 s.
-func opusLegHears(t *testing.T, cfg session.Config, narrow bool) (sizes []int, bands []string) {
+func opusLegHears(t *testing.T, cfg session.Config, narrow bool) (sizes []int, bands []int) {
 	t.Helper()
 	f := newFixture(t, cfg)
 	id := f.session(session.ModeMediaStream)
@@ -107,11 +95,11 @@ func TestOpusEncoderConfig(t *testing.T) {
 func TestOpusLegBandFollowsWhatItHears(t *testing.T) {
 	for _, tt := range []struct {
 		narrow bool
-		want   string
-	}{{true, "NB"}, {false, "WB"}} {
+		want   int
+	}{{true, 8000}, {false, 16000}} {
 		_, bands := opusLegHears(t, session.Config{}, tt.narrow)
-		if slices.ContainsFunc(bands, func(b string) bool { return b != tt.want }) {
-			t.Errorf("narrow input %v: the leg heard bandwidths %v, want %s throughout", tt.narrow, bands, tt.want)
+		if slices.ContainsFunc(bands, func(b int) bool { return b != tt.want }) {
+			t.Errorf("narrow input %v: the leg heard bandwidths %v, want %d throughout", tt.narrow, bands, tt.want)
 		}
 	}
 }

@@ -176,3 +176,15 @@ func TestSimilarity(t *testing.T) {
 		t.Errorf("voiced %.2f s, want 0.7", v)
 	}
 }
+
+// OpusBandwidth reads RFC 6716's TOC configs: SILK, hybrid and CELT.
+func TestOpusBandwidth(t *testing.T) {
+	for config, want := range map[byte]int{0: 8000, 5: 12000, 11: 16000, 12: 24000, 15: 48000, 16: 8000, 21: 16000, 26: 24000, 31: 48000} {
+		if got := OpusBandwidth([]byte{config<<3 | 1, 0}); got != want {
+			t.Errorf("config %d: %d, want %d", config, got, want)
+		}
+	}
+	if got := OpusBandwidth(nil); got != 0 {
+		t.Errorf("empty packet: %d", got)
+	}
+}

@@ -129,19 +129,6 @@ func TestConfig(t *testing.T) {
 	}
 }
 
-// tocBandwidth is the audio bandwidth an Opus packet's TOC byte names (RFC
-// 6716, §3.1): its top rate, 8000 for narrowband up to 48000 for fullband.
-func tocBandwidth(p []byte) int {
-	config := p[0] >> 3
-	switch {
-	case config < 12: // SILK-only: NB, MB, WB in fours
-		return []int{8000, 12000, 16000}[config/4]
-	case config < 16: // hybrid: SWB, FB in twos
-		return []int{24000, 48000}[(config-12)/2]
-	}
-	return []int{8000, 16000, 24000, 48000}[(config-16)/4] // CELT-only: NB, WB, SWB, FB in fours
-}
-
 // A 16 kHz encoder codes the wide band until LimitBand(8000) says the audio
 // holds the narrow one alone. After a frame of digital silence it changes
 // band at once; during sound over libopus's smooth transitions (the tone
@@ -169,7 +156,7 @@ func TestLimitBand(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			bands = append(bands, tocBandwidth(buf[:k]))
+			bands = append(bands, mediatest.OpusBandwidth(buf[:k]))
 			m, err := dec.Decode(buf[:k], out)
 			if err != nil {
 				t.Fatal(err)
