@@ -185,6 +185,7 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	s.bySIPID[call.sipID] = call
 	s.mu.Unlock()
 	registered = true
+	states := dlg.StateRead() // from before the 200: every change after it, in order
 	if err := dlg.RespondSDP(answer); err != nil {
 		if tx.Err() != nil { // CANCELed before the answer: the transaction answered 487
 			s.finish(call, sid, session.CallCanceled, "canceled", 487)
@@ -194,24 +195,20 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		return
 	}
 	s.wg.Add(1)
-	go s.run(call, sid, lateOffer)
+	go s.run(call, sid, lateOffer, states)
 }
 
-// run waits for the ACK, joins the call to its session, and records how it ends.
-func (s *Server) run(call *Call, sid string, lateOffer bool) {
+// run waits for the ACK (the dialog's states come on states), joins the
+// call to its session, and records how it ends.
+func (s *Server) run(call *Call, sid string, lateOffer bool, states <-chan sipmsg.DialogState) {
 	defer s.wg.Done()
-	states := call.dialog.StateRead()
-	deadline := time.After(ackTimeout)
-	for call.dialog.LoadState() < sipmsg.DialogStateConfirmed {
-		select {
-		case <-states:
-		case <-deadline:
-			s.finish(call, sid, session.CallFailed, "no_ack", 408)
-			return
-		case <-call.dialog.Context().Done():
-			s.finish(call, sid, session.CallCanceled, "canceled", 487)
-			return
-		}
+	switch awaitAck(states, call.dialog.Context().Done(), time.After(ackTimeout)) {
+	case ackTimedOut:
+		s.finish(call, sid, session.CallFailed, "no_ack", 408)
+		return
+	case ackNever:
+		s.finish(call, sid, session.CallCanceled, "canceled", 487)
+		return
 	}
 	call.confirmed(call.dialog.Bye)
 	if lateOffer {
@@ -230,6 +227,45 @@ func (s *Server) run(call *Call, sid string, lateOffer bool) {
 		_ = call.Close(err)
 	}
 	s.watchEnd(call, sid, call.dialog.Context(), 0)
+}
+
+// How the wait for an answered INVITE's ACK ended.
+const (
+	ackCame = iota
+	ackTimedOut
+	ackNever // the dialog ended unconfirmed
+)
+
+// awaitAck waits until the dialog whose state changes come on states
+// (from before its 200, in order) is confirmed, it ends (done) or timeout
+// passes. An ACK and a BYE right after it both come before the wait may
+// look: the order of the states, not which came first to the wait, says
+// the call was answered.
+func awaitAck(states <-chan sipmsg.DialogState, done <-chan struct{}, timeout <-chan time.Time) int {
+	for {
+		select {
+		case st := <-states:
+			switch st {
+			case sipmsg.DialogStateConfirmed:
+				return ackCame
+			case sipmsg.DialogStateEnded:
+				return ackNever
+			}
+		case <-timeout:
+			return ackTimedOut
+		case <-done: // ended: the states that came before say how
+			for {
+				select {
+				case st := <-states:
+					if st == sipmsg.DialogStateConfirmed {
+						return ackCame
+					}
+				default:
+					return ackNever
+				}
+			}
+		}
+	}
 }
 
 // watchEnd ends an answered call when the far end hangs up (its dialog's
