@@ -133,59 +133,58 @@ func (a *api) ensureTrunk(ctx context.Context) error {
 // call is one session under load: a SIP call replaying the fixture and a
 // WebSocket subscriber speaking back.
 type call struct {
-	g       *Generator
-	p       *probe
-	id      string
-	rtp     *net.UDPConn
-	remote  netip.AddrPort
-	ws      *stream.Client
-	rtc     *rtcLeg // the WebRTC leg, in WebRTC runs
-	dlg     *sipgo.DialogClientSession
-	setup   time.Duration // INVITE to 200 OK
-	stop    chan struct{}
-	senders sync.WaitGroup
-	readers sync.WaitGroup
+	g      *Generator
+	p      *probe
+	id     string
+	rtp    *net.UDPConn
+	remote netip.AddrPort
+	ws     *stream.Client
+	rtc    *rtcLeg // the WebRTC leg, in WebRTC runs
+	// rtcHeard is closed when the WebRTC leg hears its first packet.
+	rtcHeard chan struct{}
+	dlg      *sipgo.DialogClientSession
+	setup    time.Duration // INVITE to 200 OK
+	stop     chan struct{}
+	senders  sync.WaitGroup
+	readers  sync.WaitGroup
 }
 
 // place sets up one call: the session, its subscriber, the SIP call; then
 // both directions start.
 func (g *Generator) place(ctx context.Context) (*call, error) {
-	p, err := newProbe(g.fx, g.ref, g.cfg.LateAfter, g.cfg.LostAfter)
+	p, err := newProbe(g.fx, g.ref, g.cfg.LateAfter, g.cfg.LostAfter, g.cfg.Bridge)
 	if err != nil {
 		return nil, err
 	}
-	c := &call{g: g, p: p, stop: make(chan struct{})}
+	c := &call{g: g, p: p, stop: make(chan struct{}), rtcHeard: make(chan struct{})}
 	var s newSession
 	if err := g.api.do(ctx, "POST", "/v1/sessions", map[string]any{"mode": "media_stream"}, &s); err != nil {
 		return nil, fmt.Errorf("create session: %w", err)
 	}
 	c.id = s.ID
-	wsURL, err := stream.ConnectURL(g.cfg.URL, s.ID, s.Stream.Token, url.Values{"audio": {"mulaw_8000"}})
-	if err != nil {
-		return nil, err
-	}
-	if c.ws, err = stream.Dial(ctx, wsURL); err != nil {
-		return nil, fmt.Errorf("subscriber: %w", err)
-	}
-	if _, err := c.ws.Read(); err != nil { // session.ready: the subscription is in place
-		c.ws.Close()
-		return nil, fmt.Errorf("subscriber: %w", err)
+	if !g.cfg.Bridge {
+		if err := c.subscribe(ctx, s); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.dial(ctx, s); err != nil {
-		c.ws.Close()
+		c.closeWS()
 		return nil, err
 	}
 	if g.cfg.WebRTC {
 		if err := c.joinWebRTC(ctx); err != nil {
 			c.hangupSIP()
 			c.rtp.Close()
-			c.ws.Close()
+			c.closeWS()
 			return nil, err
 		}
 	}
-	c.readers.Add(2)
+	c.readers.Add(1)
 	go c.readRTP()
-	go c.readWS()
+	if c.ws != nil {
+		c.readers.Add(1)
+		go c.readWS()
+	}
 	c.senders.Add(2)
 	go c.sendRTP()
 	if c.rtc != nil {
@@ -194,6 +193,30 @@ func (g *Generator) place(ctx context.Context) (*call, error) {
 		go c.sendInput()
 	}
 	return c, nil
+}
+
+// subscribe connects the call's WebSocket subscriber and waits for
+// session.ready (the subscription is in place).
+func (c *call) subscribe(ctx context.Context, s newSession) error {
+	wsURL, err := stream.ConnectURL(c.g.cfg.URL, s.ID, s.Stream.Token, url.Values{"audio": {"mulaw_8000"}})
+	if err != nil {
+		return err
+	}
+	if c.ws, err = stream.Dial(ctx, wsURL); err != nil {
+		return fmt.Errorf("subscriber: %w", err)
+	}
+	if _, err := c.ws.Read(); err != nil {
+		c.closeWS()
+		return fmt.Errorf("subscriber: %w", err)
+	}
+	return nil
+}
+
+// closeWS closes the subscriber, if the call has one.
+func (c *call) closeWS() {
+	if c.ws != nil {
+		c.ws.Close()
+	}
 }
 
 // dial places the SIP call and takes the gateway's RTP address from its answer.
@@ -258,6 +281,17 @@ func (c *call) dial(ctx context.Context, s newSession) error {
 func (c *call) sendRTP() {
 	defer c.senders.Done()
 	rw := NewRewriter(c.g.fx, rand.Uint32(), uint16(rand.Uint32()), rand.Uint32())
+	if c.g.cfg.Bridge {
+		// The phone's markers are timed at the WebRTC leg: start once it
+		// hears the session, or the first ones may be played to no one.
+		rw.WithMarkers(c.g.phoneMarker)
+		select {
+		case <-c.rtcHeard:
+		case <-c.stop:
+			return
+		case <-time.After(5 * time.Second):
+		}
+	}
 	tm := time.NewTimer(0)
 	start := time.Now()
 	for {
@@ -354,7 +388,7 @@ func (c *call) hangup() {
 	if c.rtc != nil {
 		_ = c.rtc.pc.Close()
 	}
-	c.ws.Close()
+	c.closeWS()
 	c.rtp.Close()
 	c.readers.Wait()
 }

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+
+	"github.com/voxgate/voxgate/media"
+	"github.com/voxgate/voxgate/transcode"
 )
 
 // event is something that happens at a moment of the made-up clock.
@@ -100,7 +103,7 @@ func TestLatencyAgainstSyntheticGateway(t *testing.T) {
 	}
 	for _, delays := range [][2]time.Duration{{3 * time.Millisecond, 17 * time.Millisecond}, {1234567 * time.Nanosecond, 150 * time.Millisecond}} {
 		t.Run(fmt.Sprint(delays), func(t *testing.T) {
-			p, err := newProbe(fx, ref, 40*time.Millisecond, time.Second)
+			p, err := newProbe(fx, ref, 40*time.Millisecond, time.Second, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -180,4 +183,75 @@ func FuzzParseAudioOutput(f *testing.F) {
 			_, _, _ = decodeMulaw(m.Payload, nil, nil)
 		}
 	})
+}
+
+// In a bridge run the phone's replay carries markers among the fixture's
+// speech and the probe times them where the WebRTC leg hears them: against
+// a made-up gateway that delays the phone's audio by exactly delay and
+// shifts it by a codec's delay within the frames (shift samples), every
+// marker is heard, none is made up of speech, and each is timed at delay,
+// or a frame later when the shift leaves no whole half-frame of it in the
+// first (a frame's halves are the detector's windows).
+func TestBridgeMarkersAgainstSyntheticGateway(t *testing.T) {
+	fx, err := LoadFixture("../testdata/rtp/pcmu.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx = fx.WithoutEvents()
+	ref, err := referenceLevels(fx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker, err := markerPayload(fx.Format)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const delay = 23 * time.Millisecond
+	for _, tc := range []struct {
+		shift int // samples at 8 kHz
+		want  time.Duration
+	}{{0, delay}, {52, delay}, {80, delay}, {120, delay + 20*time.Millisecond}, {150, delay + 20*time.Millisecond}} {
+		t.Run(fmt.Sprint(tc.shift), func(t *testing.T) {
+			p, err := newProbe(fx, ref, 40*time.Millisecond, time.Second, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stream := make([]int16, tc.shift)
+			dec, err := transcode.Chain(fx.Format, media.PCM16(8000), media.WriterFunc(func(f media.Frame) error {
+				stream = append(stream, f.Samples...)
+				return nil
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			w := NewRewriter(fx, 1, 65000, 0).WithMarkers(marker)
+			var pkt rtp.Packet
+			const frames = 600 // twelve seconds: a whole play of the fixture and the start of the next
+			for k := range frames {
+				s := w.Next()
+				at := start.Add(time.Duration(k) * 20 * time.Millisecond)
+				p.rtpSent(s, at)
+				if err := pkt.Unmarshal(s.Packet); err != nil {
+					t.Fatal(err)
+				}
+				if err := dec.WriteFrame(media.Frame{Payload: pkt.Payload, Timestamp: pkt.Timestamp}); err != nil {
+					t.Fatal(err)
+				}
+				p.opusHeard(stream[160*k:160*k+160], at.Add(delay))
+			}
+			p.stop(start.Add(frames * 20 * time.Millisecond))
+			tl := p.harvest(start.Add(20*time.Second), true)
+			fwd := tl.fwd.Summarize()
+			if tl.framesSent != frames/MarkerEvery || tl.framesLost != 0 || fwd.Count != tl.framesSent {
+				t.Fatalf("markers: %d sent, %d lost, %d timed", tl.framesSent, tl.framesLost, fwd.Count)
+			}
+			if fwd.P50 != tc.want || fwd.Max != tc.want {
+				t.Fatalf("forward: %+v; want every marker at %v", fwd, tc.want)
+			}
+			if tl.opusFrames != frames || tl.opusSpeech < frames/4 {
+				t.Fatalf("the leg heard %d frames, %d of them speech", tl.opusFrames, tl.opusSpeech)
+			}
+		})
+	}
 }

@@ -152,9 +152,13 @@ func (r *Return) OnSent(t time.Time) {
 	r.pending = append(r.pending, t)
 }
 
-// OnFrame takes a frame the phone received at t with its level in dBFS.
-func (r *Return) OnFrame(level float64, t time.Time) {
-	loud := level > markerThreshold
+// OnFrame takes a frame the phone received at t with its level in dBFS:
+// one above markerThreshold is a marker's.
+func (r *Return) OnFrame(level float64, t time.Time) { r.OnMarker(level > markerThreshold, t) }
+
+// OnMarker takes a frame received at t that is a marker's or not: the
+// first of a run of marker frames is the oldest marker not yet heard.
+func (r *Return) OnMarker(loud bool, t time.Time) {
 	if loud && !r.loud {
 		r.Expire(t.Add(-r.LostAfter))
 	}
@@ -228,6 +232,51 @@ func (a *Arrivals) Received() int { return a.received }
 
 // Jitter is the interarrival jitter estimate.
 func (a *Arrivals) Jitter() time.Duration { return time.Duration(a.jitter * 1e9) }
+
+// markerHz is the markers' tone.
+const markerHz = 1000
+
+// markerTone is one marker frame, 20 ms of the markers' tone at -6 dBFS,
+// sampled at rate.
+func markerTone(rate int) []int16 {
+	pcm := make([]int16, rate/50)
+	for i := range pcm {
+		pcm[i] = int16(16384 * math.Sin(2*math.Pi*markerHz*float64(i)/float64(rate)))
+	}
+	return pcm
+}
+
+// toneMinShare is how much of a window's energy a marker puts at
+// markerHz: speech spreads over the band, the marker's burst sits on one
+// frequency.
+const toneMinShare = 0.8
+
+// isMarkerTone reports whether a 20 ms frame sampled at rate holds a marker
+// among speech: a half of it (10 ms) louder than markerThreshold with at
+// least toneMinShare of its energy at markerHz (Goertzel's filter). Codec
+// delay lays a burst across two frames, but one of them always holds it
+// over a whole half: a frame's halves are the windows, and the burst,
+// 20 ms, covers one of them however it falls.
+func isMarkerTone(pcm []int16, rate int) bool {
+	half := len(pcm) / 2
+	return half > 0 && (toneWindow(pcm[:half], rate) || toneWindow(pcm[half:], rate))
+}
+
+// toneWindow reports whether pcm is loud and mostly markerHz.
+func toneWindow(pcm []int16, rate int) bool {
+	if level(pcm) <= markerThreshold {
+		return false
+	}
+	coeff := 2 * math.Cos(2*math.Pi*markerHz/float64(rate))
+	var s1, s2, energy float64
+	for _, v := range pcm {
+		x := float64(v)
+		s1, s2 = x+coeff*s1-s2, s1
+		energy += x * x
+	}
+	power := s1*s1 + s2*s2 - coeff*s1*s2
+	return 2*power/(float64(len(pcm))*energy) >= toneMinShare
+}
 
 // level is a frame's RMS in dBFS (-120 for silence).
 func level(pcm []int16) float64 {

@@ -21,9 +21,12 @@ type probe struct {
 	ref []float64 // the fixture's frame levels by sequence offset (NaN: no audio)
 	fwd *Forward
 	ret *Return
-	arr *Arrivals
-	dec *transcode.Pipeline // what the phone hears → PCM at 8 kHz → onPCM
-	now time.Time           // the arrival being decoded
+	// legMarkers, in bridge runs, times the phone's markers where the
+	// WebRTC leg hears them (in place of fwd: there is no subscriber).
+	legMarkers *Return
+	arr        *Arrivals
+	dec        *transcode.Pipeline // what the phone hears → PCM at 8 kHz → onPCM
+	now        time.Time           // the arrival being decoded
 
 	heard           chan struct{} // closed when the phone hears the gateway's first packet
 	lostAfter       time.Duration // how long a frame or marker may take before it counts as lost
@@ -59,6 +62,9 @@ func (p *probe) inFlight() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n := len(p.ret.pending)
+	if p.legMarkers != nil {
+		n += len(p.legMarkers.pending)
+	}
 	horizon := p.tailHorizon()
 	for s := range p.fwd.sentIdx {
 		if !p.fwd.done[s] && p.fwd.sentAt[s].Before(horizon) {
@@ -75,22 +81,31 @@ func (p *probe) stop(t time.Time) {
 	p.mu.Unlock()
 }
 
-// opusHeard takes the level of a frame the WebRTC leg heard.
-func (p *probe) opusHeard(lvl float64) {
+// opusHeard takes a frame (8 kHz) the WebRTC leg heard at t.
+func (p *probe) opusHeard(pcm []int16, t time.Time) {
+	lvl := level(pcm)
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.opusFrames++
 	if lvl > speechLevel {
 		p.opusSpeech++
 	}
-	p.mu.Unlock()
+	if p.legMarkers != nil {
+		p.legMarkers.OnMarker(isMarkerTone(pcm, 8000), t)
+	}
 }
 
 // matchDB is how far a subscriber's frame may be from the fixture's level.
 const matchDB = 6
 
-func newProbe(fx *Fixture, ref []float64, lateAfter, lostAfter time.Duration) (*probe, error) {
+// newProbe measures a call replaying fx (ref: its frames' levels); with
+// bridge, one whose phone sends markers to its WebRTC leg.
+func newProbe(fx *Fixture, ref []float64, lateAfter, lostAfter time.Duration, bridge bool) (*probe, error) {
 	p := &probe{fx: fx, ref: ref, lostAfter: lostAfter, fwd: NewForward(lateAfter), ret: NewReturn(lateAfter, lostAfter),
 		arr: NewArrivals(fx.ClockRate), heard: make(chan struct{})}
+	if bridge {
+		p.legMarkers = NewReturn(lateAfter, lostAfter)
+	}
 	var err error
 	p.dec, err = transcode.Chain(fx.Format, media.PCM16(8000), media.WriterFunc(p.onPCM))
 	return p, err
@@ -99,9 +114,14 @@ func newProbe(fx *Fixture, ref []float64, lateAfter, lostAfter time.Duration) (*
 // rtpSent records a packet the phone sent at t.
 func (p *probe) rtpSent(s Sent, t time.Time) {
 	p.mu.Lock()
-	if s.DTMF {
+	switch {
+	case s.DTMF:
 		p.lastEvent = t
-	} else {
+	case p.legMarkers != nil:
+		if s.Marker {
+			p.legMarkers.OnSent(t)
+		}
+	default:
 		p.fwd.OnSent(s.Index, t)
 	}
 	p.mu.Unlock()
@@ -197,6 +217,11 @@ func (p *probe) harvest(now time.Time, final bool) tally {
 	p.ret.Sent, p.ret.Lost, p.ret.Late, p.ret.Heard = 0, 0, 0, 0
 	p.voiced, p.matched, p.opusFrames, p.opusSpeech = 0, 0, 0, 0
 	p.arr.resetCounts()
+	if m := p.legMarkers; m != nil { // forward is the phone's markers
+		m.Expire(horizon)
+		t.fwd, t.framesSent, t.framesLost, t.framesLate = m.Latency, m.Sent, m.Lost, m.Late
+		m.Latency, m.Sent, m.Lost, m.Late, m.Heard = Latencies{}, 0, 0, 0, 0
+	}
 	return t
 }
 

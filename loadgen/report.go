@@ -53,15 +53,24 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if r.WebRTC {
+	switch {
+	case r.Bridge:
+		fmt.Fprintln(w, "bridge: no subscriber; fwd: the phone's marker sent → heard in the WebRTC leg's Opus; ret: WebRTC leg's Opus sent → G.711 RTP at the phone (ms).")
+		fmt.Fprintln(w, "lost and late: the phone's markers + the WebRTC leg's markers.")
+		for _, s := range r.Steps {
+			fmt.Fprintf(w, "%d calls: the WebRTC legs heard %d frames, %.0f%% of them speech.\n", s.Calls, s.OpusFrames, 100*s.OpusSpeech)
+		}
+	case r.WebRTC:
 		fmt.Fprintln(w, "fwd: phone RTP sent → audio.output at the subscriber; ret: WebRTC leg's Opus sent → G.711 RTP at the phone (ms).")
 		for _, s := range r.Steps {
 			fmt.Fprintf(w, "%d calls: the WebRTC legs heard %d frames, %.0f%% of them speech.\n", s.Calls, s.OpusFrames, 100*s.OpusSpeech)
 		}
-	} else {
+	default:
 		fmt.Fprintln(w, "fwd: phone RTP sent → audio.output at the subscriber; ret: audio.input sent → RTP at the phone (ms).")
 	}
-	fmt.Fprintln(w, "lost and late: frames + markers; audio: the fixture's speech frames heard at their level.")
+	if !r.Bridge {
+		fmt.Fprintln(w, "lost and late: frames + markers; audio: the fixture's speech frames heard at their level.")
+	}
 	if r.Mode == "ramp" {
 		fmt.Fprintf(w, "capacity: %d calls", r.Capacity)
 		if r.StoppedBy != "" {

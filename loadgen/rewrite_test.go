@@ -1,6 +1,8 @@
 package loadgen
 
 import (
+	"bytes"
+	"encoding/base64"
 	"testing"
 	"time"
 
@@ -87,5 +89,44 @@ func TestWithoutEvents(t *testing.T) {
 	}
 	if len(sp.Packets) != audio || int(sp.SeqSpan) != audio || sp.DTMFPayloadType != 0 || fx.DTMFPayloadType != 101 || sp.Duration != fx.Duration {
 		t.Fatalf("%d packets, span %d, dtmf %d", len(sp.Packets), sp.SeqSpan, sp.DTMFPayloadType)
+	}
+}
+
+// With markers, every MarkerEvery-th audio frame carries the marker in
+// place of the recording and says so; the other frames and the events are
+// the recording's, and the marker frame is the markers' tone in PCMU.
+func TestRewriterMarkers(t *testing.T) {
+	fx, err := LoadFixture("../testdata/rtp/pcmu.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker, err := markerPayload(fx.Format)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm, _, ok := decodeMulaw([]byte(base64.StdEncoding.EncodeToString(marker)), nil, nil)
+	if !ok || len(marker) != 160 || !isMarkerTone(pcm, 8000) {
+		t.Fatalf("the PCMU marker (%d bytes) is not the markers' tone", len(marker))
+	}
+	w := NewRewriter(fx, 1, 0, 0).WithMarkers(marker)
+	markers := 0
+	for i := range 2 * len(fx.Packets) {
+		s := w.Next()
+		var p rtp.Packet
+		if err := p.Unmarshal(s.Packet); err != nil {
+			t.Fatal(err)
+		}
+		orig := fx.Packets[i%len(fx.Packets)]
+		isMarker := !orig.DTMF && IsMarker(s.Index)
+		want := orig.Payload
+		if isMarker {
+			want, markers = marker, markers+1
+		}
+		if s.Marker != isMarker || !bytes.Equal(p.Payload, want) {
+			t.Fatalf("packet %d (index %d, event %v): marked %v, payload %d bytes", i, s.Index, orig.DTMF, s.Marker, len(p.Payload))
+		}
+	}
+	if markers < len(fx.Packets)/MarkerEvery {
+		t.Fatalf("%d markers in two plays of %d packets", markers, len(fx.Packets))
 	}
 }

@@ -50,6 +50,13 @@ type Config struct {
 	// side's speech. The gateway must offer loopback candidates
 	// (webrtc.loopback_only in its YAML).
 	WebRTC bool
+	// Bridge, with WebRTC, makes each call its two legs alone, as the
+	// Opus↔G.711 target has them: no subscriber, and the phone's replay
+	// carries markers (every MarkerEvery-th audio frame a burst of the
+	// markers' tone in the fixture's codec) timed where the WebRTC leg hears
+	// them, so both directions are measured leg to leg. The fixture's frames
+	// must be 20 ms.
+	Bridge bool
 	// Usage reads the gateway's CPU and memory (nil: not measured).
 	Usage UsageFunc
 	// Log receives progress lines (nil: none).
@@ -63,8 +70,10 @@ type Step struct {
 	SetupsFailed int     `json:"setups_failed"`
 	SetupRate    float64 `json:"setups_per_second"`
 	Setup        Summary `json:"setup_latency"`
-	// Forward: RTP sent by the phone → audio.output at the subscriber.
-	// Return: audio.input sent by the subscriber → RTP at the phone.
+	// Forward: RTP sent by the phone → audio.output at the subscriber
+	// (bridge runs: the phone's markers → the WebRTC leg; the frame counts
+	// are then those markers'). Return: audio.input sent by the subscriber
+	// (WebRTC runs: the WebRTC leg's markers) → RTP at the phone.
 	Forward     Summary `json:"forward_latency"`
 	Return      Summary `json:"return_latency"`
 	FramesSent  int     `json:"frames_sent"`
@@ -113,6 +122,7 @@ type Report struct {
 	Codec     string    `json:"codec"`
 	Mode      string    `json:"mode"`
 	WebRTC    bool      `json:"webrtc"`
+	Bridge    bool      `json:"bridge,omitempty"`
 	Started   time.Time `json:"started"`
 	Machine   string    `json:"machine"`
 	Cores     int       `json:"cores"`
@@ -132,6 +142,8 @@ type Generator struct {
 	phone *phone
 	rtc   *webrtc.API // WebRTC runs
 	opus  [][]byte    // the markers in Opus, one period
+	// phoneMarker is a marker frame in the fixture's codec (bridge runs).
+	phoneMarker []byte
 
 	mu    sync.Mutex
 	calls []*call // up
@@ -171,6 +183,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, err
 		}
 	}
+	if cfg.Bridge {
+		if !cfg.WebRTC || int(cfg.Fixture.FrameStep)*50 != cfg.Fixture.ClockRate {
+			return nil, errors.New("loadgen: a bridge run needs WebRTC legs and a fixture of 20 ms frames")
+		}
+		if g.phoneMarker, err = markerPayload(cfg.Fixture.Format); err != nil {
+			return nil, err
+		}
+	}
 	if g.phone, err = newPhone(); err != nil {
 		return nil, err
 	}
@@ -185,6 +205,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if rep.WebRTC = cfg.WebRTC; cfg.WebRTC {
 		rep.Codec += " ↔ WebRTC opus/48000"
 	}
+	rep.Bridge = cfg.Bridge
 	stopSampling := g.sample(ctx, rep)
 	defer stopSampling()
 	if u, err := g.usage(ctx); err == nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"net"
 	"time"
@@ -51,13 +50,11 @@ func opusMarkers() ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	pcm := make([]int16, 960)
+	tone, silence := markerTone(48000), make([]int16, 960)
 	for n := range MarkerEvery {
-		for i := range pcm {
-			pcm[i] = 0
-			if n == 0 {
-				pcm[i] = int16(16384 * math.Sin(2*math.Pi*1000*float64(i)/48000))
-			}
+		pcm := silence
+		if n == 0 {
+			pcm = tone
 		}
 		if err := enc.WriteFrame(media.Frame{Samples: pcm, Timestamp: uint32(n * 960)}); err != nil {
 			return nil, err
@@ -152,9 +149,10 @@ func (c *call) sendWebRTC() {
 
 // hearWebRTC reads what the WebRTC leg hears (the SIP side's speech).
 func (c *call) hearWebRTC(tr *webrtc.TrackRemote) {
+	var now time.Time // the packet's arrival
 	dec, err := transcode.Chain(media.Format{Codec: media.CodecOpus, SampleRate: 48000, Channels: 1}, media.PCM16(8000),
 		media.WriterFunc(func(f media.Frame) error {
-			c.p.opusHeard(level(f.Samples))
+			c.p.opusHeard(f.Samples, now)
 			return nil
 		}))
 	if err != nil {
@@ -162,10 +160,13 @@ func (c *call) hearWebRTC(tr *webrtc.TrackRemote) {
 	}
 	buf := make([]byte, 1500)
 	var pkt rtp.Packet
-	for {
+	for first := true; ; first = false {
 		n, _, err := tr.Read(buf)
 		if err != nil {
 			return
+		}
+		if now = time.Now(); first {
+			close(c.rtcHeard)
 		}
 		if pkt.Unmarshal(buf[:n]) == nil {
 			_ = dec.WriteFrame(media.Frame{Payload: pkt.Payload, Timestamp: pkt.Timestamp})

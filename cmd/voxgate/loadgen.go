@@ -24,6 +24,7 @@ func loadgenCmd(args []string, env func(string) string, stdout, stderr io.Writer
 	sipAddr := fs.String("sip-addr", "", "the gateway's SIP host:port (default: from each session's sip_uri)")
 	fixture := fs.String("fixture", "testdata/rtp/pcmu.pcap", "the RTP capture (pcap) every call replays")
 	withRTC := fs.Bool("webrtc", false, "add a WebRTC Opus leg (pion, as the agent) to each call, bridged to the SIP leg (the gateway needs webrtc.loopback_only)")
+	bridge := fs.Bool("bridge", false, "with --webrtc: each call its two legs alone, no subscriber; the phone's replay carries markers timed at the WebRTC leg")
 	dtmf := fs.Bool("dtmf", true, "replay the fixture's RFC 4733 digits (false: its speech alone)")
 	calls := fs.Int("calls", 20, "concurrent calls (a ramp's first step)")
 	duration := fs.Duration("duration", 30*time.Second, "how long each step is measured")
@@ -58,7 +59,7 @@ func loadgenCmd(args []string, env func(string) string, stdout, stderr io.Writer
 	}
 	cfg := loadgen.Config{URL: *base, APIKey: *apiKey, SIPAddr: *sipAddr, Fixture: fx, Calls: *calls, Duration: *duration,
 		RampStep: *rampStep, RampMax: *rampMax, MaxP99: *maxP99, MaxLoss: *maxLoss, SetupRate: *setupRate,
-		LateAfter: *lateAfter, LostAfter: *lostAfter, WebRTC: *withRTC, Log: stderr}
+		LateAfter: *lateAfter, LostAfter: *lostAfter, WebRTC: *withRTC, Bridge: *bridge, Log: stderr}
 	switch {
 	case *pid > 0:
 		cfg.Usage = loadgen.ProcUsage(*pid)

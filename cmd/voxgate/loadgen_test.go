@@ -74,6 +74,32 @@ func TestLoadgenWebRTCSmoke(t *testing.T) {
 	}
 }
 
+// TestLoadgenBridgeSmoke runs 5 calls as the Opus↔G.711 target has them:
+// the two legs alone, no subscriber, markers both ways timed leg to leg.
+// Every marker the phones sent is heard in the WebRTC legs' Opus and every
+// one the legs sent at the phones (a tenth may be lost under the race
+// detector, as above).
+func TestLoadgenBridgeSmoke(t *testing.T) {
+	yml := filepath.Join(t.TempDir(), "voxgate.yaml")
+	if err := os.WriteFile(yml, []byte("webrtc:\n  loopback_only: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, report, stdout := runLoadgen(t, []string{"--config", yml}, "--calls", "5", "--webrtc", "--bridge", "--dtmf=false")
+	frames, markers := 0, 0 // may be lost
+	if raceEnabled {
+		frames, markers = s.FramesSent/10, s.MarkersSent/10
+	}
+	if s.SetupsOK != 5 || s.FramesSent < 5*10 || s.FramesLost > frames || s.Forward.Count < s.FramesSent*9/10 {
+		t.Fatalf("%d set up; the phones' markers: %d sent, %d lost, %d timed\n%s", s.SetupsOK, s.FramesSent, s.FramesLost, s.Forward.Count, report)
+	}
+	if s.MarkersSent < 5*10 || s.MarkersLost > markers {
+		t.Fatalf("the WebRTC legs' markers: %d sent, %d lost\n%s", s.MarkersSent, s.MarkersLost, report)
+	}
+	if !strings.Contains(stdout, "bridge: no subscriber") {
+		t.Fatalf("the table does not say what fwd is:\n%s", stdout)
+	}
+}
+
 // runLoadgen starts voxgate serve (with serveArgs) and runs voxgate loadgen
 // against it for 3 s with args; it returns the measured step, the printed
 // report and the table alone.
