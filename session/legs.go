@@ -26,6 +26,9 @@ type legRunner struct {
 	encode *transcode.Pipeline // PCM in the leg's band → leg format → the leg
 	ts     uint32
 	gone   bool // the leg left the session (guarded by the live session's mutex)
+	// cutAt is when the leg last heard a frame cut through to it as the
+	// frame arrived (guarded by the live session's mutex; see live.cutTo).
+	cutAt time.Time
 }
 
 // legQueue is how many frames a leg's source holds for the clock: enough to
@@ -135,7 +138,9 @@ func (lr *legRunner) take(f media.Frame) error {
 	return nil
 }
 
-// arrive takes a decoded frame: subscribers get it now, the mix at the next tick.
+// arrive takes a decoded frame: subscribers get it now, and so do the other
+// side's legs when it is all they hear (a bridged call, see live.cutTo);
+// otherwise they hear it in the mix at the next tick.
 func (lr *legRunner) arrive(f media.Frame) error {
 	l := lr.l
 	l.mu.Lock()
@@ -145,7 +150,9 @@ func (lr *legRunner) arrive(f media.Frame) error {
 	}
 	for pcm := f.Samples; len(pcm) > 0; {
 		n := min(len(pcm), frameSamples(lr.narrow))
-		l.fanOut(lr.src, lr.src.push(pcm[:n], lr.narrow, true))
+		fr := lr.src.push(pcm[:n], lr.narrow, true)
+		l.fanOut(lr.src, fr)
+		l.cutTo(lr, fr)
 		pcm = pcm[n:]
 	}
 	return nil

@@ -181,8 +181,13 @@ func (l *live) tick() time.Duration {
 	}
 	l.record()
 	l.transcribe()
+	cut := [2]bool{l.cutThrough(SpeakerCustomer) != nil, l.cutThrough(SpeakerAgent) != nil}
 	for _, lr := range l.legs {
-		l.playTo(lr)
+		if !cut[sideOf(lr.leg.Speaker())] {
+			l.playTo(lr)
+		} else if now.Sub(lr.cutAt) > cutGap {
+			l.playSilence(lr)
+		}
 	}
 	for i, d := range l.due { // after the audio they follow
 		l.echoMark(d.src, d.name)
@@ -237,9 +242,71 @@ func (l *live) clearPlayback(spk Speaker) {
 	}
 }
 
+// cutThrough is the source the call legs of side listener hear when that
+// is another call leg alone (a bridged call, nobody else speaking to them):
+// its frames then cut through, played to them as they arrive (cutTo) rather
+// than mixed at the next tick, which would hold each one up to a period.
+// It is nil when the side hears a mix: a client's audio, synthesized or
+// translated speech, several legs, or nothing.
+func (l *live) cutThrough(listener Speaker) *source {
+	var only *source
+	for _, src := range l.sources {
+		if !l.hears(listener, src) {
+			continue
+		}
+		if only != nil || src.leg == nil {
+			return nil
+		}
+		only = src
+	}
+	return only
+}
+
+// cutTo plays a leg's frame, as it arrives, to the legs of the other side
+// when it is all they hear (cutThrough), and marks it heard so that no tick
+// mixes it for them again (the side may hear a mix by then). Called with
+// the mutex held, after fanOut readied the frame's bands.
+func (l *live) cutTo(from *legRunner, f *frame) {
+	listener := other(from.leg.Speaker())
+	if l.cutThrough(listener) != from.src {
+		return
+	}
+	f.cut = true
+	now := time.Now()
+	for _, lr := range l.legs {
+		if lr.leg.Speaker() != listener {
+			continue
+		}
+		pcm := f.samples(lr.narrow)
+		if pcm == nil {
+			continue // readied before the leg joined
+		}
+		if !lr.narrow {
+			lr.limitBand(f.narrowIn)
+		}
+		lr.cutAt = now
+		lr.play(pcm)
+	}
+}
+
+// cutGap is how long a leg that hears another leg cut through may go
+// without a frame before the ticks fill the gap with silence, as they do
+// for a leg that hears nothing: longer than the arriving frames' jitter, so
+// a late frame is not doubled by a silent one.
+const cutGap = 2 * period
+
+// playSilence plays one silent frame to a leg, which keeps the far end's
+// clock and NAT bindings going.
+func (l *live) playSilence(lr *legRunner) {
+	out := l.out[:frameSamples(lr.narrow)]
+	clear(out)
+	lr.play(out)
+}
+
 // playTo mixes the sources a leg hears and writes the result to it, in the
 // leg's band. A leg hears the other side: its original track, or in
-// translation modes the translated track in place of the original.
+// translation modes the translated track in place of the original. A
+// frame that cut through to the leg as it arrived is not heard again.
 func (l *live) playTo(lr *legRunner) {
 	listener := lr.leg.Speaker()
 	size := frameSamples(lr.narrow)
@@ -247,7 +314,7 @@ func (l *live) playTo(lr *legRunner) {
 	n, narrowOnly := 0, true
 	clear(mix)
 	for _, src := range l.sources {
-		if src.cur == nil || src.leg == lr || !l.hears(listener, src) {
+		if src.cur == nil || src.cur.cut || src.leg == lr || !l.hears(listener, src) {
 			continue
 		}
 		pcm := src.cur.samples(lr.narrow)
@@ -261,14 +328,14 @@ func (l *live) playTo(lr *legRunner) {
 		narrowOnly = narrowOnly && src.cur.narrowIn
 	}
 	if n == 0 {
-		clear(out) // silence keeps the far end's clock and NAT bindings going
-	} else {
-		for i, v := range mix {
-			out[i] = clip(v)
-		}
-		if !lr.narrow {
-			lr.limitBand(narrowOnly)
-		}
+		l.playSilence(lr)
+		return
+	}
+	for i, v := range mix {
+		out[i] = clip(v)
+	}
+	if !lr.narrow {
+		lr.limitBand(narrowOnly)
 	}
 	lr.play(out)
 }

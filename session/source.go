@@ -20,6 +20,9 @@ type frame struct {
 	// it came in the narrow band, so that its wide copy holds nothing above
 	// 4 kHz.
 	hasWide, hasNarrow, narrowIn bool
+	// cut: a leg's frame the other side's legs heard as it arrived (see
+	// live.cutThrough), so no tick plays it to them again.
+	cut bool
 }
 
 // samples returns the frame in one band, nil when it does not have it.
@@ -116,7 +119,7 @@ func (s *source) push(pcm []int16, narrow, dropOldest bool) *frame {
 		s.played++
 	}
 	f := framePool.Get().(*frame)
-	f.hasWide, f.hasNarrow, f.narrowIn = !narrow, narrow, narrow
+	f.hasWide, f.hasNarrow, f.narrowIn, f.cut = !narrow, narrow, narrow, false
 	dst := f.wide[:]
 	if narrow {
 		dst = f.narrow[:]
