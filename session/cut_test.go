@@ -80,3 +80,50 @@ func TestBridgedLegMixesOnceAClientSpeaks(t *testing.T) {
 		t.Fatal("the tick did not play the leg's frame to the agent's leg")
 	}
 }
+
+// A leg whose frames come on a goroutine shared with other calls (a SIP
+// poller) has them played to the other side by the listening leg's timer,
+// without waiting for a tick, and the tick does not play them again.
+func TestSharedLegFrameCutsThroughOnTimer(t *testing.T) {
+	l, customer, agent, _ := bridgedLive(t)
+	customer.shared = true
+	said := mediatest.Tone(Rate, 1000, -10, FrameSamples)
+	if err := customer.arrive(media.Frame{Samples: said}); err != nil {
+		t.Fatal(err)
+	}
+	heard := func() []int16 {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return slices.Clone(agent.heard)
+	}
+	for deadline := time.Now().Add(5 * time.Second); len(heard()) == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if got := heard(); !slices.Equal(got, said) {
+		t.Fatalf("the agent's leg heard %d samples from its timer, want the customer's frame (%d)", len(got), FrameSamples)
+	}
+	tick(l)
+	if got := heard(); len(got) != FrameSamples {
+		t.Fatalf("after a tick the agent's leg has heard %d samples, want the one frame (%d)", len(got), FrameSamples)
+	}
+}
+
+// A leg's queue of frames cut through keeps the newest cutSlots when its
+// timer falls behind, and plays them in order.
+func TestCutQueueKeepsTheNewestInOrder(t *testing.T) {
+	l, _, agent, _ := bridgedLive(t)
+	lr := l.legs[agent.CallID()]
+	var frames [][]int16
+	l.mu.Lock()
+	for i := range cutSlots + 2 {
+		f := mediatest.Tone(Rate, 400+100*float64(i), -10, FrameSamples)
+		frames = append(frames, f)
+		lr.queueCut(f, false)
+	}
+	lr.playQueuedCuts() // before the timer can take the mutex
+	got := slices.Clone(agent.heard)
+	l.mu.Unlock()
+	if want := slices.Concat(frames[2:]...); !slices.Equal(got, want) {
+		t.Fatalf("the leg heard %d samples from its queue, want the newest %d frames in order", len(got), cutSlots)
+	}
+}

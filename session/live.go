@@ -183,6 +183,7 @@ func (l *live) tick() time.Duration {
 	l.transcribe()
 	cut := [2]bool{l.cutThrough(SpeakerCustomer) != nil, l.cutThrough(SpeakerAgent) != nil}
 	for _, lr := range l.legs {
+		lr.playQueuedCuts()
 		if !cut[sideOf(lr.leg.Speaker())] {
 			l.playTo(lr)
 		} else if now.Sub(lr.cutAt) > cutGap {
@@ -241,59 +242,6 @@ func (l *live) clearPlayback(spk Speaker) {
 		}
 	}
 }
-
-// cutThrough is the source the call legs of side listener hear when that
-// is another call leg alone (a bridged call, nobody else speaking to them):
-// its frames then cut through, played to them as they arrive (cutTo) rather
-// than mixed at the next tick, which would hold each one up to a period.
-// It is nil when the side hears a mix: a client's audio, synthesized or
-// translated speech, several legs, or nothing.
-func (l *live) cutThrough(listener Speaker) *source {
-	var only *source
-	for _, src := range l.sources {
-		if !l.hears(listener, src) {
-			continue
-		}
-		if only != nil || src.leg == nil {
-			return nil
-		}
-		only = src
-	}
-	return only
-}
-
-// cutTo plays a leg's frame, as it arrives, to the legs of the other side
-// when it is all they hear (cutThrough), and marks it heard so that no tick
-// mixes it for them again (the side may hear a mix by then). Called with
-// the mutex held, after fanOut readied the frame's bands.
-func (l *live) cutTo(from *legRunner, f *frame) {
-	listener := other(from.leg.Speaker())
-	if l.cutThrough(listener) != from.src {
-		return
-	}
-	f.cut = true
-	now := time.Now()
-	for _, lr := range l.legs {
-		if lr.leg.Speaker() != listener {
-			continue
-		}
-		pcm := f.samples(lr.narrow)
-		if pcm == nil {
-			continue // readied before the leg joined
-		}
-		if !lr.narrow {
-			lr.limitBand(f.narrowIn)
-		}
-		lr.cutAt = now
-		lr.play(pcm)
-	}
-}
-
-// cutGap is how long a leg that hears another leg cut through may go
-// without a frame before the ticks fill the gap with silence, as they do
-// for a leg that hears nothing: longer than the arriving frames' jitter, so
-// a late frame is not doubled by a silent one.
-const cutGap = 2 * period
 
 // playSilence plays one silent frame to a leg, which keeps the far end's
 // clock and NAT bindings going.
