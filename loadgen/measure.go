@@ -128,6 +128,7 @@ type Return struct {
 	Sent, Heard, Lost, Late int
 	pending                 []time.Time
 	loud                    bool
+	last                    time.Duration // the last marker's latency
 }
 
 // MarkerEvery is the marker period in 20 ms frames (200 ms).
@@ -157,22 +158,48 @@ func (r *Return) OnSent(t time.Time) {
 func (r *Return) OnFrame(level float64, t time.Time) { r.OnMarker(level > markerThreshold, t) }
 
 // OnMarker takes a frame received at t that is a marker's or not: the
-// first of a run of marker frames is the oldest marker not yet heard.
+// first of a run of marker frames is a marker sent and not yet heard, the
+// one whose latency is closest to the last marker's (the first marker heard
+// is the oldest sent). Markers sent before it were lost: a marker lost on
+// the way then counts once, rather than pairing every later marker with
+// the one sent a period before it.
 func (r *Return) OnMarker(loud bool, t time.Time) {
 	if loud && !r.loud {
 		r.Expire(t.Add(-r.LostAfter))
-	}
-	if loud && !r.loud && len(r.pending) > 0 {
-		d := t.Sub(r.pending[0])
-		r.pending = r.pending[1:]
-		r.Heard++
-		r.Latency.Add(d)
-		if d > r.LateAfter {
-			r.Late++
+		if i := r.match(t); i >= 0 {
+			d := t.Sub(r.pending[i])
+			r.Lost += i
+			r.pending = append(r.pending[:0], r.pending[i+1:]...)
+			r.Heard++
+			r.Latency.Add(d)
+			r.last = d
+			if d > r.LateAfter {
+				r.Late++
+			}
 		}
 	}
 	r.loud = loud
 }
+
+// match returns the index in pending of the marker heard at t (see
+// OnMarker), -1 when none was sent by then.
+func (r *Return) match(t time.Time) int {
+	best := -1
+	for i, sent := range r.pending {
+		if sent.After(t) {
+			break
+		}
+		if r.Heard == 0 {
+			return i
+		}
+		if best < 0 || absDuration(t.Sub(sent)-r.last) < absDuration(t.Sub(r.pending[best])-r.last) {
+			best = i
+		}
+	}
+	return best
+}
+
+func absDuration(d time.Duration) time.Duration { return max(d, -d) }
 
 // Expire counts as lost the markers sent before t and not heard.
 func (r *Return) Expire(t time.Time) {

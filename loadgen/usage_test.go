@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"testing"
 	"time"
 )
@@ -93,5 +94,48 @@ func TestForwardAndReturnCounts(t *testing.T) {
 	r.OnFrame(-6, t0.Add(2020*time.Millisecond)) // still loud: the same marker
 	if r.Heard != 1 || r.Lost != 1 || r.Late != 1 || r.Latency.Summarize().Max != 500*time.Millisecond {
 		t.Fatalf("%+v", *r)
+	}
+}
+
+// A marker lost on the way counts once: the markers after it are paired
+// with their own sends, not each with the one a period before, and a
+// latency that grows past the marker period is still followed.
+func TestReturnPairsMarkersByLatency(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	period := MarkerEvery * 20 * time.Millisecond
+	r := NewReturn(40*time.Millisecond, time.Second)
+	latencies := []time.Duration{10, 12, -1, 11, 150, 190, 230, 270, 260, 240}
+	type event struct {
+		at   time.Time
+		sent bool
+	}
+	var events []event
+	for i, ms := range latencies {
+		sent := t0.Add(time.Duration(i) * period)
+		events = append(events, event{sent, true})
+		if ms >= 0 { // the third marker never arrives
+			events = append(events, event{sent.Add(ms * time.Millisecond), false})
+		}
+	}
+	slices.SortStableFunc(events, func(a, b event) int { return a.at.Compare(b.at) })
+	for _, e := range events {
+		if e.sent {
+			r.OnSent(e.at)
+			continue
+		}
+		r.OnFrame(-6, e.at)
+		r.OnFrame(-60, e.at.Add(20*time.Millisecond))
+	}
+	if r.Heard != len(latencies)-1 || r.Lost != 1 {
+		t.Fatalf("heard %d, lost %d; want %d and 1", r.Heard, r.Lost, len(latencies)-1)
+	}
+	var want Latencies
+	for _, ms := range latencies {
+		if ms >= 0 {
+			want.Add(ms * time.Millisecond)
+		}
+	}
+	if got := r.Latency.Summarize(); got != want.Summarize() {
+		t.Fatalf("latencies %+v, want %+v", got, want.Summarize())
 	}
 }
