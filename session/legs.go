@@ -26,14 +26,9 @@ type legRunner struct {
 	encode *transcode.Pipeline // PCM in the leg's band → leg format → the leg
 	ts     uint32
 	gone   bool // the leg left the session (guarded by the live session's mutex)
-	// shared: the leg delivers its frames on a goroutine that serves other
-	// calls too (FrameDeliverer), so no other leg's audio is encoded there.
-	shared bool
 	// cutAt is when the leg last heard a frame cut through to it as the
-	// frame arrived, and cuts what waits for its timer (guarded by the live
-	// session's mutex; see live.cutTo).
+	// frame arrived (guarded by the live session's mutex; see live.cutTo).
 	cutAt time.Time
-	cuts  *cutQueue
 }
 
 // legQueue is how many frames a leg's source holds for the clock: enough to
@@ -78,13 +73,12 @@ func (m *Manager) addLeg(ctx context.Context, sessionID string, leg Leg, answere
 	if narrow {
 		pcm = media.PCM16(NarrowRate)
 	}
-	_, shared := leg.(FrameDeliverer)
 	for {
 		l, err := m.open(ctx, sessionID)
 		if err != nil {
 			return err
 		}
-		lr := &legRunner{l: l, leg: leg, narrow: narrow, shared: shared}
+		lr := &legRunner{l: l, leg: leg, narrow: narrow}
 		lr.src = &source{speaker: leg.Speaker(), track: Original, max: legQueue, leg: lr}
 		if lr.decode, err = m.cfg.Transcode.Chain(leg.Format(), pcm, media.WriterFunc(lr.arrive)); err != nil {
 			return fmt.Errorf("session: leg %s: %w", leg.CallID(), err)

@@ -183,7 +183,6 @@ func (l *live) tick() time.Duration {
 	l.transcribe()
 	cut := [2]bool{l.cutThrough(SpeakerCustomer) != nil, l.cutThrough(SpeakerAgent) != nil}
 	for _, lr := range l.legs {
-		lr.playQueuedCuts()
 		if !cut[sideOf(lr.leg.Speaker())] {
 			l.playTo(lr)
 		} else if now.Sub(lr.cutAt) > cutGap {
