@@ -3,15 +3,16 @@ package session
 import "time"
 
 // cutThrough is the source the call legs of side listener hear when that
-// is another call leg alone (a bridged call, nobody else speaking to them):
-// its frames then cut through, played to them as they arrive (cutTo) rather
-// than mixed at the next tick, which would hold each one up to a period.
-// It is nil when the side hears a mix: a client's audio, synthesized or
-// translated speech, several legs, or nothing.
+// is another call leg alone (a bridged call, nobody else speaking to them
+// now): its frames then cut through, played to them as they arrive (cutTo)
+// rather than mixed at the next tick, which would hold each one up to a
+// period. It is nil when the side hears a mix: a client's audio,
+// synthesized or translated speech that has something to play, several
+// legs, or nothing.
 func (l *live) cutThrough(listener Speaker) *source {
 	var only *source
 	for _, src := range l.sources {
-		if !l.hears(listener, src) {
+		if !l.hears(listener, src) || (src.leg == nil && src.quiet()) {
 			continue
 		}
 		if only != nil || src.leg == nil {
@@ -24,18 +25,29 @@ func (l *live) cutThrough(listener Speaker) *source {
 
 // cutTo plays a leg's frame, as it arrives, to the legs of the other side
 // when it is all they hear (cutThrough), and marks it heard so that no tick
-// mixes it for them again (the side may hear a mix by then). Called with
-// the mutex held, after fanOut readied the frame's bands, on the goroutine
-// that received the frame (for a SIP call, the RTP poller it shares with
-// other calls: handing the frame to a goroutine of the listening leg's
-// measured no better, see docs/decisions.md).
-func (l *live) cutTo(from *legRunner, f *frame) {
+// mixes it for them again. Frames of the leg still queued from when the
+// side heard a mix go first, in order. Called with the mutex held, after
+// fanOut readied the frame's bands, on the goroutine that received the
+// frame (for a SIP call, the RTP poller it shares with other calls: handing
+// the frame to a goroutine of the listening leg's measured no better, see
+// docs/decisions.md).
+func (l *live) cutTo(from *legRunner) {
 	listener := other(from.leg.Speaker())
 	if l.cutThrough(listener) != from.src {
 		return
 	}
-	f.cut = true
 	now := time.Now()
+	q := &from.src.queue
+	for i := range q.count() {
+		if f := *q.at(i); !f.cut {
+			f.cut = true
+			l.playCut(listener, f, now)
+		}
+	}
+}
+
+// playCut plays a frame cut through to the legs of side listener.
+func (l *live) playCut(listener Speaker, f *frame, now time.Time) {
 	for _, lr := range l.legs {
 		if lr.leg.Speaker() != listener {
 			continue

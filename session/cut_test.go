@@ -80,3 +80,51 @@ func TestBridgedLegMixesOnceAClientSpeaks(t *testing.T) {
 		t.Fatal("the tick did not play the leg's frame to the agent's leg")
 	}
 }
+
+// When the client who made the side hear a mix has been quiet for
+// quietTicks, the leg's frames cut through again: those still queued from
+// the mix first, in order, then the one arriving; none is heard twice.
+func TestBridgedLegCutsThroughAgainOnceTheClientIsQuiet(t *testing.T) {
+	l, customer, agent, sub := bridgedLive(t)
+	l.mu.Lock()
+	last := time.Now().Add(time.Second) // the client's frame waits for a tick the test makes
+	l.lastTick, l.next = last, last.Add(period)
+	l.mu.Unlock()
+	if err := sub.Input(SpeakerCustomer, mediatest.Tone(Rate, 600, -10, FrameSamples)); err != nil {
+		t.Fatal(err)
+	}
+	tick(l) // the client's frame
+	arrive := func(f []int16) {
+		t.Helper()
+		if err := customer.arrive(media.Frame{Samples: f}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var legFrames [][]int16
+	for i := range quietTicks + 2 {
+		legFrames = append(legFrames, mediatest.Tone(Rate, 700+50*float64(i), -10, FrameSamples))
+	}
+	for i, f := range legFrames[:quietTicks-1] { // the client not quiet yet: heard at the ticks
+		arrive(f)
+		if len(agent.heard) != (i+1)*FrameSamples {
+			t.Fatal("a leg's frame cut through while the client was speaking for the side")
+		}
+		tick(l)
+	}
+	a, b, c := legFrames[quietTicks-1], legFrames[quietTicks], legFrames[quietTicks+1]
+	arrive(a) // two at once, queued for the mix
+	arrive(b)
+	tick(l) // the client is now quiet: a, queued during the mix, plays
+	heard := len(agent.heard)
+	if heard != (quietTicks+1)*FrameSamples || !slices.Equal(agent.heard[heard-FrameSamples:], a) {
+		t.Fatalf("the agent's leg heard %d samples, want %d ticks' frames ending with the leg's frame queued before the client went quiet", heard, quietTicks+1)
+	}
+	arrive(c)
+	if !slices.Equal(agent.heard[heard:], slices.Concat(b, c)) {
+		t.Fatalf("as a frame arrived the agent's leg heard %d more samples, want the frame still queued and then it, in order", len(agent.heard)-heard)
+	}
+	tick(l)
+	if len(agent.heard) != heard+2*FrameSamples {
+		t.Fatalf("a tick after the frames cut through played %d more samples to the agent's leg, want none", len(agent.heard)-heard-2*FrameSamples)
+	}
+}

@@ -150,9 +150,8 @@ func (lr *legRunner) arrive(f media.Frame) error {
 	}
 	for pcm := f.Samples; len(pcm) > 0; {
 		n := min(len(pcm), frameSamples(lr.narrow))
-		fr := lr.src.push(pcm[:n], lr.narrow, true)
-		l.fanOut(lr.src, fr)
-		l.cutTo(lr, fr)
+		l.fanOut(lr.src, lr.src.push(pcm[:n], lr.narrow, true))
+		l.cutTo(lr)
 		pcm = pcm[n:]
 	}
 	return nil

@@ -183,11 +183,7 @@ func (l *live) tick() time.Duration {
 	l.transcribe()
 	cut := [2]bool{l.cutThrough(SpeakerCustomer) != nil, l.cutThrough(SpeakerAgent) != nil}
 	for _, lr := range l.legs {
-		if !cut[sideOf(lr.leg.Speaker())] {
-			l.playTo(lr)
-		} else if now.Sub(lr.cutAt) > cutGap {
-			l.playSilence(lr)
-		}
+		l.playTo(lr, cut[sideOf(lr.leg.Speaker())], now)
 	}
 	for i, d := range l.due { // after the audio they follow
 		l.echoMark(d.src, d.name)
@@ -242,19 +238,13 @@ func (l *live) clearPlayback(spk Speaker) {
 	}
 }
 
-// playSilence plays one silent frame to a leg, which keeps the far end's
-// clock and NAT bindings going.
-func (l *live) playSilence(lr *legRunner) {
-	out := l.out[:frameSamples(lr.narrow)]
-	clear(out)
-	lr.play(out)
-}
-
 // playTo mixes the sources a leg hears and writes the result to it, in the
 // leg's band. A leg hears the other side: its original track, or in
 // translation modes the translated track in place of the original. A
-// frame that cut through to the leg as it arrived is not heard again.
-func (l *live) playTo(lr *legRunner) {
+// frame that cut through to the leg as it arrived is not heard again; with
+// nothing to play, the leg hears silence, unless cut (what it hears cuts
+// through, see cutThrough) and a frame did so within cutGap of now.
+func (l *live) playTo(lr *legRunner, cut bool, now time.Time) {
 	listener := lr.leg.Speaker()
 	size := frameSamples(lr.narrow)
 	mix, out := l.mix[:size], l.out[:size]
@@ -274,15 +264,18 @@ func (l *live) playTo(lr *legRunner) {
 		n++
 		narrowOnly = narrowOnly && src.cur.narrowIn
 	}
-	if n == 0 {
-		l.playSilence(lr)
+	switch {
+	case n == 0 && cut && now.Sub(lr.cutAt) <= cutGap:
 		return
-	}
-	for i, v := range mix {
-		out[i] = clip(v)
-	}
-	if !lr.narrow {
-		lr.limitBand(narrowOnly)
+	case n == 0:
+		clear(out) // silence keeps the far end's clock and NAT bindings going
+	default:
+		for i, v := range mix {
+			out[i] = clip(v)
+		}
+		if !lr.narrow {
+			lr.limitBand(narrowOnly)
+		}
 	}
 	lr.play(out)
 }

@@ -58,5 +58,8 @@ func (q *queue[T]) peek() *T {
 	return &q.buf[q.head]
 }
 
+// at returns the i-th oldest element (i < count) without taking it out.
+func (q *queue[T]) at(i int) *T { return &q.buf[(q.head+i)%len(q.buf)] }
+
 // count is how many elements wait.
 func (q *queue[T]) count() int { return q.n }

@@ -75,6 +75,7 @@ type source struct {
 	seq           uint64 // next sequence number for subscribers
 	cur           *frame // the frame played this tick, for mixing; nil when silent
 	behind        int    // ticks in a row that left a small backlog (see pop)
+	silentTicks   int    // ticks in a row that played nothing of it (see quiet)
 	// For the clock's phase (pacing client only): when the frame at the
 	// queue's head arrived into an empty queue (zero otherwise), and whether
 	// the tick before the last played a frame of this source.
@@ -106,6 +107,14 @@ type pendingMark struct {
 }
 
 func (s *source) queued() int { return s.queue.count() }
+
+// quiet says whether the source has had nothing to play for quietTicks
+// ticks and has nothing queued: a client between utterances, speech whose
+// playback ended, not a real-time stream with a late frame.
+func (s *source) quiet() bool { return s.silentTicks >= quietTicks && s.queue.count() == 0 }
+
+// quietTicks is how long (200 ms) a source plays nothing before it is quiet.
+const quietTicks = 10
 
 // push queues a whole frame in the narrow or the wide band and returns it,
 // dropping the oldest when the queue is full (for legs) or returning nil
@@ -195,8 +204,10 @@ func (s *source) pop() {
 	}
 	if s.queue.count() == 0 {
 		s.behind = 0
+		s.silentTicks++
 		return
 	}
+	s.silentTicks = 0
 	s.cur = s.take()
 	s.played++
 	if s.queue.count() == 0 || s.queue.count() > catchUpBacklog {
