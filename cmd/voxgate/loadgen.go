@@ -5,14 +5,25 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/pprof"
 	"strings"
 	"time"
 
+	sipmsg "github.com/emiago/sipgo/sip"
+
 	"github.com/voxgate/voxgate/loadgen"
 )
+
+// quietSIPWarnings keeps sipgo's default logger to errors. sipgo warns
+// through it of its own connection reference counts at hangups ("UDP ref
+// went negative"), which says nothing about a load run and breaks up its
+// table. The logger is global and unguarded: call it before any SIP.
+func quietSIPWarnings(stderr io.Writer) {
+	sipmsg.SetDefaultLogger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+}
 
 // loadgenCmd runs "voxgate loadgen": concurrent calls against a running
 // gateway, measured, reported as a table, JSON and an HTML chart.

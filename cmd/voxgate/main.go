@@ -29,6 +29,7 @@ func run(args []string) int {
 	case "stream":
 		return streamCmd(args, os.Getenv, os.Stdout, os.Stderr)
 	case "loadgen":
+		quietSIPWarnings(os.Stderr)
 		return loadgenCmd(args, os.Getenv, os.Stdout, os.Stderr)
 	case "help":
 		fmt.Print(usage)
