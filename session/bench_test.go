@@ -78,25 +78,30 @@ func BenchmarkTick(b *testing.B) {
 	}
 }
 
-// BenchmarkLegArrival measures a leg's decoded frame entering the session:
-// queued for the mix and fanned out to one subscriber.
+// BenchmarkLegArrival measures a leg's decoded frame entering the session,
+// fanned out to one subscriber: in a phone call (the leg alone, its frame
+// queued for the mix) and in a bridged call (the frame cut through to the
+// other leg, encoded and written).
 func BenchmarkLegArrival(b *testing.B) {
-	l, _, readers := benchLive(b, 1)
-	var lr *legRunner
-	for _, x := range l.legs {
-		lr = x
-		break
+	for _, bridged := range []bool{false, true} {
+		b.Run(fmt.Sprintf("bridged=%v", bridged), func(b *testing.B) {
+			l, _, readers := benchLive(b, 1)
+			lr := l.legs[nullLeg{SpeakerCustomer}.CallID()]
+			if !bridged {
+				l.removeLeg(l.legs[nullLeg{SpeakerAgent}.CallID()])
+			}
+			f := media.Frame{Samples: make([]int16, FrameSamples)}
+			var out AudioFrame
+			out.Samples = make([]int16, FrameSamples)
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = lr.arrive(f)
+				for readers[0].NextAudio(&out) {
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
+		})
 	}
-	f := media.Frame{Samples: make([]int16, FrameSamples)}
-	var out AudioFrame
-	out.Samples = make([]int16, FrameSamples)
-	b.ReportAllocs()
-	for b.Loop() {
-		_ = lr.arrive(f)
-		for readers[0].NextAudio(&out) {
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
 }
 
 // BenchmarkThousandSessions measures the work of one 20 ms period across

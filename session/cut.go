@@ -24,7 +24,8 @@ func (l *live) cutThrough(listener Speaker) *source {
 }
 
 // cutTo plays a leg's frame, as it arrives, to the legs of the other side
-// when it is all they hear (cutThrough), and marks it heard so that no tick
+// when it is all they hear (cutThrough; a phone call with no leg on the
+// other side has nobody to cut through to), and marks it heard so that no tick
 // mixes it for them again. Frames of the leg still queued from when the
 // side heard a mix go first, in order. Called with the mutex held, after
 // fanOut readied the frame's bands, on the goroutine that received the
@@ -33,7 +34,7 @@ func (l *live) cutThrough(listener Speaker) *source {
 // docs/decisions.md).
 func (l *live) cutTo(from *legRunner) {
 	listener := other(from.leg.Speaker())
-	if l.cutThrough(listener) != from.src {
+	if !l.legsHearLegs() || l.cutThrough(listener) != from.src {
 		return
 	}
 	now := time.Now()

@@ -181,7 +181,10 @@ func (l *live) tick() time.Duration {
 	}
 	l.record()
 	l.transcribe()
-	cut := [2]bool{l.cutThrough(SpeakerCustomer) != nil, l.cutThrough(SpeakerAgent) != nil}
+	var cut [2]bool // whether each side's legs hear a leg cut through
+	if l.legsHearLegs() {
+		cut = [2]bool{l.cutThrough(SpeakerCustomer) != nil, l.cutThrough(SpeakerAgent) != nil}
+	}
 	for _, lr := range l.legs {
 		l.playTo(lr, cut[sideOf(lr.leg.Speaker())], now)
 	}
