@@ -192,14 +192,12 @@ func (r *Return) match(t time.Time) int {
 		if r.Heard == 0 {
 			return i
 		}
-		if best < 0 || absDuration(t.Sub(sent)-r.last) < absDuration(t.Sub(r.pending[best])-r.last) {
+		if best < 0 || (t.Sub(sent)-r.last).Abs() < (t.Sub(r.pending[best])-r.last).Abs() {
 			best = i
 		}
 	}
 	return best
 }
-
-func absDuration(d time.Duration) time.Duration { return max(d, -d) }
 
 // Expire counts as lost the markers sent before t and not heard.
 func (r *Return) Expire(t time.Time) {
