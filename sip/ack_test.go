@@ -11,8 +11,9 @@ import (
 // leave it the dialog's end and its states ready at once; whichever it
 // takes first, the call was answered (the wait used to take the end for a
 // cancel about half the time: the call was recorded canceled and its
-// session never ended). A dialog that ends without an ACK was not; no ACK
-// in time is a timeout.
+// session never ended). A dialog that ends without an ACK was not, as far
+// as the wait can tell (run asks whether the caller's BYE ended it:
+// TestByeBeforeAck); no ACK in time is a timeout.
 func TestAwaitAck(t *testing.T) {
 	ended := make(chan struct{})
 	close(ended)

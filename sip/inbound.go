@@ -186,7 +186,9 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	s.mu.Unlock()
 	registered = true
 	states := dlg.StateRead() // from before the 200: every change after it, in order
-	if err := dlg.RespondSDP(answer); err != nil {
+	// RespondSDP waits for the ACK; a BYE that comes first ends the wait
+	// with an error, but the call was answered (run sees to it).
+	if err := dlg.RespondSDP(answer); err != nil && !call.byeCame.Load() {
 		if tx.Err() != nil { // CANCELed before the answer: the transaction answered 487
 			s.finish(call, sid, session.CallCanceled, "canceled", 487)
 			return
@@ -207,8 +209,12 @@ func (s *Server) run(call *Call, sid string, lateOffer bool, states <-chan sipms
 		s.finish(call, sid, session.CallFailed, "no_ack", 408)
 		return
 	case ackNever:
-		s.finish(call, sid, session.CallCanceled, "canceled", 487)
-		return
+		if !call.byeCame.Load() {
+			s.finish(call, sid, session.CallCanceled, "canceled", 487)
+			return
+		}
+		// The caller's BYE came before its ACK (lost, or overtaken): the BYE
+		// carries our 200's tag, so the call was answered, and is over.
 	}
 	call.confirmed(call.dialog.Bye)
 	if lateOffer {
@@ -345,6 +351,11 @@ func (s *Server) finish(call *Call, sid string, status session.CallStatus, cause
 }
 
 func (s *Server) onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	s.mu.Lock()
+	if call := s.bySIPID[callIDOf(req)]; call != nil {
+		call.byeCame.Store(true) // before the dialog ends: run reads it after
+	}
+	s.mu.Unlock()
 	if s.dialogs(req).ReadBye(req, tx) == nil || s.dialer.ReadBye(req, tx) == nil || (s.tlsDia != nil && s.tlsDia.ReadBye(req, tx) == nil) {
 		return
 	}

@@ -634,6 +634,44 @@ func TestOptionsAndInfo(t *testing.T) {
 	sessiontest.Next(t, sub, session.EventSessionEnded)
 }
 
+// TestByeBeforeAck: a caller's BYE that the gateway takes before the ACK
+// (lost, or overtaken while the gateway is busy) still proves the caller had
+// the 200: the call was answered and ended by the caller, and the session
+// ends with it. It used to be recorded canceled, its session left running.
+func TestByeBeforeAck(t *testing.T) {
+	f := newFixture(t, "127.0.0.1/32")
+	s, _ := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream"})
+	sub, err := f.m.Subscribe(f.ctx, s.ID, session.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	p := siptest.NewPhone(t, 0, 8000)
+	addr := f.srv.Addr()
+	dlg, err := p.Dialogs.Invite(f.ctx, sipmsg.Uri{User: s.ID, Host: addr.Addr().String(), Port: int(addr.Port())}, p.Offer(sip.Supported[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dlg.WaitAnswer(f.ctx, sipgo.AnswerOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	bye := sipmsg.NewRequest(sipmsg.BYE, dlg.InviteResponse.Contact().Address)
+	if res, err := dlg.Do(f.ctx, bye); err != nil || res.StatusCode != 200 {
+		t.Fatalf("BYE before the ACK: %v %v", err, res)
+	}
+	sessiontest.Next(t, sub, session.EventCallAnswered)
+	if ended := sessiontest.Next(t, sub, session.EventSessionEnded); ended.Reason != session.EndCallsEnded {
+		t.Fatalf("session ended %q, want %q", ended.Reason, session.EndCallsEnded)
+	}
+	calls, _, _ := f.m.ListCalls(f.ctx, f.sc, store.ListQuery{Limit: 1, SessionID: s.ID})
+	if len(calls) != 1 {
+		t.Fatalf("calls: %+v", calls)
+	}
+	if c := f.waitCall(calls[0].ID, session.CallEnded); c.HangupCause != "remote_bye" {
+		t.Fatalf("call: %+v", c)
+	}
+}
+
 // TestOutboundHangupWhileRinging hangs up before the answer: the INVITE is
 // canceled and the call ends canceled.
 func TestOutboundHangupWhileRinging(t *testing.T) {
