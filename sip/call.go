@@ -33,7 +33,6 @@ type Call struct {
 	byeMu       sync.Mutex
 	bye         func(context.Context) error // hangs up the dialog, once it is confirmed
 	cancelRing  context.CancelFunc          // outbound: cancels the INVITE while it rings
-	byeCame     atomic.Bool                 // inbound: the caller sent a BYE (perhaps before its ACK)
 	reached     atomic.Bool                 // outbound: the far end sent a response
 	unreachable atomic.Bool                 // outbound: abandoned for want of any response
 	early       bool                        // outbound: joined the session on early media

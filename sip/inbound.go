@@ -16,9 +16,6 @@ import (
 	"github.com/voxgate/voxgate/session"
 )
 
-// ackTimeout is how long an answered call waits for its ACK (RFC 3261 64*T1).
-const ackTimeout = 32 * time.Second
-
 // onInvite answers an inbound call: trunk check, routing, codec
 // negotiation, then 100, 180 and 200 with the answer; the ACK makes the
 // call a leg of its session.
@@ -185,37 +182,35 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	s.bySIPID[call.sipID] = call
 	s.mu.Unlock()
 	registered = true
-	states := dlg.StateRead() // from before the 200: every change after it, in order
-	// RespondSDP waits for the ACK; a BYE that comes first ends the wait
-	// with an error, but the call was answered (run sees to it).
-	if err := dlg.RespondSDP(answer); err != nil && !call.byeCame.Load() {
-		if tx.Err() != nil { // CANCELed before the answer: the transaction answered 487
+	// RespondSDP sends the 200 until the ACK comes; it returns an error
+	// when the ACK does not: how the dialog stands says why.
+	if err := dlg.RespondSDP(answer); err != nil {
+		switch state := dlg.LoadState(); {
+		case errors.Is(tx.Err(), sipmsg.ErrTransactionCanceled): // before the answer: the transaction answered 487
 			s.finish(call, sid, session.CallCanceled, "canceled", 487)
 			return
+		case state == sipmsg.DialogStateEstablished:
+			// No ACK within 64×T1 (the transaction's timer L): the dialog
+			// is confirmed, and ends with a BYE (RFC 3261 §13.3.1.4).
+			call.confirmed(dlg.Bye)
+			s.finish(call, sid, session.CallFailed, "no_ack", 408)
+			return
+		case state != sipmsg.DialogStateEnded: // the 200 never went out
+			s.finish(call, sid, session.CallFailed, "answer_failed", 0)
+			return
 		}
-		s.finish(call, sid, session.CallFailed, "answer_failed", 0)
-		return
+		// Ended by the caller's BYE before its ACK came (lost, or overtaken
+		// on a busy gateway): the BYE carries our 200's tag, so the call
+		// was answered, and is over (run joins and ends it).
 	}
 	s.wg.Add(1)
-	go s.run(call, sid, lateOffer, states)
+	go s.run(call, sid, lateOffer)
 }
 
-// run waits for the ACK (the dialog's states come on states), joins the
-// call to its session, and records how it ends.
-func (s *Server) run(call *Call, sid string, lateOffer bool, states <-chan sipmsg.DialogState) {
+// run joins an answered call (its ACK came, or its BYE) to its session and
+// records how it ends.
+func (s *Server) run(call *Call, sid string, lateOffer bool) {
 	defer s.wg.Done()
-	switch awaitAck(states, call.dialog.Context().Done(), time.After(ackTimeout)) {
-	case ackTimedOut:
-		s.finish(call, sid, session.CallFailed, "no_ack", 408)
-		return
-	case ackNever:
-		if !call.byeCame.Load() {
-			s.finish(call, sid, session.CallCanceled, "canceled", 487)
-			return
-		}
-		// The caller's BYE came before its ACK (lost, or overtaken): the BYE
-		// carries our 200's tag, so the call was answered, and is over.
-	}
 	call.confirmed(call.dialog.Bye)
 	if lateOffer {
 		if err := s.takeLateAnswer(call); err != nil {
@@ -233,45 +228,6 @@ func (s *Server) run(call *Call, sid string, lateOffer bool, states <-chan sipms
 		_ = call.Close(err)
 	}
 	s.watchEnd(call, sid, call.dialog.Context(), 0)
-}
-
-// How the wait for an answered INVITE's ACK ended.
-const (
-	ackCame = iota
-	ackTimedOut
-	ackNever // the dialog ended unconfirmed
-)
-
-// awaitAck waits until the dialog whose state changes come on states
-// (from before its 200, in order) is confirmed, it ends (done) or timeout
-// passes. An ACK and a BYE right after it both come before the wait may
-// look: the order of the states, not which came first to the wait, says
-// the call was answered.
-func awaitAck(states <-chan sipmsg.DialogState, done <-chan struct{}, timeout <-chan time.Time) int {
-	for {
-		select {
-		case st := <-states:
-			switch st {
-			case sipmsg.DialogStateConfirmed:
-				return ackCame
-			case sipmsg.DialogStateEnded:
-				return ackNever
-			}
-		case <-timeout:
-			return ackTimedOut
-		case <-done: // ended: the states that came before say how
-			for {
-				select {
-				case st := <-states:
-					if st == sipmsg.DialogStateConfirmed {
-						return ackCame
-					}
-				default:
-					return ackNever
-				}
-			}
-		}
-	}
 }
 
 // watchEnd ends an answered call when the far end hangs up (its dialog's
@@ -351,11 +307,6 @@ func (s *Server) finish(call *Call, sid string, status session.CallStatus, cause
 }
 
 func (s *Server) onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-	s.mu.Lock()
-	if call := s.bySIPID[callIDOf(req)]; call != nil {
-		call.byeCame.Store(true) // before the dialog ends: run reads it after
-	}
-	s.mu.Unlock()
 	if s.dialogs(req).ReadBye(req, tx) == nil || s.dialer.ReadBye(req, tx) == nil || (s.tlsDia != nil && s.tlsDia.ReadBye(req, tx) == nil) {
 		return
 	}

@@ -672,6 +672,44 @@ func TestByeBeforeAck(t *testing.T) {
 	}
 }
 
+// TestNoAck: a caller that never acknowledges the 200 (its ACK lost
+// every time) has its call failed no_ack (408) once the 200 has been sent
+// for 64×T1 (32 s); it used to be recorded canceled.
+func TestNoAck(t *testing.T) {
+	t.Parallel() // it waits 32 s
+	f := newFixture(t, "127.0.0.1/32")
+	s, _ := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream"})
+	sub, err := f.m.Subscribe(f.ctx, s.ID, session.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	p := siptest.NewPhone(t, 0, 8000)
+	addr := f.srv.Addr()
+	dlg, err := p.Dialogs.Invite(f.ctx, sipmsg.Uri{User: s.ID, Host: addr.Addr().String(), Port: int(addr.Port())}, p.Offer(sip.Supported[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dlg.WaitAnswer(f.ctx, sipgo.AnswerOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(50 * time.Second)
+	for {
+		select {
+		case <-deadline:
+			t.Fatal("no call.failed event")
+		case <-sub.EventReady():
+		}
+		if ev, ok := sub.NextEvent(); ok && ev.Type == session.EventCallFailed {
+			break
+		}
+	}
+	calls, _, _ := f.m.ListCalls(f.ctx, f.sc, store.ListQuery{Limit: 1, SessionID: s.ID})
+	if len(calls) != 1 || calls[0].Status != session.CallFailed || calls[0].HangupCause != "no_ack" || calls[0].SIPStatus == nil || *calls[0].SIPStatus != 408 {
+		t.Fatalf("calls: %+v", calls)
+	}
+}
+
 // TestOutboundHangupWhileRinging hangs up before the answer: the INVITE is
 // canceled and the call ends canceled.
 func TestOutboundHangupWhileRinging(t *testing.T) {
