@@ -37,7 +37,7 @@ func (l *live) cutTo(from *legRunner) {
 	if !l.legsHearLegs() || l.cutThrough(listener) != from.src {
 		return
 	}
-	now := time.Now()
+	now := l.now()
 	q := &from.src.queue
 	for i := range q.count() {
 		if f := *q.at(i); !f.cut {

@@ -43,8 +43,9 @@ type live struct {
 	pacer    *source // the client whose real-time frames the ticks follow (see phase)
 	phase    phase
 	lastTick time.Time
-	next     time.Time   // the grid's next tick
-	timer    *time.Timer // wakes the clock when a tick is due (dueAt); nil until it starts
+	next     time.Time        // the grid's next tick
+	timer    *time.Timer      // wakes the clock when a tick is due (dueAt); nil until it starts
+	now      func() time.Time // the clock's time: time.Now, or a test's
 
 	voices  [voiceCount]*source // synthesized speech, by listener and track
 	playing []*Playback         // in the order given
@@ -62,7 +63,7 @@ type live struct {
 func newLive(m *Manager, id string, sc store.Scope, mode Mode) *live {
 	l := &live{
 		m: m, id: id, scope: sc, mode: mode, log: m.log.WithLazy(zap.String("session_id", id)),
-		subs: map[*Subscription]struct{}{}, legs: map[string]*legRunner{},
+		subs: map[*Subscription]struct{}{}, legs: map[string]*legRunner{}, now: time.Now,
 	}
 	if mode.transcribes() {
 		l.tr = l.newTranscriber()
@@ -77,7 +78,7 @@ func newLive(m *Manager, id string, sc store.Scope, mode Mode) *live {
 func (l *live) start() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.next = time.Now().Add(period)
+	l.next = l.now().Add(period)
 	l.timer = time.AfterFunc(period, l.onTimer)
 }
 
@@ -98,7 +99,7 @@ const minTickGap = period / 2
 func (l *live) onTimer() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.advance(time.Now())
+	l.advance(l.now())
 }
 
 // advance ticks when a tick is due and sets the timer for the next one.
@@ -161,7 +162,7 @@ func later(a, b time.Time) time.Time {
 // other subscribers, and each leg hears the mix of the other side. It
 // returns how far to move the next tick. Called with the mutex held.
 func (l *live) tick() time.Duration {
-	now := time.Now()
+	now := l.now()
 	l.lastTick = now
 	l.feedPlaybacks()
 	for _, src := range l.sources {
@@ -353,7 +354,7 @@ func (l *live) input(sub *Subscription, spk Speaker, pcm []int16, narrow bool) e
 		l.pacer = src
 	}
 	if src == l.pacer {
-		defer l.paced(src, src.queue.count(), time.Now())
+		defer l.paced(src, src.queue.count(), l.now())
 	}
 	if len(src.partial) > 0 && src.partialNarrow != narrow { // the client changed rates
 		full := src.push(src.partial, src.partialNarrow, false) == nil
