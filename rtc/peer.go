@@ -165,9 +165,6 @@ func (p *Peer) WriteFrame(f media.Frame) error {
 	return p.track.WriteSample(pmedia.Sample{Data: f.Payload, Duration: media.FrameDuration})
 }
 
-// Done is closed when the peer has ended.
-func (p *Peer) Done() <-chan struct{} { return p.done }
-
 // Close ends the peer with a cause; it is idempotent.
 func (p *Peer) Close(cause error) error {
 	p.closeOnce.Do(func() {

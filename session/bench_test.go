@@ -21,7 +21,6 @@ func (n nullLeg) Speaker() Speaker           { return n.speaker }
 func (nullLeg) Format() media.Format         { return media.PCM16(Rate) }
 func (nullLeg) ReadFrame(*media.Frame) error { select {} }
 func (nullLeg) WriteFrame(media.Frame) error { return nil }
-func (nullLeg) Done() <-chan struct{}        { return nil }
 func (nullLeg) Close(error) error            { return nil }
 
 // passTo is an encoding pipeline that hands the mixed PCM to w unchanged.

@@ -76,8 +76,6 @@ type Leg interface {
 	Format() media.Format
 	media.Reader
 	media.Writer
-	// Done is closed when the leg has ended.
-	Done() <-chan struct{}
 	// Close ends the leg with a cause; it is idempotent.
 	Close(cause error) error
 }

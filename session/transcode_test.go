@@ -30,8 +30,7 @@ func (l *opusLeg) Speaker() session.Speaker { return session.SpeakerCustomer }
 func (l *opusLeg) Format() media.Format {
 	return media.Format{Codec: media.CodecOpus, SampleRate: 48000, Channels: 1}
 }
-func (l *opusLeg) Done() <-chan struct{} { return l.done }
-func (l *opusLeg) Close(error) error     { l.once.Do(func() { close(l.done) }); return nil }
+func (l *opusLeg) Close(error) error { l.once.Do(func() { close(l.done) }); return nil }
 func (l *opusLeg) ReadFrame(*media.Frame) error {
 	<-l.done
 	return session.ErrEnded

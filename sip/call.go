@@ -90,9 +90,6 @@ func (c *Call) WriteFrame(f media.Frame) error { return c.rtp.WriteFrame(f) }
 // SendDTMF sends RFC 4733 digits to the caller.
 func (c *Call) SendDTMF(digits string) error { return c.rtp.SendDTMF(digits) }
 
-// Done is closed when the call has ended.
-func (c *Call) Done() <-chan struct{} { return c.done }
-
 // Close hangs up (BYE, unless the far end already did) with a cause.
 func (c *Call) Close(cause error) error {
 	c.closeOnce.Do(func() {

@@ -26,7 +26,6 @@ func (l *feedLeg) CallID() string               { return "call_bench" }
 func (l *feedLeg) Speaker() session.Speaker     { return session.SpeakerCustomer }
 func (l *feedLeg) Format() media.Format         { return media.PCM16(session.Rate) }
 func (l *feedLeg) WriteFrame(media.Frame) error { return nil }
-func (l *feedLeg) Done() <-chan struct{}        { return l.done }
 func (l *feedLeg) Close(error) error            { return nil }
 func (l *feedLeg) ReadFrame(f *media.Frame) error {
 	select {

@@ -164,9 +164,6 @@ func (l *TwilioLeg) flushEchoes() {
 	}
 }
 
-// Done is closed when the leg has ended.
-func (l *TwilioLeg) Done() <-chan struct{} { return l.done }
-
 // Close ends the leg with a cause; it is idempotent.
 func (l *TwilioLeg) Close(cause error) error {
 	l.closeOnce.Do(func() {

@@ -79,9 +79,6 @@ func (l *ToneLeg) Speaker() session.Speaker { return l.speaker }
 // Format is 16-bit PCM at the leg's rate.
 func (l *ToneLeg) Format() media.Format { return media.PCM16(l.rate) }
 
-// Done is closed when the leg is closed.
-func (l *ToneLeg) Done() <-chan struct{} { return l.done }
-
 // Close ends the leg.
 func (l *ToneLeg) Close(error) error {
 	l.once.Do(func() { l.tick.Stop(); close(l.done) })
