@@ -188,6 +188,9 @@ func TestStalledSubscriberIsDroppedOthersUnaffected(t *testing.T) {
 			t.Fatalf("reader lost or reordered frames: #%d has sequence %d", i, fr.Sequence)
 		}
 	}
+	// The reader may take the last frame before the tick that queued it
+	// has offered it to the stalled client.
+	waitFor(t, func() bool { return stalled.Stats().AudioDropped >= 40 })
 	st := stalled.Stats()
 	if stalled.QueuedAudio() != 20 || st.AudioDropped != 40 {
 		t.Fatalf("stalled client holds %d frames, dropped %d; want 20 and 40", stalled.QueuedAudio(), st.AudioDropped)
