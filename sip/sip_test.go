@@ -634,18 +634,17 @@ func TestOptionsAndInfo(t *testing.T) {
 	sessiontest.Next(t, sub, session.EventSessionEnded)
 }
 
-// TestByeBeforeAck: a caller's BYE that the gateway takes before the ACK
-// (lost, or overtaken while the gateway is busy) still proves the caller had
-// the 200: the call was answered and ended by the caller, and the session
-// ends with it. It used to be recorded canceled, its session left running.
-func TestByeBeforeAck(t *testing.T) {
-	f := newFixture(t, "127.0.0.1/32")
+// unacknowledgedCall places a call from a phone to a new media_stream
+// session, subscribed to, and takes the gateway's 200 without an ACK.
+func (f *fixture) unacknowledgedCall() (session.Session, *session.Subscription, *sipgo.DialogClientSession) {
+	t := f.t
+	t.Helper()
 	s, _ := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream"})
 	sub, err := f.m.Subscribe(f.ctx, s.ID, session.SubscribeOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sub.Close()
+	t.Cleanup(sub.Close)
 	p := siptest.NewPhone(t, 0, 8000)
 	addr := f.srv.Addr()
 	dlg, err := p.Dialogs.Invite(f.ctx, sipmsg.Uri{User: s.ID, Host: addr.Addr().String(), Port: int(addr.Port())}, p.Offer(sip.Supported[0]))
@@ -655,6 +654,16 @@ func TestByeBeforeAck(t *testing.T) {
 	if err := dlg.WaitAnswer(f.ctx, sipgo.AnswerOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	return s, sub, dlg
+}
+
+// TestByeBeforeAck: a caller's BYE that the gateway takes before the ACK
+// (lost, or overtaken while the gateway is busy) still proves the caller had
+// the 200: the call was answered and ended by the caller, and the session
+// ends with it. It used to be recorded canceled, its session left running.
+func TestByeBeforeAck(t *testing.T) {
+	f := newFixture(t, "127.0.0.1/32")
+	s, sub, dlg := f.unacknowledgedCall()
 	bye := sipmsg.NewRequest(sipmsg.BYE, dlg.InviteResponse.Contact().Address)
 	if res, err := dlg.Do(f.ctx, bye); err != nil || res.StatusCode != 200 {
 		t.Fatalf("BYE before the ACK: %v %v", err, res)
@@ -678,21 +687,7 @@ func TestByeBeforeAck(t *testing.T) {
 func TestNoAck(t *testing.T) {
 	t.Parallel() // it waits 32 s
 	f := newFixture(t, "127.0.0.1/32")
-	s, _ := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream"})
-	sub, err := f.m.Subscribe(f.ctx, s.ID, session.SubscribeOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
-	p := siptest.NewPhone(t, 0, 8000)
-	addr := f.srv.Addr()
-	dlg, err := p.Dialogs.Invite(f.ctx, sipmsg.Uri{User: s.ID, Host: addr.Addr().String(), Port: int(addr.Port())}, p.Offer(sip.Supported[0]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := dlg.WaitAnswer(f.ctx, sipgo.AnswerOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	s, sub, _ := f.unacknowledgedCall()
 	deadline := time.After(50 * time.Second)
 	for {
 		select {
