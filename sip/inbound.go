@@ -184,7 +184,9 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	registered = true
 	// RespondSDP sends the 200 until the ACK comes; it returns an error
 	// when the ACK does not: how the dialog stands says why.
+	acked := true
 	if err := dlg.RespondSDP(answer); err != nil {
+		acked = false
 		switch state := dlg.LoadState(); {
 		case errors.Is(tx.Err(), sipmsg.ErrTransactionCanceled): // before the answer: the transaction answered 487
 			s.finish(call, sid, session.CallCanceled, "canceled", 487)
@@ -204,22 +206,25 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		// was answered, and is over (run joins and ends it).
 	}
 	s.wg.Add(1)
-	go s.run(call, sid, lateOffer)
+	go s.run(call, sid, lateOffer, acked)
 }
 
-// run joins an answered call (its ACK came, or its BYE) to its session and
-// records how it ends.
-func (s *Server) run(call *Call, sid string, lateOffer bool) {
+// run joins an answered call (its ACK came, or, not acked, its BYE) to its
+// session and records how it ends.
+func (s *Server) run(call *Call, sid string, lateOffer, acked bool) {
 	defer s.wg.Done()
 	call.confirmed(call.dialog.Bye)
-	if lateOffer {
+	switch {
+	case lateOffer && !acked: // no answer to our offer, and no call left to send to
+		call.format = formatOf(Supported[0])
+	case lateOffer:
 		if err := s.takeLateAnswer(call); err != nil {
 			call.log.Info("late offer answer unusable", zap.Error(err))
 			_ = call.Close(err)
 			s.finish(call, sid, session.CallFailed, "no_common_codec", 488)
 			return
 		}
-	} else {
+	default:
 		codec, _, _ := Negotiate(mustParse(call.dialog.InviteRequest.Body()))
 		call.format = formatOf(codec)
 	}

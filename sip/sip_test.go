@@ -635,8 +635,9 @@ func TestOptionsAndInfo(t *testing.T) {
 }
 
 // unacknowledgedCall places a call from a phone to a new media_stream
-// session, subscribed to, and takes the gateway's 200 without an ACK.
-func (f *fixture) unacknowledgedCall() (session.Session, *session.Subscription, *sipgo.DialogClientSession) {
+// session, subscribed to, and takes the gateway's 200 without an ACK. The
+// INVITE offers PCMU, or nothing (a late offer) when late.
+func (f *fixture) unacknowledgedCall(late bool) (session.Session, *session.Subscription, *sipgo.DialogClientSession) {
 	t := f.t
 	t.Helper()
 	s, _ := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream"})
@@ -647,7 +648,11 @@ func (f *fixture) unacknowledgedCall() (session.Session, *session.Subscription, 
 	t.Cleanup(sub.Close)
 	p := siptest.NewPhone(t, 0, 8000)
 	addr := f.srv.Addr()
-	dlg, err := p.Dialogs.Invite(f.ctx, sipmsg.Uri{User: s.ID, Host: addr.Addr().String(), Port: int(addr.Port())}, p.Offer(sip.Supported[0]))
+	offer := p.Offer(sip.Supported[0])
+	if late {
+		offer = nil
+	}
+	dlg, err := p.Dialogs.Invite(f.ctx, sipmsg.Uri{User: s.ID, Host: addr.Addr().String(), Port: int(addr.Port())}, offer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -661,9 +666,15 @@ func (f *fixture) unacknowledgedCall() (session.Session, *session.Subscription, 
 // (lost, or overtaken while the gateway is busy) still proves the caller had
 // the 200: the call was answered and ended by the caller, and the session
 // ends with it. It used to be recorded canceled, its session left running.
+// A late offer's call, whose answer was to come in the ACK, too.
 func TestByeBeforeAck(t *testing.T) {
+	t.Run("offer", func(t *testing.T) { testByeBeforeAck(t, false) })
+	t.Run("late offer", func(t *testing.T) { testByeBeforeAck(t, true) })
+}
+
+func testByeBeforeAck(t *testing.T, late bool) {
 	f := newFixture(t, "127.0.0.1/32")
-	s, sub, dlg := f.unacknowledgedCall()
+	s, sub, dlg := f.unacknowledgedCall(late)
 	bye := sipmsg.NewRequest(sipmsg.BYE, dlg.InviteResponse.Contact().Address)
 	if res, err := dlg.Do(f.ctx, bye); err != nil || res.StatusCode != 200 {
 		t.Fatalf("BYE before the ACK: %v %v", err, res)
@@ -687,7 +698,7 @@ func TestByeBeforeAck(t *testing.T) {
 func TestNoAck(t *testing.T) {
 	t.Parallel() // it waits 32 s
 	f := newFixture(t, "127.0.0.1/32")
-	s, sub, _ := f.unacknowledgedCall()
+	s, sub, _ := f.unacknowledgedCall(false)
 	deadline := time.After(50 * time.Second)
 	for {
 		select {
