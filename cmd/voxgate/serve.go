@@ -231,7 +231,11 @@ func start(ctx context.Context, cfg Config, log *zap.Logger) (*gateway, error) {
 	registerSIPMetrics(reg, g.sip)
 	g.sip.Serve()
 	g.sessions.SetDialer(g.sip)
-	log.Info("sip listening", zap.Stringer("addr", g.sip.Addr()), zap.Stringer("tls_addr", g.sip.TLSAddr()))
+	sipFields := []zap.Field{zap.Stringer("addr", g.sip.Addr())}
+	if tlsAddr := g.sip.TLSAddr(); tlsAddr.IsValid() {
+		sipFields = append(sipFields, zap.Stringer("tls_addr", tlsAddr))
+	}
+	log.Info("sip listening", sipFields...)
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		g.close()
