@@ -165,8 +165,7 @@ func (s *Server) runOutbound(ringCtx context.Context, call *Call, dlg *sipgo.Dia
 	if req.Trunk != nil {
 		opts.Username, opts.Password = req.Trunk.Username, req.Trunk.Password
 	}
-	answered := make(chan error, 1)
-	go func() { answered <- dlg.WaitAnswer(ringCtx, opts) }()
+	answered := guarded(call.log, func() error { return dlg.WaitAnswer(ringCtx, opts) })
 	var err error
 	select {
 	case err = <-answered:
@@ -207,6 +206,27 @@ func (s *Server) runOutbound(ringCtx context.Context, call *Call, dlg *sipgo.Dia
 		_ = call.Close(err)
 	}
 	s.watchEnd(call, call.sessionID, dlg.Context(), req.MaxDuration)
+}
+
+// guarded runs f on a goroutine of its own and gives its result on the
+// returned channel; a panic in f is logged and given as an error. sipgo
+// v1.7's WaitAnswer panics when the CANCEL it sends for a canceled wait has
+// its transaction ended without a response and, for a moment, without an
+// error either (Terminate closes its done channel first: at shutdown, under
+// load): it reads the response it does not have. That is a CANCEL that
+// failed, not a reason to take the gateway down.
+func guarded(log *zap.Logger, f func() error) <-chan error {
+	result := make(chan error, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("sip: recovered from a panic in the SIP stack", zap.Any("panic", r), zap.Stack("stack"))
+				result <- fmt.Errorf("sip: %v", r)
+			}
+		}()
+		result <- f()
+	}()
+	return result
 }
 
 // startEarlyMedia joins a call to its session on a 183 with an SDP answer,
