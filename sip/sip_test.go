@@ -3,6 +3,7 @@ package sip_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -636,8 +637,8 @@ func TestOptionsAndInfo(t *testing.T) {
 
 // unacknowledgedCall places a call from a phone to a new media_stream
 // session, subscribed to, and takes the gateway's 200 without an ACK. The
-// INVITE offers PCMU, or nothing (a late offer) when late.
-func (f *fixture) unacknowledgedCall(late bool) (session.Session, *session.Subscription, *sipgo.DialogClientSession) {
+// INVITE offers PCMU, or nothing (a late offer) when late, and carries hdrs.
+func (f *fixture) unacknowledgedCall(late bool, hdrs ...sipmsg.Header) (session.Session, *session.Subscription, *sipgo.DialogClientSession) {
 	t := f.t
 	t.Helper()
 	s, _ := f.m.Create(f.ctx, f.sc, session.CreateParams{Mode: "media_stream"})
@@ -652,7 +653,7 @@ func (f *fixture) unacknowledgedCall(late bool) (session.Session, *session.Subsc
 	if late {
 		offer = nil
 	}
-	dlg, err := p.Dialogs.Invite(f.ctx, sipmsg.Uri{User: s.ID, Host: addr.Addr().String(), Port: int(addr.Port())}, offer)
+	dlg, err := p.Dialogs.Invite(f.ctx, sipmsg.Uri{User: s.ID, Host: addr.Addr().String(), Port: int(addr.Port())}, offer, hdrs...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -694,22 +695,32 @@ func testByeBeforeAck(t *testing.T, late bool) {
 
 // TestNoAck: a caller that never acknowledges the 200 (its ACK lost
 // every time) has its call failed no_ack (408) once the 200 has been sent
-// for 64×T1 (32 s); it used to be recorded canceled.
+// for 64×T1 (32 s), and gets a BYE; it used to be recorded canceled.
 func TestNoAck(t *testing.T) {
 	t.Parallel() // it waits 32 s
 	f := newFixture(t, "127.0.0.1/32")
-	s, sub, _ := f.unacknowledgedCall(false)
-	deadline := time.After(50 * time.Second)
-	for {
-		select {
-		case <-deadline:
-			t.Fatal("no call.failed event")
-		case <-sub.EventReady():
-		}
-		if ev, ok := sub.NextEvent(); ok && ev.Type == session.EventCallFailed {
-			break
-		}
+	contact, err := net.ListenPacket("udp", "127.0.0.1:0") // where the phone takes requests
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer contact.Close()
+	s, sub, dlg := f.unacknowledgedCall(false, &sipmsg.ContactHeader{Address: sipmsg.Uri{User: "phone", Host: "127.0.0.1", Port: contact.LocalAddr().(*net.UDPAddr).Port}})
+	// The BYE, answered so that the gateway's hangup completes.
+	buf := make([]byte, 4096)
+	_ = contact.SetReadDeadline(time.Now().Add(45 * time.Second))
+	n, from, err := contact.ReadFrom(buf)
+	if err != nil {
+		t.Fatalf("no BYE for the unacknowledged call: %v", err)
+	}
+	msg, err := sipmsg.ParseMessage(buf[:n])
+	bye, ok := msg.(*sipmsg.Request)
+	if err != nil || !ok || bye.Method != sipmsg.BYE || bye.CallID().Value() != dlg.InviteRequest.CallID().Value() {
+		t.Fatalf("the phone got %q (%v), want the call's BYE", buf[:n], err)
+	}
+	if _, err := contact.WriteTo([]byte(sipmsg.NewResponseFromRequest(bye, 200, "OK", nil).String()), from); err != nil {
+		t.Fatal(err)
+	}
+	sessiontest.Next(t, sub, session.EventCallFailed)
 	calls, _, _ := f.m.ListCalls(f.ctx, f.sc, store.ListQuery{Limit: 1, SessionID: s.ID})
 	if len(calls) != 1 || calls[0].Status != session.CallFailed || calls[0].HangupCause != "no_ack" || calls[0].SIPStatus == nil || *calls[0].SIPStatus != 408 {
 		t.Fatalf("calls: %+v", calls)
