@@ -203,16 +203,16 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		}
 		// Ended by the caller's BYE before its ACK came (lost, or overtaken
 		// on a busy gateway): the BYE carries our 200's tag, so the call
-		// was answered, and is over (run joins and ends it).
+		// was answered, and is over (join joins and ends it).
 	}
-	s.wg.Add(1)
-	go s.run(call, sid, lateOffer, acked)
+	s.wg.Add(1) // Close waits for the call to be joined and watched
+	defer s.wg.Done()
+	s.join(call, sid, lateOffer, acked)
 }
 
-// run joins an answered call (its ACK came, or, not acked, its BYE) to its
-// session and records how it ends.
-func (s *Server) run(call *Call, sid string, lateOffer, acked bool) {
-	defer s.wg.Done()
+// join joins an answered call (its ACK came, or, not acked, its BYE) to its
+// session and has its end recorded (watchEnd).
+func (s *Server) join(call *Call, sid string, lateOffer, acked bool) {
 	call.confirmed(call.dialog.Bye)
 	switch {
 	case lateOffer && !acked: // no answer to our offer, and no call left to send to
